@@ -1,0 +1,3 @@
+"""DiscVault: back up optical discs to verified .iso images."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,64 @@
+"""Progress events and the cancel token shared by every long-running core job.
+
+Core jobs are plain functions taking a ``ProgressCallback`` and a ``CancelToken``; the CLI and the
+GUI adapters (``app/gui/workers.py``) only translate these, so no job knows who is watching.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+class Cancelled(Exception):
+    """Raised inside a job when its token was cancelled; the job saves its state first."""
+
+
+class CancelToken:
+    """Thread-safe cancel flag; also usable from a signal handler (Event.set is reentrant-safe)."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.reason = ""
+
+    def cancel(self, reason: str = "cancelled") -> None:
+        self.reason = reason
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def raise_if_cancelled(self) -> None:
+        if self._event.is_set():
+            raise Cancelled(self.reason)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One snapshot of a job. Sizes are in bytes, rates in bytes per second."""
+
+    phase: str  # "copy", "trim", "scrape", "retry", "hash", "verify", ...
+    pass_no: int  # 1-based pass within the whole job
+    pass_count: int  # planned passes (may shrink when a retry pass recovers nothing)
+    position: int  # byte offset being read now
+    total: int  # bytes in the job's domain
+    done: int  # bytes settled (rescued, or verified)
+    bad: int  # bytes known unreadable so far
+    bad_areas: int
+    rate: float  # recent read rate
+    eta_seconds: float | None
+    message: str = ""
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 1.0
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def no_progress(_: Progress) -> None:
+    """Default callback for callers that do not watch."""

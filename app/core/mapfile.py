@@ -1,0 +1,149 @@
+"""GNU ddrescue mapfiles: read (ours and ddrescue's), write, and save atomically.
+
+The file records bytes; the engine thinks in sectors. A ddrescue mapfile made with another
+block size can put a boundary inside a sector: such a sector takes the worst status it touches,
+so a partially read sector is read again rather than trusted.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+from app import __version__
+from app.core.rangemap import SEVERITY, STATUSES, RangeMap
+
+PHASE_STATUS = {"copy": "?", "trim": "*", "scrape": "/", "retry": "-", "fill": "F", "done": "+"}
+PHASE_COMMENT = {
+    "copy": "Copying non-tried blocks...",
+    "trim": "Trimming non-trimmed blocks...",
+    "scrape": "Scraping non-scraped blocks...",
+    "retry": "Retrying bad sectors...",
+    "fill": "Filling specified blocks...",
+    "done": "Finished",
+}
+
+
+class MapfileError(Exception):
+    """The mapfile is unreadable or not a ddrescue mapfile."""
+
+
+@dataclass
+class Mapfile:
+    map: RangeMap
+    sector_size: int
+    current_pos: int = 0  # bytes
+    current_status: str = "?"
+    current_pass: int = 1
+    extent_bytes: int = 0  # how far the file's blocks reach (0 for none)
+
+
+def parse(text: str, sector_size: int, size_sectors: int | None = None) -> Mapfile:
+    """Parse mapfile text. ``size_sectors`` bounds the domain (blocks past it are dropped);
+    without it the domain ends where the last block ends."""
+    rows: list[tuple[int, int, str]] = []
+    head: tuple[int, str, int] | None = None
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.split()
+        try:
+            if head is None:
+                cpass = int(parts[2], 0) if len(parts) > 2 else 1
+                head = (int(parts[0], 0), parts[1], cpass)
+                continue
+            pos, size, st = int(parts[0], 0), int(parts[1], 0), parts[2]
+        except (IndexError, ValueError) as e:
+            raise MapfileError(f"line {lineno}: not a ddrescue mapfile line: {raw!r}") from e
+        if st not in STATUSES or pos < 0 or size < 0:
+            raise MapfileError(f"line {lineno}: bad block {raw!r}")
+        if rows and pos < rows[-1][0] + rows[-1][1]:
+            raise MapfileError(f"line {lineno}: blocks overlap or are out of order")
+        rows.append((pos, size, st))
+    if head is None:
+        raise MapfileError("no status line: not a ddrescue mapfile")
+    extent = rows[-1][0] + rows[-1][1] if rows else 0
+    if size_sectors is None:
+        size_sectors = -(-extent // sector_size)
+    rmap = RangeMap(size_sectors)
+    partial: dict[int, str] = {}
+    for pos, size, st in rows:
+        if not size:
+            continue
+        first_full = -(-pos // sector_size)
+        end_full = (pos + size) // sector_size
+        if first_full < end_full:
+            rmap.set(first_full, end_full, st)
+        for edge in {pos // sector_size, (pos + size - 1) // sector_size}:
+            if edge < first_full or edge >= end_full:
+                prev = partial.get(edge, "+")
+                partial[edge] = st if SEVERITY[st] > SEVERITY[prev] else prev
+    for sec, st in partial.items():
+        rmap.set(sec, sec + 1, st)
+    return Mapfile(rmap, sector_size, head[0], head[1], head[2], extent)
+
+
+def load(path: str, sector_size: int, size_sectors: int | None = None) -> Mapfile:
+    try:
+        with open(path, encoding="ascii", errors="strict") as f:
+            text = f.read()
+    except UnicodeDecodeError as e:
+        raise MapfileError(f"{path}: not a ddrescue mapfile (binary data)") from e
+    except OSError as e:
+        raise MapfileError(f"{path}: {e.strerror}") from e
+    try:
+        return parse(text, sector_size, size_sectors)
+    except MapfileError as e:
+        raise MapfileError(f"{path}: {e}") from e
+
+
+def format_mapfile(
+    mf: Mapfile, *, command_line: str = "", start_time: float | None = None, phase: str = "done"
+) -> str:
+    ss = mf.sector_size
+    now = time.time()
+    lines = [
+        f"# Mapfile. Created by DiscVault version {__version__}",
+        f"# Command line: {command_line}",
+        f"# Start time:   {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(start_time or now))}",
+        f"# Current time: {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(now))}",
+        f"# {PHASE_COMMENT.get(phase, phase)}",
+        "# current_pos  current_status  current_pass",
+        f"0x{mf.current_pos:08X}     {mf.current_status}               {mf.current_pass}",
+        "#      pos        size  status",
+    ]
+    lines += [f"0x{s * ss:08X}  0x{(e - s) * ss:08X}  {st}" for s, e, st in mf.map.runs()]
+    return "\n".join(lines) + "\n"
+
+
+def save_atomic(path: str, text: str) -> None:
+    """Replace ``path`` so that a crash at any instant leaves the old or the new file whole."""
+    tmp = f"{path}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        data = text.encode("ascii")
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    os.close(fd)
+    os.replace(tmp, path)
+    try:
+        dfd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)

@@ -1,0 +1,169 @@
+"""Where sectors come from: the ``SectorSource`` protocol and ``ImageSource`` for files/devices.
+
+The rescue engine only ever sees this interface. Errors are sorted at this boundary into three
+kinds, because the engine reacts to each differently: a bad sector (mark it, move on), the
+source vanishing (save everything and stop: the user can resume), and anything else (stop).
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import mmap
+import os
+import stat
+import struct
+import sys
+from typing import Protocol
+
+SECTOR = 2048
+
+# Errors a drive or block device gives for an unreadable sector (scratch, dye fade, ECC failure).
+BAD_SECTOR_ERRNOS = frozenset(
+    {errno.EIO, errno.ENODATA, errno.ETIMEDOUT, errno.EBADMSG, errno.EILSEQ, errno.EREMOTEIO}
+)
+# Errors that mean the medium or the device is gone: reading on would only collect failures.
+GONE_ERRNOS = frozenset(
+    {errno.ENXIO, errno.ENODEV, errno.ENOMEDIUM, errno.ENOTCONN, errno.ESTALE, errno.EBADF}
+)
+
+BLKGETSIZE64 = 0x80081272
+BLKSSZGET = 0x1268
+
+
+class SourceError(Exception):
+    """The source cannot be used at all (cannot open, permission, unsupported)."""
+
+
+class SourceGone(SourceError):
+    """The disc or device went away mid-read (ejected, unplugged, media changed)."""
+
+
+class ReadError(Exception):
+    """Sectors ``[lba, lba + count)`` could not be read; ``good`` holds a readable prefix."""
+
+    def __init__(self, lba: int, count: int, err: int, good: bytes = b"") -> None:
+        super().__init__(f"read error at LBA {lba} (+{count}): {os.strerror(err)}")
+        self.lba = lba
+        self.count = count
+        self.errno = err
+        self.good = good
+
+
+class SectorSource(Protocol):
+    """Anything that hands out 2048-byte sectors by LBA."""
+
+    sector_size: int
+    sector_count: int
+    description: str
+
+    def read(self, lba: int, count: int) -> bytes:
+        """Return exactly ``count`` sectors or raise ``ReadError`` / ``SourceGone``."""
+        ...
+
+    def prepare_retry(self, lba: int) -> None:
+        """Make the next read of ``lba`` hit the medium, not a cache (no-op where none)."""
+        ...
+
+    def current_sector_count(self) -> int:
+        """Capacity as the OS reports it now (a removed disc reports 0)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def _device_size(fd: int) -> int:
+    buf = fcntl.ioctl(fd, BLKGETSIZE64, b"\0" * 8)
+    return int(struct.unpack("Q", buf)[0])
+
+
+class ImageSource:
+    """Reads an image file or a block device (a disc drive on Linux, a loop device).
+
+    Block devices are read with O_DIRECT into a page-aligned buffer so that a failed sector costs
+    one failed read, not the kernel re-reading the whole page cache window one page at a time.
+    """
+
+    def __init__(self, path: str, *, max_sectors: int = 1024) -> None:
+        self.path = path
+        self.sector_size = SECTOR
+        self.description = path
+        self._buf = mmap.mmap(-1, max_sectors * SECTOR)
+        self._view = memoryview(self._buf)
+        try:
+            st = os.stat(path)
+        except OSError as e:
+            raise SourceError(f"{path}: {e.strerror}") from e
+        self.is_device = stat.S_ISBLK(st.st_mode)
+        flags = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+        if self.is_device and sys.platform.startswith("linux"):
+            flags |= os.O_DIRECT | os.O_NONBLOCK
+        try:
+            self._fd = os.open(path, flags)
+        except OSError as e:
+            if e.errno in (errno.EACCES, errno.EPERM):
+                raise SourceError(
+                    f"{path}: permission denied — add yourself to the group that owns it "
+                    "(usually 'cdrom' or 'disk') and log in again"
+                ) from e
+            if e.errno == errno.ENOMEDIUM:
+                raise SourceGone(f"{path}: no disc in the drive — insert one and try again") from e
+            raise SourceError(f"{path}: {e.strerror}") from e
+        self.sector_count = self.current_sector_count()
+        # A file whose size is not whole sectors keeps its tail out of the image; say so.
+        self.trailing_bytes = self._size() % SECTOR
+
+    def _size(self) -> int:
+        if self.is_device:
+            try:
+                return _device_size(self._fd)
+            except OSError as e:
+                if e.errno in GONE_ERRNOS:
+                    return 0
+                raise
+        return os.fstat(self._fd).st_size
+
+    def current_sector_count(self) -> int:
+        return self._size() // SECTOR
+
+    def read(self, lba: int, count: int) -> bytes:
+        want = count * SECTOR
+        if want > len(self._buf):
+            self._buf = mmap.mmap(-1, want)
+            self._view = memoryview(self._buf)
+        try:
+            got = os.preadv(self._fd, [self._view[:want]], lba * SECTOR)
+        except OSError as e:
+            if e.errno in GONE_ERRNOS:
+                raise SourceGone(f"{self.path}: the disc or device went away ({e.strerror})") from e
+            if e.errno in BAD_SECTOR_ERRNOS:
+                self._check_still_there()
+                raise ReadError(lba, count, e.errno) from e
+            raise SourceError(f"{self.path}: {e.strerror} at LBA {lba}") from e
+        if got == want:
+            return bytes(self._view[:want])
+        # Short read: the end of the device moved (disc removed, or the kernel shrank a
+        # disc's size after errors near its end) or the driver completed only a prefix.
+        self._check_still_there()
+        whole = got - got % SECTOR
+        raise ReadError(lba, count, errno.EIO, bytes(self._view[:whole]))
+
+    def _check_still_there(self) -> None:
+        if self.is_device and self._size() == 0:
+            raise SourceGone(f"{self.path}: the disc was removed")
+
+    def prepare_retry(self, lba: int) -> None:
+        """Plain files and block devices have no drive cache to defeat (O_DIRECT bypasses ours)."""
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+        self._view.release()
+        self._buf.close()
+
+    def __enter__(self) -> ImageSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,124 @@
+"""The rescue engine against real block devices whose reads fail through the kernel."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from app.core.events import CancelToken, Progress
+from app.core.rescue import RescueSettings, rescue
+from app.core.sources import ImageSource
+from tests.conftest import MakeDevice, random_bytes
+from tests.faultdev import expected_image
+
+SECTORS = 4096  # 8 MiB
+BAD_AREAS = [(100, 3), (1000, 40), (2047, 2), (4000, 1)]
+BAD = {lba for start, n in BAD_AREAS for lba in range(start, start + n)}
+FAULTS = [{"lba": s, "count": n, "kind": "bad"} for s, n in BAD_AREAS] + [
+    {"lba": 500, "kind": "flaky", "fails": 2},
+    {"lba": 3000, "count": 2, "kind": "flaky", "fails": 1},
+    {"lba": 2500, "count": 64, "kind": "slow", "delay": 0.02},
+]
+
+
+def bad_runs(mapfile_text: str) -> list[tuple[int, int]]:
+    """(first LBA, count) of every non-finished block, read straight from the mapfile text."""
+    rows = [ln.split() for ln in mapfile_text.splitlines() if ln and not ln.startswith("#")]
+    return [(int(p, 16) // 2048, int(s, 16) // 2048) for p, s, st in rows[1:] if st != "+"]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args], capture_output=True, text=True, timeout=240
+    )
+
+
+def test_rescue_is_exact_on_every_readable_sector(make_device: MakeDevice, tmp_path: Path) -> None:
+    data = random_bytes(SECTORS * 2048)
+    dev = make_device(data, FAULTS)
+    out = tmp_path / "disc.iso"
+    seen: list[Progress] = []
+    with ImageSource(dev.path) as src:
+        result = rescue(src, str(out), progress=seen.append)
+    assert result.outcome == "incomplete"
+    assert out.read_bytes() == expected_image(data, BAD)
+    assert bad_runs((tmp_path / "disc.iso.map").read_text()) == BAD_AREAS  # flaky ones recovered
+    assert result.hashes is not None and result.hashes_from == "image"
+    phases = {p.phase for p in seen}
+    assert {"copy", "trim", "scrape", "retry"} <= phases
+    assert seen[-1].bad == len(BAD) * 2048
+
+
+def test_failed_reads_per_bad_sector_stay_low(make_device: MakeDevice, tmp_path: Path) -> None:
+    """Reading a bad sector wears the drive: no more tries than ddrescue -r3 would spend."""
+    dev = make_device(random_bytes(SECTORS * 2048), FAULTS)
+    with ImageSource(dev.path) as src:
+        rescue(src, str(tmp_path / "d.iso"))
+    counts = dev.stats()["sector_reads"]
+    worst = max(counts[str(lba)] for lba in BAD)
+    assert worst <= 5, counts
+
+
+def test_cli_rip_writes_report_sidecars_and_exit_1(make_device: MakeDevice, tmp_path: Path) -> None:
+    data = random_bytes(SECTORS * 2048, seed=2)
+    dev = make_device(data, FAULTS)
+    out = tmp_path / "disc.iso"
+    r = run_cli("rip", dev.path, str(out))
+    assert r.returncode == 1, r.stderr
+    assert "unreadable" in r.stdout
+    doc = json.loads((tmp_path / "disc.iso.report.json").read_text())
+    assert doc["schema"] == "discvault.rip/1"
+    assert doc["unreadable_sectors"] == len(BAD)
+    assert [(b["lba"], b["count"]) for b in doc["bad_ranges"]] == BAD_AREAS
+    check = subprocess.run(["sha1sum", "-c", "disc.iso.sha1"], cwd=tmp_path, capture_output=True)
+    assert check.returncode == 0
+
+
+def test_clean_device_hashes_while_reading(make_device: MakeDevice, tmp_path: Path) -> None:
+    data = random_bytes(SECTORS * 2048, seed=5)
+    dev = make_device(data, [])
+    with ImageSource(dev.path) as src:
+        result = rescue(src, str(tmp_path / "c.iso"))
+    assert result.outcome == "complete" and result.hashes_from == "stream"
+    import hashlib
+
+    assert result.hashes is not None
+    assert result.hashes["sha256"] == hashlib.sha256(data).hexdigest()
+    assert dev.stats()["bytes_read"] <= len(data) + 2 * 2048  # one read of the disc (+ PVD probe)
+
+
+def test_disc_removed_mid_rip_stops_then_resumes(make_device: MakeDevice, tmp_path: Path) -> None:
+    data = random_bytes(SECTORS * 2048, seed=3)
+    dev = make_device(data, [{"lba": 0, "count": SECTORS, "kind": "slow", "delay": 0.01}])
+    out = tmp_path / "v.iso"
+    token = CancelToken()
+    pulled = False
+
+    def on_progress(p: Progress) -> None:
+        nonlocal pulled
+        if not pulled and p.done > len(data) // 3:
+            pulled = True
+            dev.vanish()
+
+    with ImageSource(dev.path) as src:
+        result = rescue(src, str(out), progress=on_progress, cancel=token,
+                        settings=RescueSettings(max_cluster=32))
+    assert result.outcome == "source_gone"
+    assert "Put the disc back" in result.message
+    done_before = result.rescued_sectors
+    assert 0 < done_before < SECTORS
+    dev.restore()
+    with ImageSource(dev.path) as src:
+        again = rescue(src, str(out))
+    assert again.outcome == "complete" and again.resumed
+    assert out.read_bytes() == data
+
+
+def test_cli_exit_4_when_the_disc_goes(make_device: MakeDevice, tmp_path: Path) -> None:
+    dev = make_device(random_bytes(1024 * 2048), [])
+    dev.vanish()
+    r = run_cli("rip", dev.path, str(tmp_path / "g.iso"))
+    assert r.returncode == 4
+    assert r.stderr.startswith("discvault: ") or "went away" in r.stdout + r.stderr
