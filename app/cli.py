@@ -67,7 +67,9 @@ def cancel_on_signals(token: CancelToken) -> None:
 def cmd_rip(args: argparse.Namespace) -> int:
     out = args.out
     if os.path.isdir(out):
-        return fail(f"{out} is a folder: give the image's file name, e.g. {out}/disc.iso", EXIT_USAGE)
+        return fail(
+            f"{out} is a folder: give the image's file name, e.g. {out}/disc.iso", EXIT_USAGE
+        )
     map_path = args.map or out + ".map"
     report_path = args.report or out + ".report.json"
     settings = RescueSettings(
@@ -128,20 +130,42 @@ def build_parser() -> argparse.ArgumentParser:
         description="Rescue every readable sector of SOURCE into OUT.iso, with a ddrescue "
         "mapfile (OUT.iso.map) so that running the same command again resumes.",
     )
-    rip.add_argument("source", metavar="SOURCE", help="drive (/dev/sr0, D:, disk2), device or image")
+    rip.add_argument(
+        "source", metavar="SOURCE", help="drive (/dev/sr0, D:, disk2), device or image"
+    )
     rip.add_argument("out", metavar="OUT.iso")
     rip.add_argument("--map", metavar="MAP", help="mapfile (default OUT.iso.map)")
-    rip.add_argument("--retries", type=_non_negative, default=3, metavar="N",
-                     help="retry passes over bad sectors (default 3)")
-    rip.add_argument("--cluster", type=_positive, default=32, metavar="SECTORS",
-                     help="sectors per read near errors (default 32 = 64 KiB)")
+    rip.add_argument(
+        "--retries",
+        type=_non_negative,
+        default=3,
+        metavar="N",
+        help="retry passes over bad sectors (default 3)",
+    )
+    rip.add_argument(
+        "--cluster",
+        type=_positive,
+        default=32,
+        metavar="SECTORS",
+        help="sectors per read near errors (default 32 = 64 KiB)",
+    )
     rip.add_argument("--report", metavar="OUT.json", help="report (default OUT.iso.report.json)")
-    rip.add_argument("--fill", choices=("zero", "marker"), default="zero",
-                     help="what unreadable sectors hold in the image (default zero)")
-    rip.add_argument("--save-interval", type=float, default=5.0, metavar="SECONDS",
-                     help="how often the mapfile is saved while reading (default 5)")
-    rip.add_argument("--force", action="store_true",
-                     help="overwrite an existing OUT.iso that has no mapfile")
+    rip.add_argument(
+        "--fill",
+        choices=("zero", "marker"),
+        default="zero",
+        help="what unreadable sectors hold in the image (default zero)",
+    )
+    rip.add_argument(
+        "--save-interval",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how often the mapfile is saved while reading (default 5)",
+    )
+    rip.add_argument(
+        "--force", action="store_true", help="overwrite an existing OUT.iso that has no mapfile"
+    )
     rip.set_defaults(func=cmd_rip)
     return p
 

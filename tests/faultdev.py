@@ -37,27 +37,33 @@ def unavailable_reason() -> str | None:
 class FaultDevice:
     """``/dev/loopN`` serving ``backing`` with the defects in ``faults``."""
 
-    def __init__(self, backing: Path, workdir: Path, faults: list[dict[str, Any]],
-                 error_delay: float = 0.0) -> None:
+    def __init__(
+        self, backing: Path, workdir: Path, faults: list[dict[str, Any]], error_delay: float = 0.0
+    ) -> None:
         self.backing = backing
         self.mnt = workdir / "faultfs"
         self.mnt.mkdir(parents=True, exist_ok=True)
         spec = workdir / "faults.json"
         spec.write_text(json.dumps({"faults": faults, "error_delay": error_delay}))
-        self.log = open(workdir / "faultfs.log", "wb")
+        self.log = open(workdir / "faultfs.log", "wb")  # noqa: SIM115 (closed in close())
         self.proc = subprocess.Popen(
             [sys.executable, str(HERE / "faultfs.py"), str(backing), str(self.mnt), str(spec)],
-            stdout=self.log, stderr=subprocess.STDOUT,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 15
         while not os.path.ismount(self.mnt):
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.proc.kill()
-                raise RuntimeError(f"faultfs did not mount: {(workdir / 'faultfs.log').read_text()}")
+                raise RuntimeError(
+                    f"faultfs did not mount: {(workdir / 'faultfs.log').read_text()}"
+                )
             time.sleep(0.05)
         out = subprocess.run(
             ["losetup", "-f", "--show", "-r", "--sector-size", "2048", str(self.mnt / "disc")],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         )
         self.path = out.stdout.strip()
 

@@ -28,7 +28,7 @@ import mfusepy
 SECTOR = 2048
 
 
-class FaultFS(mfusepy.Operations):
+class FaultFS(mfusepy.Operations):  # type: ignore[misc]
     def __init__(self, backing: str, spec: dict[str, Any]) -> None:
         self.fd = os.open(backing, os.O_RDONLY)
         self.size = os.fstat(self.fd).st_size
@@ -145,8 +145,13 @@ def main() -> None:
         spec = json.load(f)
     # attr_timeout=0: a vanished disc must show size 0 to `losetup -c` at once.
     mfusepy.FUSE(
-        FaultFS(backing, spec), mountpoint, foreground=True, raw_fi=True, nothreads=False,
-        attr_timeout=0, entry_timeout=0,
+        FaultFS(backing, spec),
+        mountpoint,
+        foreground=True,
+        raw_fi=True,
+        nothreads=False,
+        attr_timeout=0,
+        entry_timeout=0,
     )
 
 

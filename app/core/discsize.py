@@ -53,7 +53,11 @@ def determine(source: SectorSource) -> DiscSize:
             note = f"{pad} sector(s) past the filesystem are padding/run-out" if pad else ""
             return DiscSize(vss, capacity, vss, "iso9660", note)
         return DiscSize(
-            capacity, capacity, vss, "capacity", f"filesystem claims {vss} sectors: larger than disc"
+            capacity,
+            capacity,
+            vss,
+            "capacity",
+            f"filesystem claims {vss} sectors: larger than disc",
         )
     try:
         anchor = source.read(UDF_ANCHOR_LBA, 1) if capacity > UDF_ANCHOR_LBA else b""

@@ -7,6 +7,7 @@ Chunks are immutable ``bytes`` shared by all digests; bounded queues keep memory
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import queue
@@ -109,10 +110,8 @@ def hash_file(
     hasher = StreamHasher()
     done = 0
     with open(path, "rb", buffering=0) as f:
-        try:
+        with contextlib.suppress(AttributeError, OSError):  # not on Windows/macOS
             os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
-        except (AttributeError, OSError):
-            pass
         while True:
             if should_stop is not None and should_stop():
                 hasher.abort()

@@ -7,6 +7,7 @@ so a partially read sector is read again rather than trusted.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass
@@ -130,10 +131,8 @@ def save_atomic(path: str, text: str) -> None:
         os.fsync(fd)
     except BaseException:
         os.close(fd)
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
     os.close(fd)
     os.replace(tmp, path)
@@ -142,8 +141,7 @@ def save_atomic(path: str, text: str) -> None:
     except OSError:
         return
     try:
-        os.fsync(dfd)
-    except OSError:
-        pass
+        with contextlib.suppress(OSError):  # some filesystems cannot fsync a directory
+            os.fsync(dfd)
     finally:
         os.close(dfd)

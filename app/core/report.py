@@ -44,9 +44,7 @@ def build(result: RescueResult, source: str, image: str, map_path: str) -> dict[
         "unreadable_sectors": unreadable,
         "unreadable_bytes": unreadable * ss,
         "bad_ranges": [
-            {"lba": s, "count": e - s, "status": st}
-            for s, e, st in result.map.runs()
-            if st != "+"
+            {"lba": s, "count": e - s, "status": st} for s, e, st in result.map.runs() if st != "+"
         ],
         "hashes": result.hashes,
         "hashes_from": result.hashes_from,

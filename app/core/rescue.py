@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.core import discsize, mapfile
-from app.core.events import CancelToken, Cancelled, Progress, ProgressCallback, no_progress
+from app.core.events import Cancelled, CancelToken, Progress, ProgressCallback, no_progress
 from app.core.hashing import StreamHasher, hash_file
 from app.core.rangemap import BAD, FINISHED, NON_SCRAPED, NON_TRIED, NON_TRIMMED, RangeMap
 from app.core.sources import ReadError, SectorSource, SourceError, SourceGone
@@ -230,7 +230,11 @@ class _Rescue:
         # Image first, then the mapfile that vouches for it.
         os.fdatasync(self.img) if hasattr(os, "fdatasync") else os.fsync(self.img)
         mf = mapfile.Mapfile(
-            self.map, self.ss, self.pos * self.ss, mapfile.PHASE_STATUS[self.phase], max(self.pass_no, 1)
+            self.map,
+            self.ss,
+            self.pos * self.ss,
+            mapfile.PHASE_STATUS[self.phase],
+            max(self.pass_no, 1),
         )
         text = mapfile.format_mapfile(
             mf, command_line=self.command_line, start_time=self.start_time, phase=self.phase
@@ -398,15 +402,27 @@ class _Rescue:
             if now - self._last_emit >= 0.1:
                 self._last_emit = now
                 self.progress(
-                    Progress("hash", self.pass_no, self.pass_count, done, total, done, 0, 0,
-                             0.0, None, "computing checksums from the image")
+                    Progress(
+                        "hash",
+                        self.pass_no,
+                        self.pass_count,
+                        done,
+                        total,
+                        done,
+                        0,
+                        0,
+                        0.0,
+                        None,
+                        "computing checksums from the image",
+                    )
                 )
 
-        hashes = hash_file(self.image_path, on_bytes=on_bytes,
-                           should_stop=lambda: self.cancel.cancelled)
-        if hashes is None:
+        from_image = hash_file(
+            self.image_path, on_bytes=on_bytes, should_stop=lambda: self.cancel.cancelled
+        )
+        if from_image is None:
             raise Cancelled(self.cancel.reason)
-        return hashes, "image"
+        return from_image, "image"
 
 
 def _free_bytes(path: str) -> int | None:
@@ -440,8 +456,14 @@ def rescue(
     """
     cfg = settings or RescueSettings()
     job = _Rescue(
-        source, image_path, map_path or image_path + ".map", cfg, progress,
-        cancel or CancelToken(), command_line, force,
+        source,
+        image_path,
+        map_path or image_path + ".map",
+        cfg,
+        progress,
+        cancel or CancelToken(),
+        command_line,
+        force,
     )
     job.open()
     outcome, message = "complete", ""
@@ -465,8 +487,12 @@ def rescue(
     except Cancelled:
         outcome, message = "cancelled", "stopped — run the same backup again to resume"
     except SourceGone as e:
-        outcome, message = "source_gone", (
-            f"{e}. Put the disc back and run the same backup again — nothing read so far is lost."
+        outcome, message = (
+            "source_gone",
+            (
+                f"{e}. Put the disc back and run the same backup again — "
+                "nothing read so far is lost."
+            ),
         )
     except SourceError as e:
         outcome, message = "source_gone", f"{e}. Run the same backup again to resume."

@@ -103,8 +103,13 @@ def test_disc_removed_mid_rip_stops_then_resumes(make_device: MakeDevice, tmp_pa
             dev.vanish()
 
     with ImageSource(dev.path) as src:
-        result = rescue(src, str(out), progress=on_progress, cancel=token,
-                        settings=RescueSettings(max_cluster=32))
+        result = rescue(
+            src,
+            str(out),
+            progress=on_progress,
+            cancel=token,
+            settings=RescueSettings(max_cluster=32),
+        )
     assert result.outcome == "source_gone"
     assert "Put the disc back" in result.message
     done_before = result.rescued_sectors

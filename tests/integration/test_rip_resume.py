@@ -42,8 +42,9 @@ def test_kill_9_at_any_instant_then_resume_is_byte_identical(
     for i, frac in enumerate((0.15, 0.35, 0.55, 0.75, 0.9)):
         dev.control("reset")  # flaky sectors flaky again, as for a fresh disc
         out = tmp_path / f"k{i}.iso"
-        proc = subprocess.Popen(rip_cmd(dev.path, out), stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            rip_cmd(dev.path, out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         time.sleep(full * frac)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -64,8 +65,11 @@ def test_kill_9_at_any_instant_then_resume_is_byte_identical(
 def small_fs(tmp_path: Path) -> Iterator[Path]:
     mnt = tmp_path / "small"
     mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", str(mnt)],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", str(mnt)],
+        capture_output=True,
+        text=True,
+    )
     if r.returncode != 0:
         if os.environ.get("CI"):
             pytest.fail(f"cannot mount a size-limited tmpfs in CI: {r.stderr}")
@@ -119,8 +123,9 @@ def test_resumes_a_mapfile_written_by_gnu_ddrescue(make_device: MakeDevice, tmp_
     dev = make_device(data, FAULTS)
     out = tmp_path / "dd.iso"
     # -n: ddrescue skips scraping, leaving non-scraped areas for us to finish.
-    subprocess.run(["ddrescue", "-b2048", "-d", "-n", "-q", dev.path, str(out), str(out) + ".map"],
-                   check=True)
+    subprocess.run(
+        ["ddrescue", "-b2048", "-d", "-n", "-q", dev.path, str(out), str(out) + ".map"], check=True
+    )
     assert "/" in Path(str(out) + ".map").read_text() or "*" in Path(str(out) + ".map").read_text()
     r = run_cli("rip", dev.path, str(out))
     assert r.returncode == 1, r.stderr
