@@ -21,7 +21,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check app tests benchmarks
 	$(BIN)/ruff format --check app tests benchmarks
-	$(BIN)/mypy
+	$(BIN)/mypy app tests benchmarks
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import signal
@@ -12,7 +13,8 @@ from types import FrameType
 
 from app import __version__
 from app.cli_progress import TerminalProgress
-from app.core import report
+from app.core import report, verify
+from app.core.dat import DatError
 from app.core.events import CancelToken
 from app.core.rescue import DestinationError, RescueSettings, rescue
 from app.core.sources import SourceError
@@ -112,7 +114,115 @@ def cmd_rip(args: argparse.Namespace) -> int:
         print(report.summary(result, out))
         return fail(f"cannot write the report {report_path}: {e.strerror}")
     print(report.summary(result, out))
-    return OUTCOME_EXIT[result.outcome]
+    code = OUTCOME_EXIT[result.outcome]
+    if args.verify and result.outcome in ("complete", "incomplete"):
+        code = max(code, _verify_after_rip(args, out, map_path, report_path, doc, token))
+    return code
+
+
+def _verify_after_rip(
+    args: argparse.Namespace,
+    out: str,
+    map_path: str,
+    report_path: str,
+    doc: dict[str, object],
+    token: CancelToken,
+) -> int:
+    """Re-read the disc and compare: the proof the backup is what the disc holds."""
+    try:
+        source = open_source(args.source)
+    except SourceError as e:
+        return fail(f"cannot verify: {e}")
+    bar = TerminalProgress()
+    try:
+        vr = verify.verify(out, source=source, map_path=map_path, progress=bar, cancel=token)
+    except verify.VerifyInputError as e:
+        return fail(f"cannot verify: {e}")
+    finally:
+        bar.close()
+        source.close()
+    doc["verify"] = verify_json(vr)
+    report.write(doc, report_path)
+    print(verify_text(vr))
+    return VERIFY_EXIT[vr.outcome]
+
+
+VERIFY_EXIT = {
+    "good": EXIT_OK,
+    "incomplete": EXIT_INCOMPLETE,
+    "mismatch": EXIT_MISMATCH,
+    "cancelled": EXIT_CANCELLED,
+}
+
+
+def verify_json(r: verify.VerifyResult) -> dict[str, object]:
+    return {
+        "schema": "discvault.verify/1",
+        "image": os.path.abspath(r.image),
+        "sectors": r.sectors,
+        "outcome": r.outcome,
+        "hashes": r.hashes,
+        "checks": [{"name": c.name, "status": c.status, "detail": c.detail} for c in r.checks],
+        "missing_sectors": r.missing_sectors,
+        "map_bad_sectors": r.map_bad_sectors,
+        "mismatches": [{"lba": a, "count": n} for a, n in r.mismatches],
+        "source_unreadable": [{"lba": a, "count": n} for a, n in r.source_unreadable],
+        "now_readable": [{"lba": a, "count": n} for a, n in r.now_readable],
+        "dat": None
+        if r.dat_match is None
+        else {
+            "verdict": r.dat_match.verdict,
+            "game": r.dat_match.entry.game if r.dat_match.entry else None,
+            "rom": r.dat_match.entry.name if r.dat_match.entry else None,
+            "dat": r.dat_match.dat,
+        },
+        "duration_seconds": round(r.duration, 3),
+    }
+
+
+def verify_text(r: verify.VerifyResult) -> str:
+    head = {
+        "good": "Verified: the image is good.",
+        "incomplete": "Verified, but the image is incomplete.",
+        "mismatch": "MISMATCH: the image is not what it should be.",
+        "cancelled": "Verify stopped.",
+    }[r.outcome]
+    mark = {"ok": "ok", "mismatch": "MISMATCH", "incomplete": "incomplete", "info": "--"}
+    lines = [head] + [f"  {mark.get(c.status, c.status):10s} {c.detail}" for c in r.checks]
+    if r.hashes:
+        lines += [f"  {a:7s} {r.hashes[a]}" for a in ("crc32", "md5", "sha1", "sha256")]
+    return "\n".join(lines)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    source = None
+    token = CancelToken()
+    cancel_on_signals(token)
+    try:
+        if args.against:
+            source = open_source(args.against)
+        bar = TerminalProgress()
+        try:
+            r = verify.verify(
+                args.image,
+                source=source,
+                dat_path=args.dat,
+                map_path=args.map,
+                progress=bar,
+                cancel=token,
+            )
+        finally:
+            bar.close()
+    except (SourceError, verify.VerifyInputError, DatError) as e:
+        return fail(str(e))
+    finally:
+        if source is not None:
+            source.close()
+    if args.json:
+        print(json.dumps(verify_json(r), indent=2))
+    else:
+        print(verify_text(r))
+    return VERIFY_EXIT[r.outcome]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -166,7 +276,25 @@ def build_parser() -> argparse.ArgumentParser:
     rip.add_argument(
         "--force", action="store_true", help="overwrite an existing OUT.iso that has no mapfile"
     )
+    rip.add_argument(
+        "--verify",
+        action="store_true",
+        help="re-read the disc afterwards and compare it with the image",
+    )
     rip.set_defaults(func=cmd_rip)
+    ver = sub.add_parser(
+        "verify",
+        help="check an image: wholeness, checksum files, a DAT, or against the disc",
+        description="Read IMAGE once: check it is whole, compare its hashes with IMAGE.md5/"
+        ".sha1/.sha256 and IMAGE.report.json, look it up in a DAT, and with --against compare "
+        "it sector by sector with a disc.",
+    )
+    ver.add_argument("image", metavar="IMAGE")
+    ver.add_argument("--against", metavar="SOURCE", help="drive, device or image to compare with")
+    ver.add_argument("--dat", metavar="FILE", help="Logiqx XML DAT to look the image up in")
+    ver.add_argument("--map", metavar="MAP", help="the image's mapfile (default IMAGE.map)")
+    ver.add_argument("--json", action="store_true", help="machine-readable output")
+    ver.set_defaults(func=cmd_verify)
     return p
 
 

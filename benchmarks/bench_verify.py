@@ -1,0 +1,59 @@
+"""Verify vs `cmp` + `sha1sum` on the same image/device pair; DAT load time."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from app.core import dat
+from benchmarks.bench_rip import MiB, make_file, timed
+
+
+def bench_verify(work: Path, size: int = 2048 * MiB, rounds: int = 3) -> dict[str, Any]:
+    backing = work / "clean.bin"
+    if not backing.exists() or backing.stat().st_size != size:
+        make_file(backing, size, 1)
+    image = work / "verify.iso"
+    subprocess.run(["cp", "--reflink=auto", str(backing), str(image)], check=True)
+    dev = subprocess.run(
+        ["losetup", "-f", "--show", "-r", "--sector-size", "2048", str(backing)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    rows: dict[str, list[float]] = {"discvault": [], "cmp+sha1sum": []}
+    try:
+        for _ in range(rounds):
+            t, _, code = timed(
+                [sys.executable, "-m", "app", "verify", str(image), "--against", dev], work
+            )
+            assert code == 0, code
+            rows["discvault"].append(t)
+            t1, _, _ = timed(["cmp", str(image), dev], work)
+            t2, _, _ = timed(["sha1sum", str(image)], work)
+            rows["cmp+sha1sum"].append(t1 + t2)
+    finally:
+        subprocess.run(["losetup", "-d", dev], check=False)
+        image.unlink()
+    return {"size": size, "rounds": rounds, "best": {k: min(v) for k, v in rows.items()}}
+
+
+def bench_dat(work: Path, entries: int = 50_000) -> dict[str, Any]:
+    rng = random.Random(5)
+    path = work / "big.dat"
+    games = "".join(
+        f'<game name="Game {i}"><description>Game {i}</description><rom name="g{i}.iso" '
+        f'size="{rng.randrange(1 << 32)}" crc="{rng.getrandbits(32):08x}" '
+        f'md5="{rng.getrandbits(128):032x}" sha1="{rng.getrandbits(160):040x}"/></game>\n'
+        for i in range(entries)
+    )
+    path.write_text(f'<?xml version="1.0"?>\n<datafile>\n{games}</datafile>\n')
+    t0 = time.perf_counter()
+    loaded = dat.load(str(path))
+    seconds = time.perf_counter() - t0
+    path.unlink()
+    return {"entries": len(loaded.roms), "seconds": seconds}

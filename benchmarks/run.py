@@ -1,0 +1,119 @@
+"""``make bench``: run the benchmarks and rewrite benchmarks/RESULTS.md with ratios."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+from benchmarks import bench_rip, bench_verify
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> int:
+    if os.geteuid() != 0:
+        print("make bench needs root (loop devices, FUSE)", file=sys.stderr)
+        return 2
+    work = HERE / "work"
+    work.mkdir(exist_ok=True)
+    which = sys.argv[1:] or ["rip", "verify"]
+    results: dict[str, object] = {}
+    if "rip" in which:
+        results["rip_clean"] = bench_rip.bench_clean(work)
+        results["rip_faulty"] = bench_rip.bench_faulty(work)
+    if "verify" in which:
+        results["verify"] = bench_verify.bench_verify(work)
+        results["dat"] = bench_verify.bench_dat(work)
+    (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_markdown(results)
+    print((HERE / "RESULTS.md").read_text())
+    return 0
+
+
+def write_markdown(results: dict[str, object]) -> None:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, by `make bench` (raw numbers: `results.json`).",
+        "Each ratio is DiscVault's wall time over the peer's, same input, same run; < 1 is faster.",
+        "",
+    ]
+    clean = results.get("rip_clean")
+    if isinstance(clean, dict):
+        b = clean["best"]
+        lines += [
+            f"## Rip, fault-free {clean['size'] >> 20} MiB loop device (best of {clean['rounds']})",
+            "",
+            "| tool | seconds | peak RSS |",
+            "|---|---|---|",
+            f"| discvault rip (CRC32+MD5+SHA-1+SHA-256) | {b['discvault']:.2f} | "
+            f"{clean['rss_kib']['discvault'] / 1024:.0f} MiB |",
+            f"| ddrescue -b2048 -d | {b['ddrescue']:.2f} | "
+            f"{clean['rss_kib']['ddrescue'] / 1024:.0f} MiB |",
+            f"| ddrescue + md5sum + sha1sum | {b['ddrescue+md5+sha1']:.2f} | |",
+            "",
+            f"- ratio vs ddrescue alone: **{b['discvault'] / b['ddrescue']:.2f}x** "
+            "(target ≤ 0.45x)",
+            f"- ratio vs ddrescue + md5sum + sha1sum: "
+            f"**{b['discvault'] / b['ddrescue+md5+sha1']:.2f}x**",
+            f"- floor: MD5 alone over this size takes {clean['md5_floor_seconds']:.2f} s on one "
+            f"core = **{clean['md5_floor_seconds'] / b['ddrescue']:.2f}x** ddrescue's time. "
+            "MD5 is inherently serial, so the 0.45x target is below what any reader that "
+            "computes MD5 can reach on this machine; the rip is CPU-bound (two cores share "
+            "MD5, SHA-1, SHA-256, CRC32, the reads and the writes).",
+            "",
+        ]
+    faulty = results.get("rip_faulty")
+    if isinstance(faulty, dict):
+        d, r = faulty["discvault"], faulty["ddrescue -r3"]
+        lines += [
+            f"## Rip, faulty {faulty['size'] >> 20} MiB source (FUSE + loop), "
+            f"{faulty['bad_sectors']} bad + {faulty['flaky_sectors']} flaky sectors, "
+            "20 ms per failed read",
+            "",
+            "| tool | seconds | failed reads | failed reads / bad sector | all recoverable "
+            "recovered | peak RSS |",
+            "|---|---|---|---|---|---|",
+        ]
+        for name, row in (("discvault rip", d), ("ddrescue -b2048 -d -r3", r)):
+            lines.append(
+                f"| {name} | {row['seconds']:.2f} | {row['failed_reads']} | "
+                f"{row['failed_reads_per_bad_sector']:.2f} | {row['recovered_all_recoverable']} | "
+                f"{row['rss_kib'] / 1024:.0f} MiB |"
+            )
+        lines += [
+            "",
+            f"- time ratio: **{d['seconds'] / r['seconds']:.2f}x** (target ≤ 0.7x)",
+            f"- failed reads ratio: **{d['failed_reads'] / max(r['failed_reads'], 1):.2f}x** "
+            "(target ≤ 1x)",
+            "",
+        ]
+    ver = results.get("verify")
+    if isinstance(ver, dict):
+        b = ver["best"]
+        lines += [
+            f"## Verify, fault-free {ver['size'] >> 20} MiB image vs its loop device "
+            f"(best of {ver['rounds']})",
+            "",
+            "| tool | seconds |",
+            "|---|---|",
+            f"| discvault verify --against (compare + CRC32/MD5/SHA-1/SHA-256) | "
+            f"{b['discvault']:.2f} |",
+            f"| cmp + sha1sum | {b['cmp+sha1sum']:.2f} |",
+            "",
+            f"- ratio: **{b['discvault'] / b['cmp+sha1sum']:.2f}x** (target ≤ 0.6x)",
+            "",
+        ]
+    d = results.get("dat")
+    if isinstance(d, dict):
+        lines += [f"## DAT load: {d['entries']} entries in **{d['seconds']:.2f} s**", ""]
+    (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
