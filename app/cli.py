@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from app import __version__
+from app.cli_inspect import add_parsers as add_inspect_parsers
 from app.cli_progress import TerminalProgress
 from app.core import report, verify
 from app.core.dat import DatError
@@ -295,6 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--map", metavar="MAP", help="the image's mapfile (default IMAGE.map)")
     ver.add_argument("--json", action="store_true", help="machine-readable output")
     ver.set_defaults(func=cmd_verify)
+    add_inspect_parsers(sub)
     return p
 
 

@@ -36,5 +36,5 @@ def test_matches_by_size_and_all_given_hashes(tmp_path: Path) -> None:
 def test_bad_dats_raise_a_clear_error(tmp_path: Path, text: str) -> None:
     p = tmp_path / "bad.dat"
     p.write_text(text)
-    with pytest.raises(dat.DatError, match="bad.dat"):
+    with pytest.raises(dat.DatError, match=r"bad\.dat"):
         dat.load(str(p))

@@ -1,0 +1,166 @@
+"""`discvault inspect` and `discvault extract` (no Qt)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+from app.core import mapfile
+from app.core.extract import extract
+from app.core.fsnode import InspectError, Node
+from app.core.isoinfo import Inspection, open_image
+from app.core.units import human_bytes
+
+EXIT_OK, EXIT_IO = 0, 4
+
+
+def _fail(msg: str) -> int:
+    print(f"discvault: {msg}", file=sys.stderr)
+    return EXIT_IO
+
+
+def node_json(n: Node, damage: dict[str, int] | None) -> dict[str, object]:
+    d: dict[str, object] = {
+        "path": n.path,
+        "kind": n.kind,
+        "size": n.size,
+        "extents": [{"lba": lba, "bytes": ln} for lba, ln in n.extents],
+        "mtime": n.mtime,
+        "mode": n.mode,
+        "hidden": n.hidden,
+    }
+    if n.target is not None:
+        d["target"] = n.target
+    if n.zisofs is not None:
+        d["zisofs"] = {"real_size": n.zisofs[2], "block_log2": n.zisofs[1]}
+    if damage is not None:
+        d["unreadable_bytes"] = damage.get(n.path, 0)
+    return d
+
+
+def inspection_json(i: Inspection, files: bool, damage: dict[str, int] | None) -> dict[str, object]:
+    doc: dict[str, object] = {
+        "schema": "discvault.inspect/1",
+        "image": os.path.abspath(i.path),
+        "size": i.size,
+        "sectors": i.sectors,
+        "formats": i.formats,
+        "volume_id": i.volume_id,
+        "whole": i.whole,
+        "required_sectors": i.required_sectors,
+        "missing_sectors": i.missing_sectors,
+        "volumes": i.volumes,
+        "boot": [vars(b) for b in i.boot],
+        "hybrid": i.hybrid,
+    }
+    if files:
+        doc["files"] = [node_json(n, damage) for n in i.walk()]
+    if damage is not None:
+        doc["damaged"] = [{"path": p, "unreadable_bytes": b} for p, b in sorted(damage.items())]
+    doc["problems"] = list(i.problems)
+    return doc
+
+
+def inspection_text(i: Inspection, files: bool, damage: dict[str, int] | None) -> str:
+    state = "complete" if i.whole else f"TRUNCATED: {i.missing_sectors} sector(s) missing"
+    lines = [
+        f"{os.path.basename(i.path)}  {human_bytes(i.size)}  {' + '.join(i.formats)}  ·  {state}"
+    ]
+    for v in i.volumes:
+        if v["kind"] in ("primary", "joliet", "udf"):
+            extra = f", created {v['created']}" if v.get("created") else ""
+            lines.append(f"  {v['kind']:8s} volume {v.get('volume_id', '')!r}{extra}")
+    for b in i.boot:
+        lines.append(
+            f"  boot     {b.platform}, {b.emulation}, {b.sectors} sector(s) at LBA {b.lba}"
+        )
+    for h in i.hybrid:
+        lines.append(f"  hybrid   {h}")
+    nodes = list(i.walk())
+    nfiles = [n for n in nodes if not n.is_dir]
+    lines.append(
+        f"  {len(nfiles)} file(s), {len(nodes) - len(nfiles)} folder(s), "
+        f"{human_bytes(sum(n.size for n in nfiles))}"
+    )
+    if files:
+        for n in nodes:
+            when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(n.mtime)) if n.mtime else " " * 16
+            size = "<dir>" if n.is_dir else str(n.size)
+            tail = f" -> {n.target}" if n.target is not None else ""
+            lba = n.extents[0][0] if n.extents else ""
+            lines.append(f"  {size:>12}  {when}  {lba!s:>9}  {n.path}{tail}")
+    if damage is not None:
+        if damage:
+            lines.append(f"  {len(damage)} file(s) sit on unreadable sectors:")
+            lines += [f"    {p}  ({human_bytes(b)} unreadable)" for p, b in sorted(damage.items())]
+        else:
+            lines.append("  no file sits on an unreadable sector")
+    return "\n".join(lines)
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    try:
+        i = open_image(args.image)
+    except InspectError as e:
+        return _fail(str(e))
+    try:
+        damage = i.damage(args.map) if args.map else None
+        if args.json:
+            print(json.dumps(inspection_json(i, args.files, damage), indent=2))
+        else:
+            print(inspection_text(i, args.files, damage))
+    except (InspectError, mapfile.MapfileError) as e:
+        return _fail(str(e))
+    finally:
+        i.close()
+    for p in i.problems:
+        print(f"discvault: {p}", file=sys.stderr)
+    return EXIT_IO if i.problems else EXIT_OK
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    try:
+        i = open_image(args.image)
+    except InspectError as e:
+        return _fail(str(e))
+    try:
+        res = extract(i, args.paths or None, args.out)
+    except OSError as e:
+        return _fail(f"{args.out}: {e.strerror}")
+    finally:
+        i.close()
+    for path, why in res.refused:
+        print(f"discvault: {path}: {why}", file=sys.stderr)
+    print(
+        f"extracted {len(res.written)} item(s), {human_bytes(res.bytes)} into {args.out}"
+        + (f"; {len(res.refused)} refused" if res.refused else "")
+    )
+    return EXIT_IO if res.refused else EXIT_OK
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    ins = sub.add_parser(
+        "inspect",
+        help="show an image's volumes, boot entries and files",
+        description="Describe IMAGE: volumes, El Torito boot entries, "
+        "wholeness; with --files every file and its sectors; with --map the "
+        "files that sit on unreadable sectors.",
+    )
+    ins.add_argument("image", metavar="IMAGE")
+    ins.add_argument("--json", action="store_true", help="machine-readable output")
+    ins.add_argument("--files", action="store_true", help="list every file with its extents")
+    ins.add_argument("--map", metavar="MAP", help="ddrescue mapfile of the image")
+    ins.set_defaults(func=cmd_inspect)
+    ext = sub.add_parser(
+        "extract",
+        help="copy files out of an image, safely",
+        description="Extract PATHs (default: everything) from IMAGE into DIR. "
+        "Nothing is ever written outside DIR or over an existing file.",
+    )
+    ext.add_argument("image", metavar="IMAGE")
+    ext.add_argument("paths", metavar="PATH", nargs="*")
+    ext.add_argument("-o", "--out", metavar="DIR", required=True)
+    ext.set_defaults(func=cmd_extract)

@@ -1,0 +1,394 @@
+"""ISO 9660 with Joliet and Rock Ridge: volume descriptors and a lazy, guarded directory scan.
+
+Directories are read one extent at a time when asked for (so a 100 000-file image shows its root
+at once), every record is bounds-checked, a directory extent seen twice is a loop and is refused,
+and sizes are never trusted beyond the image. Names: Rock Ridge > Joliet > ISO 9660.
+"""
+
+from __future__ import annotations
+
+import calendar
+import struct
+from dataclasses import dataclass
+
+from app.core.fsnode import MAX_DEPTH, SECTOR, Image, InspectError, Node
+
+CE_MAX = 64  # continuation areas per record: more is a loop
+
+
+@dataclass
+class VolumeDescriptor:
+    kind: str  # "primary", "joliet", "supplementary", "boot", "partition"
+    lba: int
+    system_id: str = ""
+    volume_id: str = ""
+    volume_space: int = 0
+    publisher: str = ""
+    application: str = ""
+    created: str = ""
+    modified: str = ""
+    root: bytes = b""  # the root directory record
+    boot_catalog: int | None = None
+
+
+def _text(b: bytes, joliet: bool = False) -> str:
+    if joliet:
+        return b[: len(b) // 2 * 2].decode("utf-16-be", "replace").rstrip(" \0")
+    return b.decode("latin-1").rstrip(" \0")
+
+
+def _vd_date(b: bytes) -> str:
+    s = b[:16].decode("latin-1", "replace")
+    if not s.strip("0\0 ") or not s[:4].isdigit():
+        return ""
+    return f"{s[0:4]}-{s[4:6]}-{s[6:8]} {s[8:10]}:{s[10:12]}:{s[12:14]}"
+
+
+def _rec_time(b: bytes) -> float | None:
+    if len(b) < 7 or not any(b[:6]):
+        return None
+    y, mo, d, h, mi, s, tz = b[0], b[1], b[2], b[3], b[4], b[5], struct.unpack("b", b[6:7])[0]
+    try:
+        return float(calendar.timegm((1900 + y, mo, d, h, mi, s)) - tz * 15 * 60)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _tf_time(b: bytes, long: bool) -> float | None:
+    if not long:
+        return _rec_time(b)
+    s = b[:14].decode("latin-1", "replace")
+    if not s.isdigit():
+        return None
+    tz = int(struct.unpack("b", b[16:17])[0])
+    try:
+        return (
+            calendar.timegm(
+                (int(s[0:4]), int(s[4:6]), int(s[6:8]), int(s[8:10]), int(s[10:12]), int(s[12:14]))
+            )
+            - tz * 15 * 60
+        )
+    except (ValueError, OverflowError):
+        return None
+
+
+def read_descriptors(img: Image) -> list[VolumeDescriptor]:
+    out: list[VolumeDescriptor] = []
+    for lba in range(16, min(16 + 64, img.sectors)):
+        d = img.sector(lba)
+        if len(d) < SECTOR or d[1:6] != b"CD001":
+            break
+        t = d[0]
+        if t == 255:
+            break
+        if t == 0:
+            vd = VolumeDescriptor("boot", lba, system_id=_text(d[7:39]))
+            if d[7:30] == b"EL TORITO SPECIFICATION":
+                vd.boot_catalog = struct.unpack_from("<I", d, 71)[0]
+            out.append(vd)
+        elif t in (1, 2):
+            joliet = t == 2 and d[88:90] == b"%/" and d[90:91] in (b"@", b"C", b"E")
+            kind = "primary" if t == 1 else ("joliet" if joliet else "supplementary")
+            out.append(
+                VolumeDescriptor(
+                    kind,
+                    lba,
+                    system_id=_text(d[8:40], joliet),
+                    volume_id=_text(d[40:72], joliet),
+                    volume_space=struct.unpack_from("<I", d, 80)[0],
+                    publisher=_text(d[318:446], joliet),
+                    application=_text(d[574:702], joliet),
+                    created=_vd_date(d[813:830]),
+                    modified=_vd_date(d[830:847]),
+                    root=bytes(d[156:190]),
+                )
+            )
+        elif t == 3:
+            out.append(VolumeDescriptor("partition", lba))
+    return out
+
+
+@dataclass
+class _Rec:
+    lba: int
+    size: int
+    flags: int
+    name: str
+    mtime: float | None
+    su: bytes
+
+
+def _records(data: bytes, joliet: bool) -> list[_Rec]:
+    recs = []
+    pos = 0
+    n = len(data)
+    while pos < n:
+        ln = data[pos]
+        if ln == 0:  # records never cross a sector: jump to the next one
+            pos = (pos // SECTOR + 1) * SECTOR
+            continue
+        if ln < 34 or pos + ln > n:
+            raise InspectError(f"malformed directory record at byte {pos} of a directory")
+        r = data[pos : pos + ln]
+        nl = r[32]
+        if 33 + nl > ln:
+            raise InspectError("a directory record's name runs past the record")
+        raw = r[33 : 33 + nl]
+        if nl == 1 and raw in (b"\0", b"\1"):
+            name = "." if raw == b"\0" else ".."
+        else:
+            name = _text(raw, joliet) if joliet else raw.decode("latin-1")
+        su_start = 33 + nl + (1 - nl % 2)
+        ext_lba = struct.unpack_from("<I", r, 2)[0] + r[1]  # extended attribute record first
+        recs.append(
+            _Rec(
+                ext_lba,
+                struct.unpack_from("<I", r, 10)[0],
+                r[25],
+                name,
+                _rec_time(r[18:25]),
+                bytes(r[su_start:]),
+            )
+        )
+        pos += ln
+    return recs
+
+
+class _RockRidge:
+    def __init__(self) -> None:
+        self.name: str | None = None
+        self.mode: int | None = None
+        self.target: str | None = None
+        self.mtime: float | None = None
+        self.relocated = False  # RE: the real entry lives elsewhere (hide this one)
+        self.child_link: int | None = None  # CL: a relocated directory's real extent
+        self.zisofs: tuple[int, int, int] | None = None
+
+
+def _parse_su(img: Image, su: bytes, skip: int) -> _RockRidge:
+    rr = _RockRidge()
+    name_parts: list[str] = []
+    link_parts: list[str] = []
+    link_pending = ""
+    areas = [su[skip:]]
+    seen = 0
+    while areas:
+        area = areas.pop()
+        pos = 0
+        while pos + 4 <= len(area):
+            sig, ln = area[pos : pos + 2], area[pos + 2]
+            if ln < 4 or pos + ln > len(area):
+                break
+            e = area[pos : pos + ln]
+            if sig == b"NM" and ln >= 5:
+                if not e[4] & 0x06:
+                    name_parts.append(e[5:].decode("utf-8", "replace"))
+            elif sig == b"PX" and ln >= 12:
+                rr.mode = struct.unpack_from("<I", e, 4)[0]
+            elif sig == b"SL" and ln >= 5:
+                p = 5
+                while p + 2 <= len(e):
+                    cf, cl = e[p], e[p + 1]
+                    comp = e[p + 2 : p + 2 + cl].decode("utf-8", "replace")
+                    comp = {0x02: ".", 0x04: "..", 0x08: ""}.get(cf & 0x0E, comp)
+                    link_pending += comp
+                    if not cf & 0x01:
+                        link_parts.append(link_pending)
+                        link_pending = ""
+                    p += 2 + cl
+            elif sig == b"TF" and ln >= 5:
+                flags, size = e[4], 17 if e[4] & 0x80 else 7
+                p = 5
+                if flags & 0x01:
+                    p += size  # creation
+                if flags & 0x02:
+                    rr.mtime = _tf_time(e[p : p + size], bool(flags & 0x80))
+            elif sig == b"CE" and ln >= 28 and seen < 64:
+                seen += 1
+                lba, off, cl = (
+                    struct.unpack_from("<I", e, 4)[0],
+                    struct.unpack_from("<I", e, 12)[0],
+                    struct.unpack_from("<I", e, 20)[0],
+                )
+                if cl <= SECTOR * 4:
+                    areas.append(img.read(lba * SECTOR + off, cl))
+            elif sig == b"RE":
+                rr.relocated = True
+            elif sig == b"CL" and ln >= 12:
+                rr.child_link = struct.unpack_from("<I", e, 4)[0]
+            elif sig == b"ZF" and ln >= 16 and e[4:6] == b"pz":
+                rr.zisofs = (e[6] * 4, e[7], struct.unpack_from("<I", e, 8)[0])
+            elif sig == b"ST":
+                break
+            pos += ln
+    if name_parts:
+        rr.name = "".join(name_parts)
+    if link_parts:
+        rr.target = "/".join(link_parts)
+        if rr.target.startswith("/") is False and link_parts[0] == "":
+            rr.target = "/" + rr.target
+    return rr
+
+
+class IsoFilesystem:
+    """One directory tree of the image: Rock Ridge over the PVD, or Joliet, or plain ISO 9660."""
+
+    def __init__(self, img: Image, vd: VolumeDescriptor, joliet: bool) -> None:
+        self.img = img
+        self.joliet = joliet
+        self.rock_ridge = False
+        self.su_skip = 0
+        self.seen_dirs: set[int] = set()
+        root = _records(vd.root, joliet)[0] if vd.root else None
+        if root is None or root.lba >= img.sectors + 1:
+            raise InspectError("the root directory lies outside the image")
+        self.root = Node(
+            "",
+            "/",
+            "dir",
+            root.size,
+            [(root.lba, root.size)],
+            root.mtime,
+            ref=(root.lba, root.size, 0),
+        )
+        if not joliet:
+            self._detect_rock_ridge(root)
+
+    def _detect_rock_ridge(self, root: _Rec) -> None:
+        data = self.img.read(root.lba * SECTOR, min(root.size, SECTOR))
+        try:
+            dot = _records(data, False)[0]
+        except (InspectError, IndexError):
+            return
+        su = dot.su
+        if len(su) >= 7 and su[0:2] == b"SP" and su[4:6] == b"\xbe\xef":
+            self.su_skip = su[6]
+            self.rock_ridge = True
+
+    def listdir(self, node: Node) -> list[Node]:
+        lba, size, depth = node.ref
+        if depth > MAX_DEPTH:
+            raise InspectError(f"{node.path}: directories nested deeper than {MAX_DEPTH}")
+        if lba in self.seen_dirs:
+            raise InspectError(f"{node.path}: directory loop (extent {lba} listed twice)")
+        self.seen_dirs.add(lba)
+        if size > self.img.size or lba * SECTOR >= self.img.size:
+            raise InspectError(f"{node.path}: directory extent beyond the end of the image")
+        data = self.img.read(lba * SECTOR, size)
+        out: list[Node] = []
+        pending: Node | None = None  # multi-extent files span several records
+        for rec in _records(data, self.joliet):
+            if rec.name in (".", ".."):
+                continue
+            rr = _parse_su(self.img, rec.su, self.su_skip) if self.rock_ridge else None
+            if rr is not None and rr.relocated:
+                continue
+            name = rr.name if rr and rr.name is not None else _plain_name(rec.name, self.joliet)
+            is_dir = bool(rec.flags & 0x02) or (rr is not None and rr.child_link is not None)
+            if pending is not None and pending.name == name and not is_dir:
+                pending.extents.append((rec.lba, rec.size))
+                pending.size += rec.size
+                if not rec.flags & 0x80:
+                    pending = None
+                continue
+            path = ("" if node.path == "/" else node.path) + "/" + name
+            kind = "dir" if is_dir else ("symlink" if rr and rr.target is not None else "file")
+            n = Node(
+                name,
+                path,
+                kind,
+                rec.size,
+                [(rec.lba, rec.size)] if rec.size else [],
+                rr.mtime if rr and rr.mtime else rec.mtime,
+                rr.mode if rr else None,
+                rr.target if rr else None,
+                rr.zisofs if rr else None,
+                bool(rec.flags & 0x01),
+            )
+            if is_dir:
+                real = rr.child_link if rr and rr.child_link is not None else rec.lba
+                dsize = rec.size
+                if rr and rr.child_link is not None:
+                    first = _records(self.img.read(real * SECTOR, SECTOR), self.joliet)
+                    dsize = first[0].size if first else 0
+                n.ref = (real, dsize, depth + 1)
+                n.extents = [(real, dsize)]
+                n.size = 0
+            out.append(n)
+            pending = n if rec.flags & 0x80 and not is_dir else None
+        if depth == 0 and self.rock_ridge:
+            out = [n for n in out if not self._only_relocated(n)]
+        return out
+
+    def _only_relocated(self, n: Node) -> bool:
+        """The rr_moved folder holds deep directories shown at their real place (CL/RE)."""
+        if not n.is_dir or n.name.lower() not in ("rr_moved", ".rr_moved"):
+            return False
+        lba, size, _ = n.ref
+        recs = [
+            r
+            for r in _records(self.img.read(lba * SECTOR, size), False)
+            if r.name not in (".", "..")
+        ]
+        return all(_parse_su(self.img, r.su, self.su_skip).relocated for r in recs)
+
+
+def _plain_name(name: str, joliet: bool) -> str:
+    base = name.split(";", 1)[0]
+    return base if joliet else (base[:-1] if base.endswith(".") else base)
+
+
+@dataclass
+class BootEntry:
+    platform: str
+    bootable: bool
+    emulation: str
+    load_segment: int
+    system_type: int
+    sectors: int
+    lba: int
+
+
+PLATFORMS = {0: "BIOS (x86)", 1: "PowerPC", 2: "Mac", 0xEF: "UEFI"}
+EMULATION = {
+    0: "no emulation",
+    1: "1.2M floppy",
+    2: "1.44M floppy",
+    3: "2.88M floppy",
+    4: "hard disk",
+}
+
+
+def read_boot_catalog(img: Image, lba: int) -> list[BootEntry]:
+    data = img.sector(lba)
+    if len(data) < 64 or data[0] != 1 or data[30:32] != b"\x55\xaa":
+        raise InspectError(f"El Torito boot catalog at LBA {lba} is not valid")
+    entries: list[BootEntry] = []
+
+    def entry(e: bytes, platform: int) -> BootEntry:
+        return BootEntry(
+            PLATFORMS.get(platform, f"0x{platform:02x}"),
+            e[0] == 0x88,
+            EMULATION.get(e[1] & 0x0F, "unknown"),
+            struct.unpack_from("<H", e, 2)[0],
+            e[4],
+            struct.unpack_from("<H", e, 6)[0],
+            struct.unpack_from("<I", e, 8)[0],
+        )
+
+    entries.append(entry(data[32:64], data[1]))
+    pos = 64
+    while pos + 32 <= len(data):
+        head = data[pos : pos + 32]
+        if head[0] not in (0x90, 0x91):
+            break
+        platform, count = head[1], struct.unpack_from("<H", head, 2)[0]
+        pos += 32
+        for _ in range(count):
+            if pos + 32 > len(data):
+                break
+            entries.append(entry(data[pos : pos + 32], platform))
+            pos += 32
+        if head[0] == 0x91:
+            break
+    return entries

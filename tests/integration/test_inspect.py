@@ -1,0 +1,191 @@
+"""Inspection of images made by genisoimage, xorriso and mkudffs, checked against 7z/xorriso."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from app.core.extract import extract
+from app.core.isoinfo import Inspection, open_image
+from tests.integration import isofixtures as fx
+from tests.integration.test_rip_faults import run_cli
+
+KINDS = [
+    "geniso_rr_joliet",
+    "geniso_joliet",
+    "xorriso_eltorito",
+    "geniso_udf_bridge",
+    "xorriso_zisofs",
+]
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return fx.make_tree(tmp_path_factory.mktemp("tree") / "src")
+
+
+@pytest.fixture(scope="module")
+def images(tree: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("isos")
+    return {k: fx.build(k, tree, d / f"{k}.iso") for k in [*KINDS, "geniso_plain"]}
+
+
+def ours(i: Inspection) -> dict[str, tuple[bool, int]]:
+    return {n.path.lstrip("/"): (n.is_dir, n.size) for n in i.walk() if n.kind != "symlink"}
+
+
+@pytest.mark.parametrize(
+    "kind", ["geniso_rr_joliet", "geniso_joliet", "xorriso_eltorito", "geniso_udf_bridge"]
+)
+def test_listing_equals_7z(images: dict[str, Path], kind: str) -> None:
+    i = open_image(str(images[kind]))
+    mine = ours(i)
+    links = {n.path.lstrip("/") for n in i.walk() if n.kind == "symlink"}
+    theirs = {
+        p: v
+        for p, v in fx.seven_zip_listing(images[kind]).items()
+        if not p.startswith("[BOOT]") and p not in links
+    }
+    assert i.problems == []
+    assert mine == theirs
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_extents_equal_xorriso(images: dict[str, Path], kind: str) -> None:
+    i = open_image(str(images[kind]))
+    if i.fs.__class__.__name__ == "UdfFilesystem":
+        pytest.skip("xorriso reads the ISO 9660 tree")
+    mine = {
+        n.path: [(lba, -(-ln // 2048)) for lba, ln in n.extents]
+        for n in i.walk()
+        if n.kind == "file" and n.size and n.path != "/boot.catalog"
+    }
+    theirs = {
+        p: x for p, x in fx.xorriso_extents(images[kind]).items() if any(blocks for _, blocks in x)
+    }  # xorriso lists empty files as 0 blocks
+    assert mine == theirs
+
+
+def test_best_names_rock_ridge_symlinks_modes(images: dict[str, Path], tree: Path) -> None:
+    i = open_image(str(images["geniso_rr_joliet"]))
+    assert i.formats == ["ISO 9660", "Joliet", "Rock Ridge"]
+    ok = i.find("/links/ok")
+    assert ok is not None and ok.kind == "symlink" and ok.target == "../README.txt"
+    up = i.find("/links/up")
+    assert up is not None and up.target == "../../../etc"
+    readme = i.find("/README.txt")
+    assert readme is not None and readme.mode is not None and readme.mode & 0o777 == 0o644
+    assert readme.mtime == pytest.approx((tree / "README.txt").stat().st_mtime, abs=2)
+    leaf = i.find("/deep/" + "/".join(f"level{k}" for k in range(10)) + "/leaf.txt")
+    assert leaf is not None and leaf.size == 10
+
+
+def test_plain_iso9660_names_are_the_8_3_ones(images: dict[str, Path]) -> None:
+    i = open_image(str(images["geniso_plain"]))
+    assert i.formats == ["ISO 9660"]
+    names = {n.name for n in i.children(i.root)}
+    assert "README.TXT" in names and all(";" not in n for n in names)
+
+
+def test_el_torito_entries_match_xorriso(images: dict[str, Path]) -> None:
+    i = open_image(str(images["xorriso_eltorito"]))
+    assert [(b.platform, b.emulation, b.sectors) for b in i.boot] == [
+        ("BIOS (x86)", "no emulation", 4),
+        ("UEFI", "no emulation", 32),
+    ]
+    report = subprocess.run(
+        ["xorriso", "-indev", str(images["xorriso_eltorito"]), "-report_el_torito", "plain"],
+        capture_output=True,
+        text=True,
+    ).stdout
+    for b in i.boot:
+        assert f"{b.lba}" in report
+
+
+def test_udf_only_lists_the_same_files_as_the_bridge(
+    images: dict[str, Path], tmp_path: Path
+) -> None:
+    bridge = open_image(str(images["geniso_udf_bridge"]))
+    only = open_image(
+        str(fx.udf_only_from_bridge(images["geniso_udf_bridge"], tmp_path / "udf.iso"))
+    )
+    assert only.formats == ["UDF 1.02"]
+    files = {n.path: n.extents for n in only.walk() if n.kind == "file" and n.size}
+    assert files == {n.path: n.extents for n in bridge.walk() if n.kind == "file" and n.size}
+    out = tmp_path / "x"
+    res = extract(only, ["/docs"], str(out))
+    assert res.refused == []
+    assert (out / "docs" / "note_07.txt").read_text() == "note 7\n" * 8
+
+
+def test_udf_250_bd_r_opens(tmp_path: Path) -> None:
+    # mkudffs makes UDF 2.50 only for BD-R (virtual partition); its root is empty.
+    i = open_image(str(fx.mkudffs_bd(tmp_path / "bd.udf")))
+    assert i.formats == ["UDF 2.50"] and i.volume_id == "BDVOLUME"
+    assert list(i.walk()) == [] and i.problems == []
+
+
+def test_zisofs_files_extract_decompressed(
+    images: dict[str, Path], tree: Path, tmp_path: Path
+) -> None:
+    i = open_image(str(images["xorriso_zisofs"]))
+    z = i.find("/zeros.bin")
+    assert z is not None and z.zisofs is not None and z.zisofs[2] == 200_000
+    res = extract(i, ["/zeros.bin", "/data.bin"], str(tmp_path))
+    assert res.refused == []
+    assert (tmp_path / "zeros.bin").read_bytes() == (tree / "zeros.bin").read_bytes()
+    assert (tmp_path / "data.bin").read_bytes() == (tree / "data.bin").read_bytes()
+
+
+def test_multi_extent_file_as_peers_read_it(tree: Path, tmp_path: Path) -> None:
+    iso = fx.build("geniso_rr_joliet", tree, tmp_path / "me.iso")
+    fx.split_into_two_extents(iso, b"DATA.BIN;1")
+    i = open_image(str(iso))
+    node = i.find("/data.bin")
+    assert node is not None and node.size == 300_000 and len(node.extents) == 2
+    assert fx.xorriso_extents(iso)["/data.bin"] == [
+        (lba, -(-ln // 2048)) for lba, ln in node.extents
+    ]
+    extract(i, ["/data.bin"], str(tmp_path / "x"))
+    assert (tmp_path / "x" / "data.bin").read_bytes() == (tree / "data.bin").read_bytes()
+
+
+def test_extract_everything_keeps_bytes_links_and_times(
+    images: dict[str, Path], tree: Path, tmp_path: Path
+) -> None:
+    i = open_image(str(images["geniso_rr_joliet"]))
+    res = extract(i, None, str(tmp_path / "out"))
+    out = tmp_path / "out"
+    refused = {p for p, _ in res.refused}
+    assert refused == {"/links/abs", "/links/up"}  # both point outside the folder
+    assert os.readlink(out / "links" / "ok") == "../README.txt"
+    for rel in ["README.txt", "data.bin", "docs/note_29.txt", "empty.bin"]:
+        assert (out / rel).read_bytes() == (tree / rel).read_bytes()
+    assert abs((out / "data.bin").stat().st_mtime - (tree / "data.bin").stat().st_mtime) < 2
+    again = extract(i, ["/README.txt"], str(out))
+    assert again.refused and "not overwritten" in again.refused[0][1]
+
+
+def test_cli_inspect_json_and_damaged_files(images: dict[str, Path], tmp_path: Path) -> None:
+    iso = images["geniso_rr_joliet"]
+    i = open_image(str(iso))
+    data = i.find("/data.bin")
+    assert data is not None
+    lba = data.extents[0][0]
+    n = i.sectors
+    mp = tmp_path / "img.map"
+    mp.write_text(
+        f"0x0 + 1\n0x0 {hex((lba + 3) * 2048)} +\n{hex((lba + 3) * 2048)} 0x1000 -\n"
+        f"{hex((lba + 5) * 2048)} {hex((n - lba - 5) * 2048)} +\n"
+    )
+    r = run_cli("inspect", str(iso), "--json", "--files", "--map", str(mp))
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["schema"] == "discvault.inspect/1" and doc["whole"] is True
+    assert doc["damaged"] == [{"path": "/data.bin", "unreadable_bytes": 4096}]
+    r = run_cli("inspect", str(iso), "--map", str(mp))
+    assert "/data.bin" in r.stdout and "unreadable" in r.stdout
