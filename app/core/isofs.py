@@ -8,6 +8,7 @@ and sizes are never trusted beyond the image. Names: Rock Ridge > Joliet > ISO 9
 from __future__ import annotations
 
 import calendar
+import functools
 import struct
 from dataclasses import dataclass
 
@@ -44,6 +45,7 @@ def _vd_date(b: bytes) -> str:
     return f"{s[0:4]}-{s[4:6]}-{s[6:8]} {s[8:10]}:{s[10:12]}:{s[12:14]}"
 
 
+@functools.lru_cache(maxsize=8192)
 def _rec_time(b: bytes) -> float | None:
     if len(b) < 7 or not any(b[:6]):
         return None
@@ -54,6 +56,7 @@ def _rec_time(b: bytes) -> float | None:
         return None
 
 
+@functools.lru_cache(maxsize=8192)
 def _tf_time(b: bytes, long: bool) -> float | None:
     if not long:
         return _rec_time(b)
@@ -114,7 +117,7 @@ class _Rec:
     size: int
     flags: int
     name: str
-    mtime: float | None
+    time: bytes  # 7-byte recording date, converted only when Rock Ridge has none
     su: bytes
 
 
@@ -146,7 +149,7 @@ def _records(data: bytes, joliet: bool) -> list[_Rec]:
                 struct.unpack_from("<I", r, 10)[0],
                 r[25],
                 name,
-                _rec_time(r[18:25]),
+                bytes(r[18:25]),
                 bytes(r[su_start:]),
             )
         )
@@ -170,22 +173,31 @@ def _parse_su(img: Image, su: bytes, skip: int) -> _RockRidge:
     name_parts: list[str] = []
     link_parts: list[str] = []
     link_pending = ""
-    areas = [su[skip:]]
+    areas = [su[skip:] if skip else su]
     seen = 0
+    unpack = struct.unpack_from
     while areas:
         area = areas.pop()
-        pos = 0
-        while pos + 4 <= len(area):
-            sig, ln = area[pos : pos + 2], area[pos + 2]
-            if ln < 4 or pos + ln > len(area):
+        pos, n = 0, len(area)
+        while pos + 4 <= n:
+            ln = area[pos + 2]
+            if ln < 4 or pos + ln > n:
                 break
-            e = area[pos : pos + ln]
-            if sig == b"NM" and ln >= 5:
-                if not e[4] & 0x06:
-                    name_parts.append(e[5:].decode("utf-8", "replace"))
-            elif sig == b"PX" and ln >= 12:
-                rr.mode = struct.unpack_from("<I", e, 4)[0]
+            sig = area[pos : pos + 2]
+            if sig == b"NM":
+                if ln >= 5 and not area[pos + 4] & 0x06:
+                    name_parts.append(area[pos + 5 : pos + ln].decode("utf-8", "replace"))
+            elif sig == b"PX":
+                if ln >= 12:
+                    rr.mode = unpack("<I", area, pos + 4)[0]
+            elif sig == b"TF":
+                flags = area[pos + 4] if ln >= 5 else 0
+                if flags & 0x02:
+                    size = 17 if flags & 0x80 else 7
+                    p = pos + 5 + (size if flags & 0x01 else 0)
+                    rr.mtime = _tf_time(bytes(area[p : p + size]), bool(flags & 0x80))
             elif sig == b"SL" and ln >= 5:
+                e = area[pos : pos + ln]
                 p = 5
                 while p + 2 <= len(e):
                     cf, cl = e[p], e[p + 1]
@@ -196,28 +208,21 @@ def _parse_su(img: Image, su: bytes, skip: int) -> _RockRidge:
                         link_parts.append(link_pending)
                         link_pending = ""
                     p += 2 + cl
-            elif sig == b"TF" and ln >= 5:
-                flags, size = e[4], 17 if e[4] & 0x80 else 7
-                p = 5
-                if flags & 0x01:
-                    p += size  # creation
-                if flags & 0x02:
-                    rr.mtime = _tf_time(e[p : p + size], bool(flags & 0x80))
-            elif sig == b"CE" and ln >= 28 and seen < 64:
+            elif sig == b"CE" and ln >= 28 and seen < CE_MAX:
                 seen += 1
                 lba, off, cl = (
-                    struct.unpack_from("<I", e, 4)[0],
-                    struct.unpack_from("<I", e, 12)[0],
-                    struct.unpack_from("<I", e, 20)[0],
+                    unpack("<I", area, pos + 4)[0],
+                    unpack("<I", area, pos + 12)[0],
+                    unpack("<I", area, pos + 20)[0],
                 )
                 if cl <= SECTOR * 4:
                     areas.append(img.read(lba * SECTOR + off, cl))
             elif sig == b"RE":
                 rr.relocated = True
             elif sig == b"CL" and ln >= 12:
-                rr.child_link = struct.unpack_from("<I", e, 4)[0]
-            elif sig == b"ZF" and ln >= 16 and e[4:6] == b"pz":
-                rr.zisofs = (e[6] * 4, e[7], struct.unpack_from("<I", e, 8)[0])
+                rr.child_link = unpack("<I", area, pos + 4)[0]
+            elif sig == b"ZF" and ln >= 16 and area[pos + 4 : pos + 6] == b"pz":
+                rr.zisofs = (area[pos + 6] * 4, area[pos + 7], unpack("<I", area, pos + 8)[0])
             elif sig == b"ST":
                 break
             pos += ln
@@ -225,8 +230,6 @@ def _parse_su(img: Image, su: bytes, skip: int) -> _RockRidge:
         rr.name = "".join(name_parts)
     if link_parts:
         rr.target = "/".join(link_parts)
-        if rr.target.startswith("/") is False and link_parts[0] == "":
-            rr.target = "/" + rr.target
     return rr
 
 
@@ -248,7 +251,7 @@ class IsoFilesystem:
             "dir",
             root.size,
             [(root.lba, root.size)],
-            root.mtime,
+            _rec_time(root.time),
             ref=(root.lba, root.size, 0),
         )
         if not joliet:
@@ -299,7 +302,7 @@ class IsoFilesystem:
                 kind,
                 rec.size,
                 [(rec.lba, rec.size)] if rec.size else [],
-                rr.mtime if rr and rr.mtime else rec.mtime,
+                rr.mtime if rr and rr.mtime else _rec_time(rec.time),
                 rr.mode if rr else None,
                 rr.target if rr else None,
                 rr.zisofs if rr else None,
