@@ -99,7 +99,7 @@ def demo_image() -> Path:
                 )
         video = _PatternFile(VIDEO_SIZE)
         iso.add_fp(
-            video,
+            video,  # type: ignore[arg-type]  # read/seek/tell is all pycdlib uses
             VIDEO_SIZE,
             "/VIDEO/BEACH.VOB;1",
             rr_name="Beach day.vob",
