@@ -15,11 +15,12 @@ from app import __version__
 from app.cli_inspect import add_parsers as add_inspect_parsers
 from app.cli_progress import TerminalProgress
 from app.core import report, verify
+from app.core.backup import BackupOptions, run_backup
 from app.core.dat import DatError
 from app.core.events import CancelToken
-from app.core.rescue import DestinationError, RescueSettings, rescue
+from app.core.rescue import DestinationError, RescueSettings
 from app.core.sources import SourceError
-from app.platform import open_source
+from app.platform import eject, open_source
 
 EXIT_OK = 0
 EXIT_INCOMPLETE = 1
@@ -73,79 +74,40 @@ def cmd_rip(args: argparse.Namespace) -> int:
         return fail(
             f"{out} is a folder: give the image's file name, e.g. {out}/disc.iso", EXIT_USAGE
         )
-    map_path = args.map or out + ".map"
-    report_path = args.report or out + ".report.json"
-    settings = RescueSettings(
-        cluster=args.cluster,
-        max_cluster=max(args.cluster, 512),
-        retries=args.retries,
-        fill=args.fill,
-        save_interval=args.save_interval,
+    opts = BackupOptions(
+        source_name=args.source,
+        image=out,
+        map_path=args.map or "",
+        report_path=args.report or "",
+        settings=RescueSettings(
+            cluster=args.cluster,
+            max_cluster=max(args.cluster, 512),
+            retries=args.retries,
+            fill=args.fill,
+            save_interval=args.save_interval,
+        ),
+        verify=args.verify,
+        eject=(lambda: eject(args.source)) if args.eject else None,
+        force=args.force,
+        command_line=shlex.join(["discvault", *sys.argv[1:]]),
     )
-    try:
-        source = open_source(args.source)
-    except SourceError as e:
-        return fail(str(e))
     token = CancelToken()
     cancel_on_signals(token)
     bar = TerminalProgress()
     try:
-        result = rescue(
-            source,
-            out,
-            map_path,
-            settings,
-            bar,
-            token,
-            command_line=shlex.join(["discvault", *sys.argv[1:]]),
-            force=args.force,
-        )
+        done = run_backup(lambda: open_source(args.source), opts, bar, token)
     except (DestinationError, SourceError) as e:
-        bar.close()
         return fail(str(e))
     finally:
-        source.close()
-    bar.close()
-    doc = report.build(result, args.source, out, map_path)
-    try:
-        report.write(doc, report_path)
-        if result.hashes:
-            report.write_sidecars(out, result.hashes)
-    except OSError as e:
-        print(report.summary(result, out))
-        return fail(f"cannot write the report {report_path}: {e.strerror}")
-    print(report.summary(result, out))
-    code = OUTCOME_EXIT[result.outcome]
-    if args.verify and result.outcome in ("complete", "incomplete"):
-        code = max(code, _verify_after_rip(args, out, map_path, report_path, doc, token))
-    return code
-
-
-def _verify_after_rip(
-    args: argparse.Namespace,
-    out: str,
-    map_path: str,
-    report_path: str,
-    doc: dict[str, object],
-    token: CancelToken,
-) -> int:
-    """Re-read the disc and compare: the proof the backup is what the disc holds."""
-    try:
-        source = open_source(args.source)
-    except SourceError as e:
-        return fail(f"cannot verify: {e}")
-    bar = TerminalProgress()
-    try:
-        vr = verify.verify(out, source=source, map_path=map_path, progress=bar, cancel=token)
-    except verify.VerifyInputError as e:
-        return fail(f"cannot verify: {e}")
-    finally:
         bar.close()
-        source.close()
-    doc["verify"] = verify_json(vr)
-    report.write(doc, report_path)
-    print(verify_text(vr))
-    return VERIFY_EXIT[vr.outcome]
+    print(report.summary(done.result, out))
+    code = OUTCOME_EXIT[done.result.outcome]
+    if done.verify is not None:
+        print(verify_text(done.verify))
+        code = max(code, VERIFY_EXIT[done.verify.outcome])
+    for problem in done.problems:
+        fail(problem)
+    return max(code, EXIT_IO) if done.problems else code
 
 
 VERIFY_EXIT = {
@@ -154,31 +116,6 @@ VERIFY_EXIT = {
     "mismatch": EXIT_MISMATCH,
     "cancelled": EXIT_CANCELLED,
 }
-
-
-def verify_json(r: verify.VerifyResult) -> dict[str, object]:
-    return {
-        "schema": "discvault.verify/1",
-        "image": os.path.abspath(r.image),
-        "sectors": r.sectors,
-        "outcome": r.outcome,
-        "hashes": r.hashes,
-        "checks": [{"name": c.name, "status": c.status, "detail": c.detail} for c in r.checks],
-        "missing_sectors": r.missing_sectors,
-        "map_bad_sectors": r.map_bad_sectors,
-        "mismatches": [{"lba": a, "count": n} for a, n in r.mismatches],
-        "source_unreadable": [{"lba": a, "count": n} for a, n in r.source_unreadable],
-        "now_readable": [{"lba": a, "count": n} for a, n in r.now_readable],
-        "dat": None
-        if r.dat_match is None
-        else {
-            "verdict": r.dat_match.verdict,
-            "game": r.dat_match.entry.game if r.dat_match.entry else None,
-            "rom": r.dat_match.entry.name if r.dat_match.entry else None,
-            "dat": r.dat_match.dat,
-        },
-        "duration_seconds": round(r.duration, 3),
-    }
 
 
 def verify_text(r: verify.VerifyResult) -> str:
@@ -220,7 +157,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if source is not None:
             source.close()
     if args.json:
-        print(json.dumps(verify_json(r), indent=2))
+        print(json.dumps(verify.to_json(r), indent=2))
     else:
         print(verify_text(r))
     return VERIFY_EXIT[r.outcome]
@@ -277,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     rip.add_argument(
         "--force", action="store_true", help="overwrite an existing OUT.iso that has no mapfile"
     )
+    rip.add_argument("--eject", action="store_true", help="eject the disc when done")
     rip.add_argument(
         "--verify",
         action="store_true",

@@ -16,15 +16,31 @@ class Cancelled(Exception):
 
 
 class CancelToken:
-    """Thread-safe cancel flag; also usable from a signal handler (Event.set is reentrant-safe)."""
+    """Thread-safe cancel (and pause) flag; cancel is safe from a signal handler."""
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
         self.reason = ""
 
     def cancel(self, reason: str = "cancelled") -> None:
         self.reason = reason
         self._event.set()
+        self._running.set()  # a paused job must wake up to stop
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def wait_while_paused(self) -> None:
+        self._running.wait()
 
     @property
     def cancelled(self) -> bool:

@@ -196,6 +196,10 @@ class _Rescue:
 
     def attempt(self, lba: int, count: int, rec: PassRecord) -> int:
         """Read ``count`` sectors at ``lba``; store what was read; return good sectors."""
+        if self.cancel.paused:
+            self.save()  # a paused backup is a resumable one, whatever happens next
+            self.emit(time.monotonic(), "paused")
+            self.cancel.wait_while_paused()
         self.cancel.raise_if_cancelled()
         self.pos = lba
         self.reads += 1

@@ -369,3 +369,31 @@ def _source_check(r: VerifyResult, source: SectorSource) -> Check:
         parts.append(f"source has {source.sector_count} sectors, image {r.sectors}")
     status = "incomplete" if r.now_readable else "ok"
     return Check("source", status, "; ".join(parts))
+
+
+def to_json(r: VerifyResult) -> dict[str, object]:
+    """The documented ``discvault.verify/1`` document."""
+    dat = None
+    if r.dat_match is not None:
+        entry = r.dat_match.entry
+        dat = {
+            "verdict": r.dat_match.verdict,
+            "game": entry.game if entry else None,
+            "rom": entry.name if entry else None,
+            "dat": r.dat_match.dat,
+        }
+    return {
+        "schema": "discvault.verify/1",
+        "image": os.path.abspath(r.image),
+        "sectors": r.sectors,
+        "outcome": r.outcome,
+        "hashes": r.hashes,
+        "checks": [{"name": c.name, "status": c.status, "detail": c.detail} for c in r.checks],
+        "missing_sectors": r.missing_sectors,
+        "map_bad_sectors": r.map_bad_sectors,
+        "mismatches": [{"lba": a, "count": n} for a, n in r.mismatches],
+        "source_unreadable": [{"lba": a, "count": n} for a, n in r.source_unreadable],
+        "now_readable": [{"lba": a, "count": n} for a, n in r.now_readable],
+        "dat": dat,
+        "duration_seconds": round(r.duration, 3),
+    }

@@ -1,0 +1,94 @@
+"""A whole backup as users mean it: rescue, report, checksum files, optional verify and eject.
+
+Both the CLI and the GUI run this one function, so a backup behaves the same from either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from app.core import report, verify
+from app.core.events import CancelToken, ProgressCallback, no_progress
+from app.core.rescue import RescueResult, RescueSettings, rescue
+from app.core.sources import SectorSource, SourceError
+
+
+@dataclass
+class BackupOptions:
+    source_name: str
+    image: str
+    map_path: str = ""
+    report_path: str = ""
+    settings: RescueSettings | None = None
+    verify: bool = False
+    eject: Callable[[], None] | None = None
+    force: bool = False
+    command_line: str = ""
+
+    def __post_init__(self) -> None:
+        self.map_path = self.map_path or self.image + ".map"
+        self.report_path = self.report_path or self.image + ".report.json"
+
+
+@dataclass
+class BackupOutcome:
+    result: RescueResult
+    verify: verify.VerifyResult | None
+    report: dict[str, object]
+    problems: list[str]  # what went wrong after the rescue itself (report, verify, eject)
+
+
+def run_backup(
+    open_source: Callable[[], SectorSource],
+    opts: BackupOptions,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> BackupOutcome:
+    """Raises SourceError/DestinationError only when nothing could start."""
+    token = cancel or CancelToken()
+    source = open_source()
+    problems: list[str] = []
+    try:
+        result = rescue(
+            source,
+            opts.image,
+            opts.map_path,
+            opts.settings,
+            progress,
+            token,
+            command_line=opts.command_line,
+            force=opts.force,
+        )
+        doc = report.build(result, opts.source_name, opts.image, opts.map_path)
+        vr = None
+        if opts.verify and result.outcome in ("complete", "incomplete"):
+            try:
+                vr = verify.verify(
+                    opts.image,
+                    source=source,
+                    map_path=opts.map_path,
+                    progress=progress,
+                    cancel=token,
+                )
+                doc["verify"] = verify.to_json(vr)
+            except (verify.VerifyInputError, SourceError) as e:
+                problems.append(f"cannot verify: {e}")
+    finally:
+        source.close()
+    try:
+        report.write(doc, opts.report_path)
+        if result.hashes:
+            report.write_sidecars(opts.image, result.hashes)
+    except OSError as e:
+        problems.append(f"cannot write the report {opts.report_path}: {e.strerror}")
+    if (
+        opts.eject is not None
+        and result.outcome in ("complete", "incomplete")
+        and not (vr is not None and vr.outcome == "cancelled")
+    ):
+        try:
+            opts.eject()
+        except OSError as e:
+            problems.append(f"could not eject: {e}")
+    return BackupOutcome(result, vr, doc, problems)

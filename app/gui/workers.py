@@ -1,0 +1,131 @@
+"""Run core jobs off the GUI thread: a QObject adapter in a QThread, one job per resource.
+
+The core job is a plain function taking (progress callback, cancel token). The adapter re-emits
+progress as a queued signal, throttled so a fast job cannot flood the event loop, and maps
+Cancel/Pause to the token. A resource (a drive, an image) runs one job at a time.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from app.core.events import CancelToken, Progress
+
+CoreJob = Callable[[Callable[[Progress], None], CancelToken], object]
+
+
+class _Adapter(QObject):
+    progress = Signal(object)
+    finished = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, fn: CoreJob, token: CancelToken, min_interval: float) -> None:
+        super().__init__()
+        self.fn = fn
+        self.token = token
+        self.min_interval = min_interval
+        self._last = 0.0
+        self._phase = ""
+
+    def _on_progress(self, p: Progress) -> None:
+        now = time.monotonic()
+        if p.phase != self._phase or p.message or now - self._last >= self.min_interval:
+            self._last, self._phase = now, p.phase
+            self.progress.emit(p)
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            result = self.fn(self._on_progress, self.token)
+        except Exception as e:  # shown to the user; the traceback goes to the log
+            self.failed.emit(f"{e}\n\n{traceback.format_exc()}" if not str(e) else str(e))
+            return
+        self.finished.emit(result)
+
+
+class Job(QObject):
+    """One core job on its own thread. Signals arrive on the thread that created the Job."""
+
+    progress = Signal(object)
+    finished = Signal(object)
+    failed = Signal(str)
+    done = Signal()  # after finished/failed, when the thread has ended
+
+    def __init__(
+        self,
+        fn: CoreJob,
+        resource: str = "",
+        min_interval: float = 0.05,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.resource = resource
+        self.token = CancelToken()
+        self._thread = QThread()
+        self.adapter = _Adapter(fn, self.token, min_interval)
+        self.adapter.moveToThread(self._thread)
+        self._thread.started.connect(self.adapter.run)
+        self.adapter.progress.connect(self.progress)
+        self.adapter.finished.connect(self._finish)
+        self.adapter.failed.connect(self._fail)
+        self._thread.finished.connect(self.done)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _finish(self, result: object) -> None:
+        self.finished.emit(result)
+        self._thread.quit()
+
+    def _fail(self, message: str) -> None:
+        self.failed.emit(message)
+        self._thread.quit()
+
+    def cancel(self) -> None:
+        self.token.cancel("cancelled by the user")
+
+    def pause(self, on: bool) -> None:
+        self.token.pause() if on else self.token.resume()
+
+    def is_running(self) -> bool:
+        return self._thread.isRunning()
+
+    def wait(self, ms: int = 30_000) -> bool:
+        return self._thread.wait(ms)
+
+
+class BusyError(Exception):
+    """A second job on a resource that already has one."""
+
+
+class JobQueue:
+    """At most one running job per resource (a drive is never read by two jobs at once)."""
+
+    def __init__(self) -> None:
+        self.jobs: dict[str, Job] = {}
+
+    def start(self, job: Job) -> Job:
+        current = self.jobs.get(job.resource)
+        if current is not None and current.is_running():
+            raise BusyError(f"{job.resource} is busy with another job: wait or cancel it first")
+        self.jobs[job.resource] = job
+        job.done.connect(lambda: self._forget(job))
+        job.start()
+        return job
+
+    def _forget(self, job: Job) -> None:
+        if self.jobs.get(job.resource) is job:
+            del self.jobs[job.resource]
+
+    def running(self) -> list[Job]:
+        return [j for j in self.jobs.values() if j.is_running()]
+
+    def cancel_all(self, wait_ms: int = 30_000) -> bool:
+        jobs = self.running()
+        for j in jobs:
+            j.cancel()
+        return all(j.wait(wait_ms) for j in jobs)
