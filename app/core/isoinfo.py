@@ -8,6 +8,7 @@ rest of the tree still lists.
 from __future__ import annotations
 
 import struct
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -34,7 +35,10 @@ class Inspection:
     fs: IsoFilesystem | UdfFilesystem
     img: Image
     problems: list[str] = field(default_factory=list)
-    _children: dict[str, list[Node]] = field(default_factory=dict)
+    _children: dict[tuple[str, tuple[int, ...]], list[Node]] = field(default_factory=dict)
+    # The GUI lists directories while a background thread indexes the rest: one reader at a
+    # time, or the loop guard would see the same directory twice.
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def root(self) -> Node:
@@ -50,8 +54,13 @@ class Inspection:
 
     def children(self, node: Node) -> list[Node]:
         """A directory's entries, read on first use; a broken one lists as empty + problem."""
-        if node.path in self._children:
-            return self._children[node.path]
+        with self._lock:
+            return self._children_locked(node)
+
+    def _children_locked(self, node: Node) -> list[Node]:
+        key = (node.path, node.ref)
+        if key in self._children:
+            return self._children[key]
         try:
             kids = self.fs.listdir(node)
         except (InspectError, struct.error, IndexError, ValueError, UnicodeError) as e:
@@ -59,7 +68,7 @@ class Inspection:
             node.problem = msg
             self.problems.append(msg)
             kids = []
-        self._children[node.path] = kids
+        self._children[key] = kids
         return kids
 
     def walk(self, top: Node | None = None) -> Iterator[Node]:

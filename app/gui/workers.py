@@ -43,8 +43,14 @@ class _Adapter(QObject):
             result = self.fn(self._on_progress, self.token)
         except Exception as e:  # shown to the user; the traceback goes to the log
             self.failed.emit(f"{e}\n\n{traceback.format_exc()}" if not str(e) else str(e))
-            return
-        self.finished.emit(result)
+        else:
+            self.finished.emit(result)
+        finally:
+            # End the thread from here: a GUI thread waiting in QThread.wait() (closing the
+            # window) cannot run a queued quit().
+            thread = self.thread()
+            if thread is not None:
+                thread.quit()
 
 
 class Job(QObject):
@@ -79,11 +85,9 @@ class Job(QObject):
 
     def _finish(self, result: object) -> None:
         self.finished.emit(result)
-        self._thread.quit()
 
     def _fail(self, message: str) -> None:
         self.failed.emit(message)
-        self._thread.quit()
 
     def cancel(self) -> None:
         self.token.cancel("cancelled by the user")

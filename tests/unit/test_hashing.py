@@ -31,4 +31,3 @@ def test_hash_file_and_stop(tmp_path: Path) -> None:
     p.write_bytes(data)
     assert hash_file(str(p), chunk=100_000) == reference(data)
     assert hash_file(str(p), should_stop=lambda: True) is None
-

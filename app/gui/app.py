@@ -1,0 +1,73 @@
+"""Start the desktop app (and its self-test, used as the smoke test of frozen builds)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from app import __version__
+from app.gui.main_window import MainWindow, app_icon
+
+
+def main(argv: list[str]) -> int:
+    if "--self-test" in argv:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    app = QApplication.instance() or QApplication([sys.argv[0], *argv])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("DiscVault")
+    app.setApplicationVersion(__version__)
+    app.setOrganizationName("DiscVault")
+    app.setWindowIcon(app_icon())
+    if "--self-test" in argv:
+        return self_test(app)
+    win = MainWindow()
+    win.show()
+    for arg in argv:
+        if os.path.isfile(arg):
+            win.open_image(arg)
+            break
+    return app.exec()
+
+
+def self_test(app: QApplication) -> int:
+    """Open the window, back up the demo disc, inspect the result; exit 0 when all worked."""
+    from app.gui.settings import Settings
+
+    tmp = tempfile.mkdtemp(prefix="discvault-selftest-")
+    from PySide6.QtCore import QSettings
+
+    settings = Settings(QSettings(os.path.join(tmp, "settings.ini"), QSettings.Format.IniFormat))
+    settings.folder = tmp
+    settings.verify_after = False
+    win = MainWindow(settings, fast_demo=True, poll_ms=0)
+    win.show()
+    outcome = {"code": 1}
+
+    def step_inspect() -> None:
+        image = win.backup.card.image
+        win.open_image(image)
+        QTimer.singleShot(1500, finish)
+
+    def finish() -> None:
+        model = win.inspect.model
+        ok = model is not None and model.rowCount() > 0
+        print(
+            f"self-test: backup {'ok' if win.backup.card.image else 'FAILED'}, "
+            f"inspector {'ok' if ok else 'FAILED'}"
+        )
+        outcome["code"] = 0 if ok else 1
+        app.quit()
+
+    win.backup.card.inspect_requested.connect(lambda _: None)
+    win.backup.status.connect(
+        lambda msg: msg.startswith("Backed up") and QTimer.singleShot(0, step_inspect)
+    )
+    win.panel.setCurrentRow(len(win.panel.entries) - 1)
+    QTimer.singleShot(200, win.backup.start_backup)
+    QTimer.singleShot(60_000, app.quit)
+    app.exec()
+    return outcome["code"]

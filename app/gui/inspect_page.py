@@ -1,0 +1,280 @@
+"""Inspect: what is in an image, where each file sits on the disc, which files are damaged."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QTextBrowser,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core import mapfile
+from app.core.events import CancelToken, ProgressCallback
+from app.core.extract import ExtractResult, extract
+from app.core.fsnode import InspectError, Node
+from app.core.isoinfo import Inspection, open_image
+from app.core.units import human_bytes
+from app.gui.file_model import FileTreeModel, SearchModel
+from app.gui.workers import CoreJob, Job, JobQueue
+
+
+def _index_job(insp: Inspection, map_path: str | None) -> CoreJob:
+    def run(progress: ProgressCallback, token: CancelToken) -> object:
+        nodes: list[Node] = []
+        for n in insp.walk():
+            nodes.append(n)
+            if len(nodes) % 5000 == 0:
+                token.raise_if_cancelled()
+        damage = insp.damage(map_path) if map_path else {}
+        return nodes, damage
+
+    return run
+
+
+class InspectPage(QWidget):
+    status = Signal(str)
+
+    def __init__(self, jobs: JobQueue, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.jobs = jobs
+        self.insp: Inspection | None = None
+        self.model: FileTreeModel | None = None
+        self.index: list[Node] | None = None
+        self.damage: dict[str, int] = {}
+        self.last_extract: ExtractResult | None = None
+        lay = QVBoxLayout(self)
+        self.header = QLabel("Drop an .iso file anywhere on the window, or use File → Open image.")
+        self.header.setWordWrap(True)
+        f = self.header.font()
+        f.setBold(True)
+        self.header.setFont(f)
+        lay.addWidget(self.header)
+        self.tabs = QTabWidget()
+        files = QWidget()
+        fl = QVBoxLayout(files)
+        fl.setContentsMargins(0, 4, 0, 0)
+        top = QHBoxLayout()
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("Filter by name…")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.setAccessibleName("Filter files")
+        self.filter.textChanged.connect(self.apply_filter)
+        self.extract_btn = QPushButton("Extract…")
+        self.extract_btn.clicked.connect(lambda: self.extract_selected())
+        top.addWidget(self.filter, 1)
+        top.addWidget(self.extract_btn)
+        fl.addLayout(top)
+        split = QSplitter(Qt.Orientation.Vertical)
+        self.tree = QTreeView()
+        self.tree.setUniformRowHeights(True)  # cheap layout for 100 000 rows
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._menu)
+        self.details = QTextBrowser()
+        self.details.setMaximumHeight(140)
+        self.details.setPlaceholderText(
+            "Select a file to see its details and where it sits on the disc."
+        )
+        split.addWidget(self.tree)
+        split.addWidget(self.details)
+        fl.addWidget(split, 1)
+        self.volume = QTextBrowser()
+        self.boot = QTextBrowser()
+        self.tabs.addTab(files, "Files")
+        self.tabs.addTab(self.volume, "Volume")
+        self.tabs.addTab(self.boot, "Boot")
+        lay.addWidget(self.tabs, 1)
+        self.tabs.setEnabled(False)
+
+    # ---- opening ---------------------------------------------------------------------------
+    def open(self, path: str) -> None:
+        """Open off the GUI thread; the root directory shows as soon as it is read."""
+        self.header.setText(f"Opening {os.path.basename(path)}…")
+        job = Job(lambda progress, token: open_image(path), resource=f"image:{path}", parent=self)
+        job.finished.connect(lambda insp: self._opened(insp, path))
+        job.failed.connect(self._failed)
+        self.jobs.start(job)
+
+    def _failed(self, message: str) -> None:
+        self.header.setText(message.splitlines()[0])
+        self.status.emit(message.splitlines()[0])
+
+    def _opened(self, insp: object, path: str) -> None:
+        assert isinstance(insp, Inspection)
+        if self.insp is not None:
+            self.insp.close()
+        self.insp = insp
+        self.model = FileTreeModel(insp)
+        self.index, self.damage = None, {}
+        self.filter.clear()
+        self._set_model(self.model)
+        state = "complete" if insp.whole else f"truncated: {insp.missing_sectors:,} sectors missing"
+        map_path = path + ".map"
+        has_map = os.path.exists(map_path)
+        if has_map:
+            state += " · checking damage…"
+        self.header.setText(
+            f"{os.path.basename(path)}   {human_bytes(insp.size)}   "
+            f"{' + '.join(insp.formats)}   ·   {state}"
+        )
+        self._fill_volume(insp)
+        self.tabs.setEnabled(True)
+        self.status.emit(f"Opened {os.path.basename(path)}")
+        job = Job(
+            _index_job(insp, map_path if has_map else None), resource=f"index:{path}", parent=self
+        )
+        job.finished.connect(lambda res: self._indexed(res, path, has_map))
+        job.failed.connect(lambda m: self.status.emit(m.splitlines()[0]))
+        self.jobs.start(job)
+
+    def _indexed(self, res: object, path: str, has_map: bool) -> None:
+        assert isinstance(res, tuple)
+        self.index, self.damage = res
+        if self.model is not None:
+            self.model.set_damage(self.damage)
+        if has_map and self.insp is not None:
+            txt = self.header.text().replace(" · checking damage…", "")
+            if self.damage:
+                txt += f" · {len(self.damage)} damaged file(s)"
+            self.header.setText(txt)
+        if self.filter.text():
+            self.apply_filter(self.filter.text())
+
+    def _set_model(self, model: FileTreeModel | SearchModel) -> None:
+        self.tree.setModel(model)
+        hdr = self.tree.header()
+        hdr.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for c in range(1, 5):
+            hdr.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        self.tree.selectionModel().currentChanged.connect(self._show_details)
+
+    def _fill_volume(self, insp: Inspection) -> None:
+        rows = []
+        for v in insp.volumes:
+            rows.append(f"<h4>{v['kind']}</h4><table>")
+            rows += [f"<tr><td>{k}</td><td>{val}</td></tr>" for k, val in v.items() if k != "kind"]
+            rows.append("</table>")
+        rows.append(
+            f"<p>Image: {insp.sectors:,} sectors; the filesystem needs "
+            f"{insp.required_sectors:,}.</p>"
+        )
+        if insp.hybrid:
+            rows.append(f"<p>Hybrid boot records: {', '.join(insp.hybrid)}</p>")
+        self.volume.setHtml("".join(rows))
+        if insp.boot:
+            self.boot.setHtml(
+                "<table><tr><th>Platform</th><th>Bootable</th><th>Emulation</th>"
+                "<th>Load segment</th><th>Sectors</th><th>LBA</th></tr>"
+                + "".join(
+                    f"<tr><td>{b.platform}</td><td>{'yes' if b.bootable else 'no'}"
+                    f"</td><td>{b.emulation}</td><td>0x{b.load_segment:04x}</td>"
+                    f"<td>{b.sectors}</td><td>{b.lba}</td></tr>"
+                    for b in insp.boot
+                )
+                + "</table>"
+            )
+        else:
+            self.boot.setPlainText("No El Torito boot catalog: this disc does not boot.")
+
+    # ---- browsing ----------------------------------------------------------------------------
+    def apply_filter(self, text: str) -> None:
+        if self.model is None:
+            return
+        if not text:
+            self._set_model(self.model)
+            return
+        if self.index is None:
+            self.status.emit("Indexing all files — the filter applies when done…")
+            return
+        needle = text.casefold()
+        hits = [n for n in self.index if needle in n.name.casefold()]
+        self._set_model(SearchModel(hits, self.damage))
+        self.status.emit(f"{len(hits):,} match(es)")
+
+    def current_node(self, index: QModelIndex) -> Node | None:
+        model = self.tree.model()
+        return model.node(index) if isinstance(model, FileTreeModel | SearchModel) else None
+
+    def _show_details(self, index: QModelIndex) -> None:
+        n = self.current_node(index)
+        if n is None:
+            return
+        lines = [f"<b>{n.path}</b>", f"{n.kind}, {n.size:,} bytes"]
+        if n.mtime:
+            lines.append("modified " + time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(n.mtime)))
+        if n.mode is not None:
+            lines.append(f"mode {n.mode & 0o7777:04o}")
+        if n.target is not None:
+            lines.append(f"link to {n.target}")
+        if n.zisofs:
+            lines.append(f"zisofs-compressed: {n.zisofs[2]:,} bytes when extracted")
+        ext = ", ".join(f"LBA {lba:,} (+{-(-ln // 2048):,} sectors)" for lba, ln in n.extents[:8])
+        if ext:
+            lines.append("extents: " + ext + (" …" if len(n.extents) > 8 else ""))
+        if n.path in self.damage:
+            lines.append(
+                f"<span style='color:#e6194b'>{human_bytes(self.damage[n.path])} of "
+                "this file sit on unreadable sectors</span>"
+            )
+        self.details.setHtml("<br>".join(lines))
+
+    def _menu(self, pos: QPoint) -> None:
+        menu = QMenu(self)
+        menu.addAction("Extract…", lambda: self.extract_selected())
+        menu.exec(self.tree.viewport().mapToGlobal(pos))
+
+    # ---- extraction --------------------------------------------------------------------------
+    def selected_paths(self) -> list[str]:
+        rows = self.tree.selectionModel().selectedRows() if self.tree.selectionModel() else []
+        nodes = [self.current_node(i) for i in rows]
+        return [n.path for n in nodes if n is not None]
+
+    def extract_selected(self, out_dir: str | None = None) -> Job | None:
+        if self.insp is None:
+            return None
+        paths = self.selected_paths() or None
+        out = out_dir or QFileDialog.getExistingDirectory(self, "Extract into folder")
+        if not out:
+            return None
+        insp = self.insp
+        job = Job(
+            lambda progress, token: extract(insp, paths, out, progress, token),
+            resource=f"extract:{insp.path}",
+            parent=self,
+        )
+        job.finished.connect(lambda res: self._extracted(res, out))
+        job.failed.connect(lambda m: QMessageBox.warning(self, "DiscVault", m.splitlines()[0]))
+        self.status.emit("Extracting…")
+        return self.jobs.start(job)
+
+    def _extracted(self, res: object, out: str) -> None:
+        assert isinstance(res, ExtractResult)
+        self.last_extract = res
+        msg = f"Extracted {len(res.written)} item(s), {human_bytes(res.bytes)} into {out}"
+        self.status.emit(msg)
+        if res.refused:
+            QMessageBox.information(
+                self,
+                "DiscVault",
+                msg + f"\n\n{len(res.refused)} item(s) "
+                "were not extracted:\n" + "\n".join(f"{p}: {w}" for p, w in res.refused[:20]),
+            )
+
+
+__all__ = ["InspectError", "InspectPage", "mapfile"]

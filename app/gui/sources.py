@@ -1,0 +1,78 @@
+"""What the drive panel lists: real drives, devices the user opened, and the demo drive."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from app.core.sources import SectorSource
+from app.core.units import human_bytes
+from app.platform import DriveInfo, eject, open_source
+
+STATE_WORDS = {
+    "no_disc": "No disc",
+    "tray_open": "Tray open",
+    "not_ready": "Getting ready…",
+    "disc_ok": "",
+    "unknown": "",
+}
+
+
+@dataclass
+class SourceEntry:
+    key: str  # resource id: one job at a time per key
+    title: str
+    detail: str
+    label: str
+    opener: Callable[[], SectorSource]
+    can_eject: bool = False
+    ready: bool = True
+    simulated: bool = False
+    path: str = ""
+
+    def eject(self) -> None:
+        eject(self.path)
+
+
+def from_drive(d: DriveInfo) -> SourceEntry:
+    parts = [STATE_WORDS.get(d.state, "")]
+    if d.state == "disc_ok":
+        parts = [human_bytes(d.sectors * 2048)] if d.sectors else []
+        if d.has_audio:
+            parts.append("audio CD: cannot become an .iso")
+    if d.problem:
+        parts.append(d.problem)
+    return SourceEntry(
+        key=d.path,
+        title=d.title,
+        detail=" · ".join(p for p in parts if p) or d.path,
+        label=d.label,
+        opener=lambda: open_source(d.path),
+        can_eject=True,
+        ready=d.state in ("disc_ok", "unknown") and not d.has_audio,
+        path=d.path,
+    )
+
+
+def from_path(path: str, label: str = "") -> SourceEntry:
+    return SourceEntry(
+        key=path,
+        title=path,
+        detail="device or image",
+        label=label,
+        opener=lambda: open_source(path),
+        path=path,
+    )
+
+
+def demo_entry(fast: bool = False) -> SourceEntry:
+    from app.core.demo import DEMO_LABEL, DemoSource
+
+    return SourceEntry(
+        key="demo",
+        title="Demo drive",
+        detail="simulated, 100 MB, scratched",
+        label=DEMO_LABEL,
+        opener=(lambda: DemoSource(rate=1e12, error_delay=0.0)) if fast else DemoSource,
+        simulated=True,
+    )
