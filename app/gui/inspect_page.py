@@ -124,15 +124,10 @@ class InspectPage(QWidget):
         self.index, self.damage = None, {}
         self.filter.clear()
         self._set_model(self.model)
-        state = "complete" if insp.whole else f"truncated: {insp.missing_sectors:,} sectors missing"
         map_path = path + ".map"
         has_map = os.path.exists(map_path)
-        if has_map:
-            state += " · checking damage…"
-        self.header.setText(
-            f"{os.path.basename(path)}   {human_bytes(insp.size)}   "
-            f"{' + '.join(insp.formats)}   ·   {state}"
-        )
+        self._header_parts = (os.path.basename(path), insp)
+        self._update_header("checking damage…" if has_map else None)
         self._fill_volume(insp)
         self.tabs.setEnabled(True)
         self.status.emit(f"Opened {os.path.basename(path)}")
@@ -148,13 +143,25 @@ class InspectPage(QWidget):
         self.index, self.damage = res
         if self.model is not None:
             self.model.set_damage(self.damage)
-        if has_map and self.insp is not None:
-            txt = self.header.text().replace(" · checking damage…", "")
-            if self.damage:
-                txt += f" · {len(self.damage)} damaged file(s)"
-            self.header.setText(txt)
+        if has_map:
+            self._update_header(None)
         if self.filter.text():
             self.apply_filter(self.filter.text())
+
+    def _update_header(self, pending: str | None) -> None:
+        name, insp = self._header_parts
+        if not insp.whole:
+            state = f"truncated: {insp.missing_sectors:,} sectors missing"
+        elif pending:
+            state = pending
+        elif self.damage:
+            lost = sum(self.damage.values())
+            state = f"{len(self.damage)} damaged file(s), {human_bytes(lost)} unreadable"
+        else:
+            state = "complete"
+        self.header.setText(
+            f"{name}   {human_bytes(insp.size)}   {' + '.join(insp.formats)}   ·   {state}"
+        )
 
     def _set_model(self, model: FileTreeModel | SearchModel) -> None:
         self.tree.setModel(model)
