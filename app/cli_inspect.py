@@ -17,9 +17,9 @@ from app.core.units import human_bytes
 EXIT_OK, EXIT_IO = 0, 4
 
 
-def _fail(msg: str) -> int:
+def _fail(msg: str, code: int = EXIT_IO) -> int:
     print(f"discvault: {msg}", file=sys.stderr)
-    return EXIT_IO
+    return code
 
 
 def node_json(n: Node, damage: dict[str, int] | None) -> dict[str, object]:
@@ -141,6 +141,38 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return EXIT_IO if res.refused else EXIT_OK
 
 
+def cmd_build(args: argparse.Namespace) -> int:
+    from app.cli_progress import TerminalProgress
+    from app.core.build import BuildError, BuildOptions, build_iso
+    from app.core.events import Cancelled, CancelToken
+
+    opts = BuildOptions(
+        label=args.label or "",
+        udf=args.udf,
+        boot=args.boot,
+        include_hidden=not args.no_hidden,
+        media=args.media,
+        force=args.force,
+    )
+    bar = TerminalProgress()
+    token = CancelToken()
+    try:
+        r = build_iso(args.folder, args.out, opts, bar, token)
+    except BuildError as e:
+        return _fail(str(e))
+    except Cancelled:
+        return _fail("stopped: nothing was written", 130)
+    except OSError as e:
+        return _fail(f"{args.out}: {e.strerror or e}")
+    finally:
+        bar.close()
+    print(
+        f"built {args.out}: {r.files} file(s), {r.dirs} folder(s), {r.links} link(s), "
+        f"{human_bytes(r.image_bytes)}"
+    )
+    return EXIT_OK
+
+
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ins = sub.add_parser(
         "inspect",
@@ -164,3 +196,25 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     ext.add_argument("paths", metavar="PATH", nargs="*")
     ext.add_argument("-o", "--out", metavar="DIR", required=True)
     ext.set_defaults(func=cmd_extract)
+    bld = sub.add_parser(
+        "build",
+        help="make an .iso from a folder",
+        description="Build OUT.iso from FOLDER: ISO 9660 level 3 + Joliet + "
+        "Rock Ridge (symlinks kept), optionally UDF and an El Torito boot image. "
+        "OUT.iso appears only when complete.",
+    )
+    bld.add_argument("folder", metavar="FOLDER")
+    bld.add_argument("out", metavar="OUT.iso")
+    bld.add_argument("--label", help="volume label (letters, digits, _; at most 32)")
+    bld.add_argument("--udf", action="store_true", help="add a UDF bridge (pycdlib's UDF)")
+    bld.add_argument(
+        "--boot", metavar="PATH", help="no-emulation El Torito boot image (a path inside FOLDER)"
+    )
+    bld.add_argument(
+        "--media",
+        choices=("cd", "dvd", "dvd-dl", "bd", "bd-dl"),
+        help="refuse if the folder does not fit this medium",
+    )
+    bld.add_argument("--no-hidden", action="store_true", help="leave out names starting with .")
+    bld.add_argument("--force", action="store_true", help="replace an existing OUT.iso")
+    bld.set_defaults(func=cmd_build)
