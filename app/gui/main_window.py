@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from app import __version__
 from app.gui.backup_page import BackupPage
+from app.gui.create_page import CreatePage
 from app.gui.inspect_page import InspectPage
 from app.gui.settings import Settings
 from app.gui.sources import SourceEntry, demo_entry, from_drive, from_path
@@ -115,9 +116,14 @@ class MainWindow(QMainWindow):
         self.backup = BackupPage(self.jobs, self.settings)
         self.verify = VerifyPage(self.jobs, self.settings)
         self.inspect = InspectPage(self.jobs)
-        for i, (label, page) in enumerate(
-            (("Back up", self.backup), ("Verify", self.verify), ("Inspect", self.inspect))
-        ):
+        self.create_page = CreatePage(self.jobs)
+        tasks = (
+            ("Back up", self.backup),
+            ("Verify", self.verify),
+            ("Inspect", self.inspect),
+            ("Create", self.create_page),
+        )
+        for i, (label, page) in enumerate(tasks):
             b = QPushButton(label)
             b.setCheckable(True)
             b.setShortcut(QKeySequence(f"Ctrl+{i + 1}"))
@@ -141,8 +147,9 @@ class MainWindow(QMainWindow):
         outer.addWidget(split, 1)
         self.setCentralWidget(central)
         self.panel.currentRowChanged.connect(lambda _: self._source_changed())
-        for page in (self.backup, self.verify, self.inspect):
+        for page in (self.backup, self.verify, self.inspect, self.create_page):
             page.status.connect(self.statusBar().showMessage)
+        self.create_page.created.connect(self.open_image)
         self.backup.inspect_requested.connect(self.open_image)
         self.backup.verify_requested.connect(self._verify_image)
         self._menus()
@@ -246,12 +253,10 @@ class MainWindow(QMainWindow):
                 e.acceptProposedAction()
                 return
             if os.path.isdir(path):
-                QMessageBox.information(
-                    self,
-                    "DiscVault",
-                    "Creating an image from a folder "
-                    "is coming soon: use `discvault build` when it lands.",
-                )
+                self.task_buttons.button(3).setChecked(True)
+                self.pages.setCurrentWidget(self.create_page)
+                self.create_page.set_folder(path)
+                e.acceptProposedAction()
                 return
 
     # ---- closing -----------------------------------------------------------------------------

@@ -168,3 +168,23 @@ def test_closing_during_a_backup_saves_the_mapfile(
     assert not window.jobs.running()
     saved = mapfile.load(str(out) + ".map", 2048).map
     assert saved.count("+")[0] > 0
+
+
+def test_drop_a_folder_creates_an_image_and_opens_it(qtbot: QtBot, window: MainWindow,
+                                                     tmp_path: Path) -> None:
+    tree = tmp_path / "Summer 2009"
+    tree.mkdir()
+    (tree / "photo.jpg").write_bytes(random_bytes(300_000, seed=61))
+    drop(window, tree)
+    page = window.create_page
+    assert window.pages.currentWidget() is page
+    qtbot.waitUntil(lambda: page.start.isEnabled(), timeout=10_000)
+    assert page.label.text() == "SUMMER_2009"
+    assert "of 4.7 GB" in page.gauge_text.text()
+    page.start.click()
+    qtbot.waitUntil(lambda: window.inspect.model is not None, timeout=20_000)
+    assert window.pages.currentWidget() is window.inspect
+    out = tmp_path / "Summer 2009.iso"
+    assert out.exists() and not Path(str(out) + ".part").exists()
+    model = window.inspect.model
+    assert model is not None and model.index(0, 0).data() == "photo.jpg"
