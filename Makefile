@@ -26,5 +26,10 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 
+package: $(STAMP)
+	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build \
+		packaging/discvault.spec
+	$(BIN)/python packaging/linux/make_tarball.py
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info

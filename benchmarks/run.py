@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks import bench_inspect, bench_rip, bench_verify
+from benchmarks import bench_build, bench_inspect, bench_rip, bench_verify
 
 HERE = Path(__file__).resolve().parent
 
@@ -20,7 +20,7 @@ def main() -> int:
         return 2
     work = HERE / "work"
     work.mkdir(exist_ok=True)
-    which = sys.argv[1:] or ["rip", "verify", "inspect"]
+    which = sys.argv[1:] or ["rip", "verify", "inspect", "build"]
     results: dict[str, object] = {}
     if "rip" in which:
         results["rip_clean"] = bench_rip.bench_clean(work)
@@ -30,8 +30,10 @@ def main() -> int:
         results["dat"] = bench_verify.bench_dat(work)
     if "inspect" in which:
         results["inspect"] = bench_inspect.bench_inspect(work)
+    if "build" in which:
+        results["build"] = bench_build.bench_build(work)
     old = HERE / "results.json"
-    if old.exists() and len(which) < 3:  # a partial run keeps the other sections
+    if old.exists() and len(which) < 4:  # a partial run keeps the other sections
         results = {**json.loads(old.read_text()), **results}
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     write_markdown(results)
@@ -137,6 +139,19 @@ def write_markdown(results: dict[str, object]) -> None:
             "- target: no slower than `7z l`",
             "",
         ]
+    bld = results.get("build")
+    if isinstance(bld, dict):
+        b = bld["best"]
+        lines += [
+            f"## Build from a {bld['bytes'] >> 20} MiB / {bld['files']:,}-file tree "
+            f"(best of {bld['rounds']})",
+            "",
+            "| tool | seconds | peak RSS |",
+            "|---|---|---|",
+        ]
+        lines += [f"| {n} | {t:.2f} | {bld['rss_kib'][n] / 1024:.0f} MiB |" for n, t in b.items()]
+        ratio = b["discvault build"] / b["xorriso -as mkisofs -R -J"]
+        lines += ["", f"- ratio: **{ratio:.2f}x** (target ≤ 2x)", ""]
     (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from app.core.compat import pread
+
 SECTOR = 2048
 MAX_DEPTH = 256  # deeper trees are hostile, not real discs
 MAX_ENTRIES = 5_000_000
@@ -49,7 +51,7 @@ class Image:
     def read(self, offset: int, length: int) -> bytes:
         if offset < 0 or length < 0 or offset >= self.size:
             return b""
-        return os.pread(self.fd, min(length, self.size - offset), offset)
+        return pread(self.fd, min(length, self.size - offset), offset)
 
     def sector(self, lba: int, count: int = 1) -> bytes:
         return self.read(lba * SECTOR, count * SECTOR)

@@ -8,13 +8,19 @@ source vanishing (save everything and stop: the user can resume), and anything e
 from __future__ import annotations
 
 import errno
-import fcntl
 import mmap
 import os
 import stat
 import struct
 import sys
 from typing import Protocol
+
+from app.core.compat import preadinto
+
+try:
+    import fcntl
+except ImportError:  # Windows: block-device ioctls are the platform layer's job there
+    fcntl = None  # type: ignore[assignment]
 
 SECTOR = 2048
 
@@ -73,6 +79,8 @@ class SectorSource(Protocol):
 
 
 def _device_size(fd: int) -> int:
+    if fcntl is None:
+        raise OSError(errno.ENOTTY, "no block-device size query on this platform")
     buf = fcntl.ioctl(fd, BLKGETSIZE64, b"\0" * 8)
     return int(struct.unpack("Q", buf)[0])
 
@@ -132,7 +140,7 @@ class ImageSource:
             self._buf = mmap.mmap(-1, want)
             self._view = memoryview(self._buf)
         try:
-            got = os.preadv(self._fd, [self._view[:want]], lba * SECTOR)
+            got = preadinto(self._fd, self._view[:want], lba * SECTOR)
         except OSError as e:
             if e.errno in GONE_ERRNOS:
                 raise SourceGone(f"{self.path}: the disc or device went away ({e.strerror})") from e

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from app.core import dat as datmod
 from app.core import discsize, mapfile
+from app.core.compat import pread
 from app.core.events import Cancelled, CancelToken, Progress, ProgressCallback, no_progress
 from app.core.hashing import StreamHasher
 from app.core.rangemap import FINISHED, NON_TRIED, RangeMap
@@ -97,7 +98,7 @@ class _Verify:
         self.state = RangeMap(n)
 
     def image_read(self, lba: int, count: int) -> bytes:
-        return os.pread(self.fd, count * SECTOR, lba * SECTOR)
+        return pread(self.fd, count * SECTOR, lba * SECTOR)
 
     def compare(self, lba: int, img: bytes, disc: bytes) -> None:
         if img == disc:

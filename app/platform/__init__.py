@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 from app.core.sources import ImageSource, SectorSource
-from app.platform.linux import DriveInfo
+from app.platform.base import DriveInfo
 
 __all__ = ["DriveInfo", "eject", "list_drives", "open_source"]
 

@@ -12,10 +12,10 @@ import errno
 import fcntl
 import os
 import struct
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.core.discsize import iso9660_volume_space
+from app.platform.base import DriveInfo
 
 CDROMEJECT = 0x5309
 CDROMCLOSETRAY = 0x5319
@@ -27,27 +27,6 @@ BLKGETSIZE64 = 0x80081272
 
 DRIVE_STATES = {0: "unknown", 1: "no_disc", 2: "tray_open", 3: "not_ready", 4: "disc_ok"}
 DISC_AUDIO, DISC_MIXED = 100, 105
-
-
-@dataclass
-class DriveInfo:
-    path: str
-    name: str
-    vendor: str = ""
-    model: str = ""
-    state: str = "unknown"  # no_disc, tray_open, not_ready, disc_ok, unknown
-    has_audio: bool | None = None
-    label: str = ""
-    filesystem: str = ""
-    mountpoint: str = ""
-    sectors: int = 0
-    simulated: bool = False
-    problem: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def title(self) -> str:
-        return " ".join(p for p in (self.vendor, self.model) if p) or self.name
 
 
 def _read(path: Path) -> str:

@@ -170,8 +170,9 @@ def test_closing_during_a_backup_saves_the_mapfile(
     assert saved.count("+")[0] > 0
 
 
-def test_drop_a_folder_creates_an_image_and_opens_it(qtbot: QtBot, window: MainWindow,
-                                                     tmp_path: Path) -> None:
+def test_drop_a_folder_creates_an_image_and_opens_it(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
     tree = tmp_path / "Summer 2009"
     tree.mkdir()
     (tree / "photo.jpg").write_bytes(random_bytes(300_000, seed=61))

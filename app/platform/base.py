@@ -1,0 +1,26 @@
+"""What every platform's drive layer reports (no OS imports here: importable everywhere)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class DriveInfo:
+    path: str
+    name: str
+    vendor: str = ""
+    model: str = ""
+    state: str = "unknown"  # no_disc, tray_open, not_ready, disc_ok, unknown
+    has_audio: bool | None = None
+    label: str = ""
+    filesystem: str = ""
+    mountpoint: str = ""
+    sectors: int = 0
+    simulated: bool = False
+    problem: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return " ".join(p for p in (self.vendor, self.model) if p) or self.name
