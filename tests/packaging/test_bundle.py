@@ -1,0 +1,65 @@
+"""The frozen Linux bundle: built by `make package`, then run the way a user runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.integration import isofixtures as fx
+
+ROOT = Path(__file__).resolve().parents[2]
+DIST = ROOT / "dist" / "DiscVault"
+
+pytestmark = [
+    pytest.mark.packaging,
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux bundle"),
+]
+
+
+@pytest.fixture(scope="module")
+def bundle() -> Path:
+    if os.environ.get("DISCVAULT_SKIP_PACKAGE") and not os.environ.get("CI"):
+        pytest.skip("DISCVAULT_SKIP_PACKAGE is set")
+    r = subprocess.run(["make", "package"], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    return DIST
+
+
+def du(path: Path) -> int:
+    return sum(p.lstat().st_size for p in path.rglob("*") if not p.is_symlink())
+
+
+def test_cli_runs_from_the_bundle(bundle: Path, tmp_path: Path) -> None:
+    r = subprocess.run([str(bundle / "discvault"), "--version"], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.startswith("discvault ")
+    tree = fx.make_tree(tmp_path / "tree")
+    iso = fx.build("xorriso_eltorito", tree, tmp_path / "x.iso")
+    r = subprocess.run(
+        [str(bundle / "discvault"), "inspect", str(iso)], capture_output=True, text=True
+    )
+    assert r.returncode == 0, r.stderr
+    assert "ISO 9660 + Joliet + Rock Ridge" in r.stdout and "UEFI" in r.stdout
+
+
+def test_gui_self_test_from_the_bundle(bundle: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CACHE_HOME": str(tmp_path)}
+    r = subprocess.run(
+        [str(bundle / "DiscVault"), "--self-test"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "backup ok, inspector ok" in r.stdout
+
+
+def test_bundle_size(bundle: Path) -> None:
+    assert du(bundle) <= 120 * 1000 * 1000, f"{du(bundle) / 1e6:.0f} MB on disk"
+    (tarball,) = sorted((ROOT / "dist").glob("DiscVault-*-linux-*.tar.gz"))
+    assert tarball.stat().st_size <= 50 * 1000 * 1000, f"{tarball.stat().st_size / 1e6:.0f} MB"
+    assert (bundle / "discvault.desktop").exists() and (bundle / "discvault.png").exists()
