@@ -20,7 +20,7 @@ from app.core.dat import DatError
 from app.core.events import CancelToken
 from app.core.rescue import DestinationError, RescueSettings
 from app.core.sources import SourceError
-from app.platform import eject, open_source
+from app.platform import DriveInfo, close_tray, eject, list_drives, open_source
 
 EXIT_OK = 0
 EXIT_INCOMPLETE = 1
@@ -163,6 +163,63 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return VERIFY_EXIT[r.outcome]
 
 
+def drive_json(d: DriveInfo) -> dict[str, object]:
+    return {
+        "path": d.path,
+        "name": d.name,
+        "vendor": d.vendor,
+        "model": d.model,
+        "state": d.state,
+        "profile": d.profile,
+        "has_audio": d.has_audio,
+        "label": d.label,
+        "filesystem": d.filesystem,
+        "mountpoint": d.mountpoint,
+        "sectors": d.sectors,
+        "bytes": d.sectors * 2048,
+        "problem": d.problem,
+    }
+
+
+def cmd_drives(args: argparse.Namespace) -> int:
+    drives = list_drives()
+    if args.json:
+        print(
+            json.dumps(
+                {"schema": "discvault.drives/1", "drives": [drive_json(d) for d in drives]},
+                indent=2,
+            )
+        )
+        return EXIT_OK
+    if not drives:
+        print("No optical drives found.")
+    for d in drives:
+        state = {
+            "disc_ok": "disc",
+            "no_disc": "no disc",
+            "tray_open": "tray open",
+            "not_ready": "getting ready",
+            "unknown": "state unknown",
+        }[d.state]
+        parts = [d.path, d.title, state]
+        if d.state == "disc_ok":
+            parts += [p for p in (d.profile, d.label, f"{d.sectors * 2048 / 1e6:.1f} MB") if p]
+            if d.has_audio:
+                parts.append("audio tracks: cannot become an .iso")
+        if d.problem:
+            parts.append(d.problem)
+        print("  ·  ".join(parts))
+    return EXIT_OK
+
+
+def cmd_eject(args: argparse.Namespace) -> int:
+    try:
+        (close_tray if args.close else eject)(args.drive)
+    except OSError as e:
+        return fail(f"{args.drive}: {e.strerror or e}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="discvault",
@@ -235,6 +292,13 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--json", action="store_true", help="machine-readable output")
     ver.set_defaults(func=cmd_verify)
     add_inspect_parsers(sub)
+    drv = sub.add_parser("drives", help="list optical drives and their discs")
+    drv.add_argument("--json", action="store_true", help="machine-readable output")
+    drv.set_defaults(func=cmd_drives)
+    ej = sub.add_parser("eject", help="eject a drive's disc (or close its tray)")
+    ej.add_argument("drive", metavar="DRIVE")
+    ej.add_argument("--close", action="store_true", help="close the tray instead")
+    ej.set_defaults(func=cmd_eject)
     return p
 
 

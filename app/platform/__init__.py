@@ -7,15 +7,22 @@ opened as plain files/devices, so the app still works with images and the demo d
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Callable, Iterator
 
 from app.core.sources import ImageSource, SectorSource
-from app.platform.base import DriveInfo
+from app.platform.base import DriveEvent, DriveInfo
 
-__all__ = ["DriveInfo", "eject", "list_drives", "open_source"]
+__all__ = ["DriveEvent", "DriveInfo", "close_tray", "eject", "list_drives", "open_source", "watch"]
 
 
 def open_source(spec: str) -> SectorSource:
     """Open a drive, block device or image file named the way the user typed it."""
+    if sys.platform.startswith("linux"):
+        from app.platform import linux
+
+        if linux.is_optical(spec):
+            return linux.DriveSource(spec)
     return ImageSource(spec)
 
 
@@ -33,3 +40,42 @@ def eject(path: str) -> None:
     from app.platform import linux
 
     linux.eject(path)
+
+
+def close_tray(path: str) -> None:
+    if not sys.platform.startswith("linux"):
+        raise OSError(f"closing the tray is not supported on {sys.platform} yet")
+    from app.platform import linux
+
+    linux.close_tray(path)
+
+
+def diff(before: dict[str, DriveInfo], after: dict[str, DriveInfo]) -> list[DriveEvent]:
+    """What changed between two listings, in the words the app shows."""
+    events = [DriveEvent("removed", d) for p, d in before.items() if p not in after]
+    for p, d in after.items():
+        old = before.get(p)
+        if old is None:
+            events.append(DriveEvent("added", d))
+        elif old.state != d.state:
+            kind = {"disc_ok": "disc_inserted", "tray_open": "tray_open"}.get(
+                d.state, "disc_removed"
+            )
+            events.append(DriveEvent(kind, d))
+        elif (old.label, old.sectors, old.profile) != (d.label, d.sectors, d.profile):
+            events.append(DriveEvent("changed", d))
+    return events
+
+
+def watch(
+    interval: float = 2.0,
+    stop: Callable[[], bool] = lambda: False,
+    lister: Callable[[], list[DriveInfo]] = list_drives,
+) -> Iterator[DriveEvent]:
+    """Poll the drives and yield what changed (insert, remove, tray open, another disc)."""
+    before = {d.path: d for d in lister()}
+    while not stop():
+        time.sleep(interval)
+        after = {d.path: d for d in lister()}
+        yield from diff(before, after)
+        before = after

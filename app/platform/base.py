@@ -12,6 +12,7 @@ class DriveInfo:
     vendor: str = ""
     model: str = ""
     state: str = "unknown"  # no_disc, tray_open, not_ready, disc_ok, unknown
+    profile: str | None = None  # "CD-ROM", "DVD+R", "BD-RE", … from GET CONFIGURATION
     has_audio: bool | None = None
     label: str = ""
     filesystem: str = ""
@@ -24,3 +25,10 @@ class DriveInfo:
     @property
     def title(self) -> str:
         return " ".join(p for p in (self.vendor, self.model) if p) or self.name
+
+
+@dataclass(frozen=True)
+class DriveEvent:
+    kind: str  # "added", "removed" (the drive), "disc_inserted", "disc_removed", "tray_open",
+    # "changed" (another disc, or label/size changed)
+    drive: DriveInfo

@@ -8,13 +8,16 @@ Anything a device refuses (ENOTTY on a loop device, EACCES without the cdrom gro
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
 import struct
+import time
 from pathlib import Path
 
 from app.core.discsize import iso9660_volume_space
+from app.core.sources import ImageSource, ReadError, SourceGone
 from app.platform.base import DriveInfo
 
 CDROMEJECT = 0x5309
@@ -58,6 +61,12 @@ def _status(dev: str, info: DriveInfo) -> None:
                 info.has_audio = ds in (DISC_AUDIO, DISC_MIXED)
             except OSError:
                 pass
+            from app.platform import sgio
+
+            info.profile = sgio.profile(fd)
+            audio = sgio.has_audio(fd)
+            if audio is not None:
+                info.has_audio = audio
             try:
                 info.sectors = struct.unpack("Q", fcntl.ioctl(fd, BLKGETSIZE64, b"\0" * 8))[0]
                 info.sectors //= 2048
@@ -123,7 +132,7 @@ def _ioctl(path: str, request: int, arg: int = 0) -> None:
     try:
         fcntl.ioctl(fd, request, arg)
     except OSError as e:
-        if e.errno == errno.ENOTTY:
+        if e.errno in (errno.ENOTTY, errno.EINVAL):  # loop devices, disks, files
             raise OSError(e.errno, f"{path} is not an optical drive") from e
         raise
     finally:
@@ -140,3 +149,44 @@ def close_tray(path: str) -> None:
 
 def lock_tray(path: str, on: bool) -> None:
     _ioctl(path, CDROM_LOCKDOOR, 1 if on else 0)
+
+
+class DriveSource(ImageSource):
+    """/dev/srN: an ImageSource that asks the drive whether the disc is still there, and makes
+    retries reach the disc instead of the drive's cache."""
+
+    CACHE_DISTANCE = 20_000  # sectors: well beyond any drive's read-ahead cache
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.description = path
+
+    def _check_still_there(self) -> None:
+        # The kernel keeps a pulled disc's capacity until the device is reopened: the drive
+        # status is the only prompt answer. "Not ready" can be a drive spinning up: wait a bit.
+        for _ in range(5):
+            try:
+                status = fcntl.ioctl(self._fd, CDROM_DRIVE_STATUS, CDSL_CURRENT)
+            except OSError:
+                return super()._check_still_there()
+            if status in (1, 2):
+                word = "tray is open" if status == 2 else "disc was removed"
+                raise SourceGone(f"{self.path}: the {word}")
+            if status != 3:
+                return None
+            time.sleep(1.0)
+        raise SourceGone(f"{self.path}: the drive stays not ready")
+
+    def prepare_retry(self, lba: int) -> None:
+        far = (
+            lba + self.CACHE_DISTANCE
+            if lba + self.CACHE_DISTANCE < self.sector_count
+            else max(lba - self.CACHE_DISTANCE, 0)
+        )
+        with contextlib.suppress(ReadError):
+            super().read(far, 1)
+
+
+def is_optical(path: str, sysfs: str = "/sys") -> bool:
+    name = os.path.basename(os.path.realpath(path))
+    return _read(Path(sysfs) / "block" / name / "device" / "type") == "5"
