@@ -1,7 +1,7 @@
 """OS drive access behind one interface. Never imports Qt.
 
-Only Linux is implemented here; elsewhere ``list_drives`` returns no drives and sources are
-opened as plain files/devices, so the app still works with images and the demo drive.
+Linux is tested on a real emulated drive; the Windows and macOS modules are tested in their
+pure parts only (see the README's support table).
 """
 
 from __future__ import annotations
@@ -23,6 +23,18 @@ def open_source(spec: str) -> SectorSource:
 
         if linux.is_optical(spec):
             return linux.DriveSource(spec)
+    elif sys.platform == "win32" and len(spec.rstrip("\\/")) <= 2:
+        from app.platform import windows
+
+        return windows.WindowsDriveSource(spec)
+    elif sys.platform == "darwin":
+        from app.platform import macos
+
+        try:
+            macos.whole_disk(spec)
+        except ValueError:
+            return ImageSource(spec)
+        return macos.MacDriveSource(spec)
     return ImageSource(spec)
 
 
@@ -31,15 +43,32 @@ def list_drives() -> list[DriveInfo]:
         from app.platform import linux
 
         return linux.list_drives()
+    if sys.platform == "win32":
+        from app.platform import windows
+
+        return windows.list_drives()
+    if sys.platform == "darwin":
+        from app.platform import macos
+
+        return macos.list_drives()
     return []
 
 
 def eject(path: str) -> None:
+    if sys.platform == "win32":
+        from app.platform import windows
+
+        return windows.eject(path)
+    if sys.platform == "darwin":
+        from app.platform import macos
+
+        return macos.eject(path)
     if not sys.platform.startswith("linux"):
-        raise OSError(f"ejecting is not supported on {sys.platform} yet")
+        raise OSError(f"ejecting is not supported on {sys.platform}")
     from app.platform import linux
 
     linux.eject(path)
+    return None
 
 
 def close_tray(path: str) -> None:

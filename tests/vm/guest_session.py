@@ -72,8 +72,12 @@ def main() -> None:
         json.dump(events, f)
     drives("drives_swapped")
     # 4. the disc is pulled while a rip runs
-    proc = subprocess.Popen([*PY, "rip", "/dev/sr0", f"{OUT}/rip2.iso", "--save-interval", "0.2"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [*PY, "rip", "/dev/sr0", f"{OUT}/rip2.iso", "--save-interval", "0.2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     while not os.path.exists(f"{OUT}/rip2.iso.map") and proc.poll() is None:
         time.sleep(0.05)
     time.sleep(0.8)

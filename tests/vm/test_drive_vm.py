@@ -25,8 +25,9 @@ def make_disc(path: Path, label: str, megabytes: int, seed: int) -> Path:
     tree.mkdir()
     for i in range(max(megabytes // 4, 1)):
         (tree / f"part{i:02d}.bin").write_bytes(random_bytes(4 << 20, seed=seed + i))
-    subprocess.run(["genisoimage", "-quiet", "-R", "-J", "-V", label, "-o", str(path),
-                    str(tree)], check=True)
+    subprocess.run(
+        ["genisoimage", "-quiet", "-R", "-J", "-V", label, "-o", str(path), str(tree)], check=True
+    )
     return path
 
 
@@ -41,8 +42,10 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     disc1 = make_disc(work / "disc1.iso", "DISC1", 8, 1)
     disc2 = make_disc(work / "disc2.iso", "DISC2", 64, 100)
     script = work / "guest.sh"
-    script.write_text(f"cd {ROOT}\nexport PYTHONDONTWRITEBYTECODE=1 HOME=/tmp PYTHONPATH={ROOT}\n"
-                      f"exec {sys.executable} {ROOT}/tests/vm/guest_session.py\n")
+    script.write_text(
+        f"cd {ROOT}\nexport PYTHONDONTWRITEBYTECODE=1 HOME=/tmp PYTHONPATH={ROOT}\n"
+        f"exec {sys.executable} {ROOT}/tests/vm/guest_session.py\n"
+    )
     guest = Guest(script, disc1, work, BAD, FLAKY).start()
     guest.wait_for_file("watch.ready", timeout=600)
     guest.qmp("eject", id="cddev", force=True)
@@ -67,12 +70,15 @@ def test_drives_json_sees_the_drive_its_disc_and_profile(session: dict[str, Path
     (d,) = json.loads(out)["drives"]
     assert (d["path"], d["vendor"], d["model"]) == ("/dev/sr0", "QEMU", "QEMU CD-ROM")
     assert (d["state"], d["profile"], d["label"], d["has_audio"]) == (
-        "disc_ok", "CD-ROM", "DISC1", False)
+        "disc_ok",
+        "CD-ROM",
+        "DISC1",
+        False,
+    )
     assert d["sectors"] == session["disc1"].stat().st_size // 2048
 
 
-def test_rip_from_the_drive_is_exact_and_maps_the_medium_errors(
-        session: dict[str, Path]) -> None:
+def test_rip_from_the_drive_is_exact_and_maps_the_medium_errors(session: dict[str, Path]) -> None:
     rc, out = result(session, "rip1")
     assert rc == 1, out
     data = session["disc1"].read_bytes()
@@ -99,8 +105,7 @@ def test_watch_reports_the_disc_swapped_through_qmp(session: dict[str, Path]) ->
     assert now["label"] == "DISC2"
 
 
-def test_disc_pulled_mid_rip_exits_4_and_resumes(session: dict[str, Path],
-                                                 tmp_path: Path) -> None:
+def test_disc_pulled_mid_rip_exits_4_and_resumes(session: dict[str, Path], tmp_path: Path) -> None:
     rc, out = result(session, "rip2")
     assert rc == 4, out
     assert "Put the disc back" in out or "disc" in out.lower()
@@ -109,7 +114,11 @@ def test_disc_pulled_mid_rip_exits_4_and_resumes(session: dict[str, Path],
     total = session["disc2"].stat().st_size // 2048
     assert 0 < m.count("+")[0] < total
     # The same disc, now in "another drive" (its image): the backup resumes and completes.
-    r = subprocess.run([sys.executable, "-m", "app", "rip", str(session["disc2"]), str(image)],
-                       capture_output=True, text=True, cwd=ROOT)
+    r = subprocess.run(
+        [sys.executable, "-m", "app", "rip", str(session["disc2"]), str(image)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert r.returncode == 0, r.stderr
     assert image.read_bytes() == session["disc2"].read_bytes()

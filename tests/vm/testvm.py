@@ -18,9 +18,24 @@ import tempfile
 import time
 from pathlib import Path
 
-MODULES = ["virtio_ring", "virtio", "virtio_pci_legacy_dev", "virtio_pci_modern_dev",
-           "virtio_pci", "scsi_common", "scsi_mod", "cdrom", "sr_mod", "sg", "virtio_scsi",
-           "netfs", "fscache", "9pnet", "9pnet_virtio", "9p"]
+MODULES = [
+    "virtio_ring",
+    "virtio",
+    "virtio_pci_legacy_dev",
+    "virtio_pci_modern_dev",
+    "virtio_pci",
+    "scsi_common",
+    "scsi_mod",
+    "cdrom",
+    "sr_mod",
+    "sg",
+    "virtio_scsi",
+    "netfs",
+    "fscache",
+    "9pnet",
+    "9pnet_virtio",
+    "9p",
+]
 
 INIT = r"""#!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -48,13 +63,15 @@ def unavailable_reason() -> str | None:
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("DISCVAULT_VM_CACHE",
-                               Path(tempfile.gettempdir()) / "discvault-testvm"))
+    return Path(
+        os.environ.get("DISCVAULT_VM_CACHE", Path(tempfile.gettempdir()) / "discvault-testvm")
+    )
 
 
 def kernel_package() -> str:
-    out = subprocess.run(["apt-cache", "depends", "linux-image-amd64"], capture_output=True,
-                         text=True).stdout
+    out = subprocess.run(
+        ["apt-cache", "depends", "linux-image-amd64"], capture_output=True, text=True
+    ).stdout
     for line in out.splitlines():
         if "Depends:" in line and "linux-image-" in line:
             return line.split()[-1]
@@ -72,8 +89,7 @@ def build(cache: Path | None = None) -> tuple[Path, Path]:
     deb_dir = cache / "deb"
     deb_dir.mkdir(exist_ok=True)
     if not list(deb_dir.glob(f"{pkg}_*.deb")):
-        subprocess.run(["apt-get", "download", pkg], cwd=deb_dir, check=True,
-                       capture_output=True)
+        subprocess.run(["apt-get", "download", pkg], cwd=deb_dir, check=True, capture_output=True)
     (deb,) = deb_dir.glob(f"{pkg}_*.deb")
     root = cache / "kroot"
     subprocess.run(["dpkg", "-x", str(deb), str(root)], check=True)
@@ -91,8 +107,13 @@ def build(cache: Path | None = None) -> tuple[Path, Path]:
     init.write_text(INIT.replace("__MODULES__", " ".join(MODULES)))
     init.chmod(0o755)
     files = subprocess.run(["find", "."], cwd=ird, capture_output=True, check=True).stdout
-    cpio = subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], cwd=ird, input=files,
-                          capture_output=True, check=True).stdout
+    cpio = subprocess.run(
+        ["cpio", "-o", "-H", "newc", "--quiet"],
+        cwd=ird,
+        input=files,
+        capture_output=True,
+        check=True,
+    ).stdout
     import gzip
 
     initrd.write_bytes(gzip.compress(cpio, 6))
@@ -105,8 +126,7 @@ def faults_conf(bad: list[int], flaky: list[int]) -> str:
     """blkdebug rules; ``sector`` counts 512-byte units and any read of the 2048-byte LBA
     covers its first one, so one rule per LBA (several "once" rules would fail it repeatedly)."""
     return "\n".join(
-        f'[inject-error]\nevent = "read_aio"\nerrno = "61"\nsector = "{lba * 4}"\n'
-        f'once = "{once}"\n'
+        f'[inject-error]\nevent = "read_aio"\nerrno = "61"\nsector = "{lba * 4}"\nonce = "{once}"\n'
         for lba, once in [(b, "off") for b in bad] + [(f, "on") for f in flaky]
     )
 
@@ -114,8 +134,15 @@ def faults_conf(bad: list[int], flaky: list[int]) -> str:
 class Guest:
     """One boot of the guest running ``script`` (a shell script path on the host)."""
 
-    def __init__(self, script: Path, disc: Path, workdir: Path, bad: list[int],
-                 flaky: list[int], timeout: float = 600) -> None:
+    def __init__(
+        self,
+        script: Path,
+        disc: Path,
+        workdir: Path,
+        bad: list[int],
+        flaky: list[int],
+        timeout: float = 600,
+    ) -> None:
         kernel, initrd = build()
         self.out = workdir / "out"
         self.out.mkdir(parents=True, exist_ok=True)
@@ -126,20 +153,34 @@ class Guest:
         self.qmp_path = workdir / "qmp.sock"
         # /dev/kvm can exist and still hang a guest (nested virtualisation): TCG always works,
         # unless DISCVAULT_VM_KVM=1 says this machine's KVM is good.
-        accel = ["-accel", "kvm"] if os.environ.get("DISCVAULT_VM_KVM") == "1" else [
-            "-accel", "tcg"]
+        accel = (
+            ["-accel", "kvm"] if os.environ.get("DISCVAULT_VM_KVM") == "1" else ["-accel", "tcg"]
+        )
         self.cmd = [
-            "qemu-system-x86_64", *accel, "-m", "1024", "-nographic", "-no-reboot",
-            "-kernel", str(kernel), "-initrd", str(initrd),
-            "-append", "console=ttyS0 panic=-1 loglevel=3 dvscript=/mnt/guest.sh",
-            "-device", "virtio-scsi-pci,id=scsi0",
-            "-drive", f"file=blkdebug:{conf}:{disc},if=none,id=cd0,media=cdrom,format=raw,"
-                      "readonly=on",
-            "-device", "scsi-cd,drive=cd0,bus=scsi0.0,id=cddev",
-            "-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,"
-                       "multidevs=remap",
-            "-virtfs", f"local,path={self.out},mount_tag=out,security_model=none",
-            "-qmp", f"unix:{self.qmp_path},server,nowait",
+            "qemu-system-x86_64",
+            *accel,
+            "-m",
+            "1024",
+            "-nographic",
+            "-no-reboot",
+            "-kernel",
+            str(kernel),
+            "-initrd",
+            str(initrd),
+            "-append",
+            "console=ttyS0 panic=-1 loglevel=3 dvscript=/mnt/guest.sh",
+            "-device",
+            "virtio-scsi-pci,id=scsi0",
+            "-drive",
+            f"file=blkdebug:{conf}:{disc},if=none,id=cd0,media=cdrom,format=raw,readonly=on",
+            "-device",
+            "scsi-cd,drive=cd0,bus=scsi0.0,id=cddev",
+            "-virtfs",
+            "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap",
+            "-virtfs",
+            f"local,path={self.out},mount_tag=out,security_model=none",
+            "-qmp",
+            f"unix:{self.qmp_path},server,nowait",
         ]
         self.timeout = timeout
         self.console = workdir / "console.log"
@@ -147,8 +188,9 @@ class Guest:
 
     def start(self) -> Guest:
         self.log = open(self.console, "wb")  # noqa: SIM115 (closed in wait)
-        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=self.log,
-                                     stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            self.cmd, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT
+        )
         return self
 
     def wait(self) -> int:
@@ -157,13 +199,17 @@ class Guest:
             self.proc.wait(self.timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            raise RuntimeError(f"guest timed out; console: {self.console.read_text()[-2000:]}")
+            raise RuntimeError(
+                f"guest timed out; console: {self.console.read_text()[-2000:]}"
+            ) from None
         finally:
             self.log.close()
         rc = self.out / "guest.rc"
         if not rc.exists():
-            raise RuntimeError(f"guest script did not finish; console:\n"
-                               f"{self.console.read_text(errors='replace')[-3000:]}")
+            raise RuntimeError(
+                f"guest script did not finish; console:\n"
+                f"{self.console.read_text(errors='replace')[-3000:]}"
+            )
         return int(rc.read_text().strip())
 
     def qmp(self, command: str, **arguments: object) -> dict[str, object]:
@@ -172,8 +218,10 @@ class Guest:
             s.connect(str(self.qmp_path))
             f = s.makefile("rw")
             json.loads(f.readline())
-            for msg in ({"execute": "qmp_capabilities"},
-                        {"execute": command, "arguments": arguments}):
+            for msg in (
+                {"execute": "qmp_capabilities"},
+                {"execute": command, "arguments": arguments},
+            ):
                 f.write(json.dumps(msg) + "\n")
                 f.flush()
                 while True:

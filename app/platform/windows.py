@@ -1,0 +1,256 @@
+"""Optical drives on Windows (constants from mingw-w64 headers; see shared DRIVES.md). No Qt.
+
+Importable everywhere: the structures and numbers are plain ctypes and integers, and the Win32
+calls are looked up only when a function runs. Not exercised on a real Windows drive here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import mmap
+import string
+import sys
+from typing import Any
+
+from app.core.sources import SECTOR, ReadError, SourceError, SourceGone
+from app.platform.base import DriveInfo
+
+# CTL_CODE(DeviceType, Function, Method, Access) from winioctl.h
+FILE_DEVICE_CD_ROM, FILE_DEVICE_CONTROLLER, FILE_DEVICE_DISK = 0x02, 0x04, 0x07
+FILE_DEVICE_FILE_SYSTEM, FILE_DEVICE_MASS_STORAGE = 0x09, 0x2D
+METHOD_BUFFERED, METHOD_NEITHER = 0, 3
+FILE_ANY_ACCESS, FILE_READ_ACCESS, FILE_READ_WRITE_ACCESS = 0, 1, 3
+
+
+def ctl_code(device: int, function: int, method: int, access: int) -> int:
+    return (device << 16) | (access << 14) | (function << 2) | method
+
+
+IOCTL_STORAGE_CHECK_VERIFY2 = ctl_code(
+    FILE_DEVICE_MASS_STORAGE, 0x0200, METHOD_BUFFERED, FILE_ANY_ACCESS
+)
+IOCTL_STORAGE_EJECT_MEDIA = ctl_code(
+    FILE_DEVICE_MASS_STORAGE, 0x0202, METHOD_BUFFERED, FILE_READ_ACCESS
+)
+IOCTL_STORAGE_EJECTION_CONTROL = ctl_code(
+    FILE_DEVICE_MASS_STORAGE, 0x0250, METHOD_BUFFERED, FILE_ANY_ACCESS
+)
+IOCTL_CDROM_GET_CONFIGURATION = ctl_code(
+    FILE_DEVICE_CD_ROM, 0x0016, METHOD_BUFFERED, FILE_READ_ACCESS
+)
+IOCTL_DISK_GET_LENGTH_INFO = ctl_code(FILE_DEVICE_DISK, 0x0017, METHOD_BUFFERED, FILE_READ_ACCESS)
+FSCTL_ALLOW_EXTENDED_DASD_IO = ctl_code(
+    FILE_DEVICE_FILE_SYSTEM, 32, METHOD_NEITHER, FILE_ANY_ACCESS
+)
+IOCTL_SCSI_PASS_THROUGH_DIRECT = ctl_code(
+    FILE_DEVICE_CONTROLLER, 0x0405, METHOD_BUFFERED, FILE_READ_WRITE_ACCESS
+)
+
+DRIVE_CDROM = 5
+GENERIC_READ = 0x80000000
+FILE_SHARE_READ, FILE_SHARE_WRITE = 1, 2
+OPEN_EXISTING = 3
+FILE_READ_ATTRIBUTES = 0x80
+FILE_FLAG_NO_BUFFERING = 0x20000000
+INVALID_HANDLE_VALUE = ctypes.c_void_p(-1).value
+
+# Win32 errors a read can end with, sorted the way the rescue engine needs them.
+BAD_SECTOR_ERRORS = {
+    23: "CRC error (unreadable sector)",
+    1117: "I/O device error",
+    121: "the drive timed out",
+    27: "sector not found",
+}
+GONE_ERRORS = {
+    21: "the drive is not ready (no disc)",
+    1110: "the disc was changed",
+    1112: "no disc in the drive",
+    1167: "the drive was disconnected",
+}
+
+
+class SCSI_PASS_THROUGH_DIRECT(ctypes.Structure):
+    """ntddscsi.h; 56 bytes on x64, 44 on x86."""
+
+    _fields_ = [
+        ("Length", ctypes.c_ushort),
+        ("ScsiStatus", ctypes.c_ubyte),
+        ("PathId", ctypes.c_ubyte),
+        ("TargetId", ctypes.c_ubyte),
+        ("Lun", ctypes.c_ubyte),
+        ("CdbLength", ctypes.c_ubyte),
+        ("SenseInfoLength", ctypes.c_ubyte),
+        ("DataIn", ctypes.c_ubyte),
+        ("DataTransferLength", ctypes.c_uint32),
+        ("TimeOutValue", ctypes.c_uint32),
+        ("DataBuffer", ctypes.c_void_p),
+        ("SenseInfoOffset", ctypes.c_uint32),
+        ("Cdb", ctypes.c_ubyte * 16),
+    ]
+
+
+class GET_LENGTH_INFORMATION(ctypes.Structure):
+    _fields_ = [("Length", ctypes.c_int64)]
+
+
+class PREVENT_MEDIA_REMOVAL(ctypes.Structure):
+    _fields_ = [("PreventMediaRemoval", ctypes.c_ubyte)]
+
+
+def parse_drive(spec: str) -> str:
+    """'d', 'D:', 'D:\\' or '\\\\.\\D:' -> the volume path '\\\\.\\D:'.
+
+    Anything else raises ValueError."""
+    s = spec.strip()
+    if s.startswith(("\\\\.\\", "//./")):
+        s = s[4:]
+    s = s.rstrip("\\/")
+    if len(s) == 2 and s[1] == ":":
+        s = s[0]
+    if len(s) != 1 or s.upper() not in string.ascii_uppercase:
+        raise ValueError(f"{spec!r} is not a drive letter (like D:)")
+    return f"\\\\.\\{s.upper()}:"
+
+
+def classify(winerror: int) -> str:
+    """'bad' (mark the sector), 'gone' (stop, resumable), 'denied', or 'error'."""
+    if winerror in BAD_SECTOR_ERRORS:
+        return "bad"
+    if winerror in GONE_ERRORS:
+        return "gone"
+    if winerror == 5:
+        return "denied"
+    return "error"
+
+
+def permission_hint(spec: str) -> str:
+    return (
+        f"Windows refused access to {spec}: reading a disc sector by sector needs "
+        "DiscVault to run as administrator (right-click → Run as administrator)"
+    )
+
+
+def _k32() -> Any:
+    if sys.platform != "win32":
+        raise OSError(errno.ENOSYS, "Windows drive access is only available on Windows")
+    return ctypes.windll.kernel32
+
+
+def _open(volume: str, access: int, flags: int = 0) -> int:
+    k = _k32()
+    k.CreateFileW.restype = ctypes.c_void_p
+    h = k.CreateFileW(
+        volume, access, FILE_SHARE_READ | FILE_SHARE_WRITE, None, OPEN_EXISTING, flags, None
+    )
+    if h in (None, INVALID_HANDLE_VALUE):
+        code = int(k.GetLastError())
+        if code == 5:
+            raise SourceError(permission_hint(volume))
+        raise SourceError(f"{volume}: Windows error {code}")
+    return int(h)
+
+
+def _ioctl(
+    handle: int, code: int, out: ctypes.Structure | None = None, inp: ctypes.Structure | None = None
+) -> int:
+    k = _k32()
+    returned = ctypes.c_uint32()
+    ok = k.DeviceIoControl(
+        ctypes.c_void_p(handle),
+        code,
+        ctypes.byref(inp) if inp is not None else None,
+        ctypes.sizeof(inp) if inp is not None else 0,
+        ctypes.byref(out) if out is not None else None,
+        ctypes.sizeof(out) if out is not None else 0,
+        ctypes.byref(returned),
+        None,
+    )
+    return 0 if ok else int(k.GetLastError())
+
+
+class WindowsDriveSource:
+    """\\\\.\\D: read with FILE_FLAG_NO_BUFFERING into page-aligned buffers (2048 multiples)."""
+
+    sector_size = SECTOR
+
+    def __init__(self, spec: str) -> None:
+        self.volume = parse_drive(spec)
+        self.description = spec
+        self.handle = _open(self.volume, GENERIC_READ, FILE_FLAG_NO_BUFFERING)
+        _ioctl(self.handle, FSCTL_ALLOW_EXTENDED_DASD_IO)  # read past the filesystem's end
+        self.sector_count = self.current_sector_count()
+        self._buf = mmap.mmap(-1, 1024 * SECTOR)  # page-aligned, as NO_BUFFERING demands
+
+    def current_sector_count(self) -> int:
+        info = GET_LENGTH_INFORMATION()
+        err = _ioctl(self.handle, IOCTL_DISK_GET_LENGTH_INFO, out=info)
+        return 0 if err else int(info.Length) // SECTOR
+
+    def read(self, lba: int, count: int) -> bytes:
+        k = _k32()
+        want = count * SECTOR
+        if want > len(self._buf):
+            self._buf = mmap.mmap(-1, want)
+        pos = ctypes.c_int64(lba * SECTOR)
+        k.SetFilePointerEx(ctypes.c_void_p(self.handle), pos, None, 0)
+        got = ctypes.c_uint32()
+        buf = (ctypes.c_char * want).from_buffer(self._buf)
+        ok = k.ReadFile(ctypes.c_void_p(self.handle), buf, want, ctypes.byref(got), None)
+        if ok and got.value == want:
+            return bytes(self._buf[:want])
+        code = int(k.GetLastError()) if not ok else 23
+        kind = classify(code)
+        if kind == "gone":
+            raise SourceGone(f"{self.description}: {GONE_ERRORS[code]}")
+        if kind == "bad":
+            whole = got.value - got.value % SECTOR
+            raise ReadError(lba, count, errno.EIO, bytes(self._buf[:whole]))
+        raise SourceError(f"{self.description}: Windows error {code} at LBA {lba}")
+
+    def prepare_retry(self, lba: int) -> None:
+        far = lba + 20_000 if lba + 20_000 < self.sector_count else max(lba - 20_000, 0)
+        with contextlib.suppress(ReadError):
+            self.read(far, 1)
+
+    def close(self) -> None:
+        if self.handle:
+            _k32().CloseHandle(ctypes.c_void_p(self.handle))
+            self.handle = 0
+
+
+def list_drives() -> list[DriveInfo]:
+    import psutil
+
+    out = []
+    for part in psutil.disk_partitions(all=True):
+        if "cdrom" not in part.opts:
+            continue
+        letter = part.device.rstrip("\\")
+        info = DriveInfo(
+            path=letter,
+            name=letter,
+            filesystem=part.fstype,
+            mountpoint=part.mountpoint if part.fstype else "",
+        )
+        try:
+            h = _open(parse_drive(letter), FILE_READ_ATTRIBUTES)
+        except SourceError as e:
+            info.problem = str(e)
+        else:
+            err = _ioctl(h, IOCTL_STORAGE_CHECK_VERIFY2)
+            info.state = "disc_ok" if err == 0 else ("no_disc" if err == 21 else "unknown")
+            _k32().CloseHandle(ctypes.c_void_p(h))
+        out.append(info)
+    return out
+
+
+def eject(spec: str) -> None:
+    h = _open(parse_drive(spec), GENERIC_READ)
+    try:
+        err = _ioctl(h, IOCTL_STORAGE_EJECT_MEDIA)
+        if err:
+            raise OSError(errno.EIO, f"could not eject {spec}: Windows error {err}")
+    finally:
+        _k32().CloseHandle(ctypes.c_void_p(h))
