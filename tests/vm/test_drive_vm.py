@@ -43,7 +43,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     disc2 = make_disc(work / "disc2.iso", "DISC2", 64, 100)
     script = work / "guest.sh"
     script.write_text(
-        f"cd {ROOT}\nexport PYTHONDONTWRITEBYTECODE=1 HOME=/tmp PYTHONPATH={ROOT}\n"
+        f"cd {ROOT}\nexport PYTHONDONTWRITEBYTECODE=1 PYTHONPATH={ROOT}\n"
         f"exec {sys.executable} {ROOT}/tests/vm/guest_session.py\n"
     )
     guest = Guest(script, disc1, work, BAD, FLAKY).start()

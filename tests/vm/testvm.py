@@ -45,10 +45,11 @@ mkdir -p /newroot
 mount -t 9p -o trans=virtio,version=9p2000.L,ro hostroot /newroot
 mount -t 9p -o trans=virtio,version=9p2000.L out /newroot/mnt
 mount --bind /dev /newroot/dev; mount --bind /proc /newroot/proc; mount --bind /sys /newroot/sys
-mount -t tmpfs tmp /newroot/tmp
+mkdir -p /newroot/mnt/tmp
 script=$(sed -n 's/.*dvscript=\([^ ]*\).*/\1/p' /proc/cmdline)
 for i in 1 2 3 4 5 6 7 8 9 10; do [ -e /dev/sr0 ] && break; sleep 0.5; done
-chroot /newroot /bin/sh "$script" > /newroot/mnt/guest.log 2>&1
+chroot /newroot /usr/bin/env HOME=/mnt/tmp TMPDIR=/mnt/tmp /bin/sh "$script" \
+  > /newroot/mnt/guest.log 2>&1
 echo $? > /newroot/mnt/guest.rc
 sync
 poweroff -f
@@ -80,7 +81,10 @@ def kernel_package() -> str:
 
 def build(cache: Path | None = None) -> tuple[Path, Path]:
     """Kernel and initramfs, made once and cached."""
-    cache = cache or cache_dir()
+    import hashlib
+
+    recipe = hashlib.sha256((INIT + " ".join(MODULES)).encode()).hexdigest()[:12]
+    cache = (cache or cache_dir()) / recipe  # a changed init script never reuses a stale one
     kernel, initrd = cache / "vmlinuz", cache / "initrd.gz"
     if kernel.exists() and initrd.exists():
         return kernel, initrd
@@ -146,7 +150,8 @@ class Guest:
         kernel, initrd = build()
         self.out = workdir / "out"
         self.out.mkdir(parents=True, exist_ok=True)
-        # The guest sees the out folder as /mnt (its /tmp is a fresh tmpfs).
+        # The guest sees the out folder as /mnt (the host's root is read-only there; /mnt/tmp is
+        # its scratch space, so a checkout under /tmp stays visible).
         shutil.copy(script, self.out / "guest.sh")
         conf = workdir / "faults.conf"
         conf.write_text(faults_conf(bad, flaky) or "# no faults\n")
@@ -234,5 +239,7 @@ class Guest:
         deadline = time.monotonic() + timeout
         while not (self.out / name).exists():
             if time.monotonic() > deadline or (self.proc and self.proc.poll() is not None):
-                raise RuntimeError(f"guest never wrote {name}")
+                log = self.out / "guest.log"
+                said = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+                raise RuntimeError(f"guest never wrote {name}; its log:\n{said}")
             time.sleep(0.2)
