@@ -10,6 +10,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from app import __version__
+from app.gui import applog
 from app.gui.main_window import MainWindow, app_icon
 
 
@@ -22,6 +23,7 @@ def main(argv: list[str]) -> int:
     app.setApplicationVersion(__version__)
     app.setOrganizationName("DiscVault")
     app.setWindowIcon(app_icon())
+    applog.setup()
     if "--self-test" in argv:
         return self_test(app)
     win = MainWindow()

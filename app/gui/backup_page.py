@@ -135,6 +135,7 @@ class BackupPage(QWidget):
     inspect_requested = Signal(str)
     verify_requested = Signal(str)
     status = Signal(str)
+    notify = Signal(str, str)  # title, text: a long job ended
 
     def __init__(self, jobs: JobQueue, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -317,6 +318,8 @@ class BackupPage(QWidget):
         self.start.setEnabled(self.source is not None and self.source.ready)
         self._check_resume()
         self.status.emit(f"{self.card.headline.text()}: {os.path.basename(dest)}")
+        self.progress.add_log(f"{self.card.headline.text()}: {dest}")
+        self.notify.emit("DiscVault", f"{self.card.headline.text()}: {os.path.basename(dest)}")
 
     def _failed(self, message: str) -> None:
         self.progress.running(False)

@@ -5,9 +5,19 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QIcon,
+    QKeySequence,
+    QTextCursor,
+)
 from PySide6.QtWidgets import (
+    QApplication,
     QButtonGroup,
+    QDialog,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -15,15 +25,18 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMainWindow,
     QMessageBox,
+    QPlainTextEdit,
     QPushButton,
     QSplitter,
     QStackedWidget,
     QStyle,
+    QSystemTrayIcon,
     QVBoxLayout,
     QWidget,
 )
 
 from app import __version__
+from app.gui.applog import log_path, tail
 from app.gui.backup_page import BackupPage
 from app.gui.create_page import CreatePage
 from app.gui.inspect_page import InspectPage
@@ -152,6 +165,12 @@ class MainWindow(QMainWindow):
         self.create_page.created.connect(self.open_image)
         self.backup.inspect_requested.connect(self.open_image)
         self.backup.verify_requested.connect(self._verify_image)
+        self.backup.notify.connect(self.notify)
+        self.verify.notify.connect(self.notify)
+        self.tray: QSystemTrayIcon | None = None
+        if QSystemTrayIcon.isSystemTrayAvailable():
+            self.tray = QSystemTrayIcon(app_icon(), self)
+            self.tray.show()
         self._menus()
         self.statusBar().showMessage("Ready")
         self.resize(1100, 720)
@@ -179,6 +198,7 @@ class MainWindow(QMainWindow):
         act.triggered.connect(self.close)
         m.addAction(act)
         h = self.menuBar().addMenu("&Help")
+        h.addAction("Show &log", self.show_log)
         h.addAction(
             "About DiscVault",
             lambda: QMessageBox.about(
@@ -187,6 +207,24 @@ class MainWindow(QMainWindow):
                 f"DiscVault {__version__}\nBack up optical discs to verified .iso images.",
             ),
         )
+
+    def notify(self, title: str, text: str) -> None:
+        """A long job ended: tell the user even if the window is behind others."""
+        QApplication.alert(self)
+        if self.tray is not None and not self.isActiveWindow():
+            self.tray.showMessage(title, text, QSystemTrayIcon.MessageIcon.Information, 8000)
+
+    def show_log(self) -> None:
+        dlg = QDialog(self)
+        dlg.setWindowTitle(f"DiscVault log — {log_path()}")
+        view = QPlainTextEdit(tail())
+        view.setReadOnly(True)
+        view.moveCursor(QTextCursor.MoveOperation.End)
+        lay = QVBoxLayout(dlg)
+        lay.addWidget(view)
+        dlg.resize(800, 500)
+        dlg.show()
+        self._log_dialog = dlg
 
     # ---- drives ----------------------------------------------------------------------------
     def scan_drives(self) -> None:

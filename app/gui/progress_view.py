@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 from app.core.events import Progress
 from app.core.rangemap import RangeMap
 from app.core.units import duration, human_bytes, speed
+from app.gui.applog import LOG
 from app.gui.sector_map import Legend, SectorMap
 from app.gui.speed_graph import SpeedGraph
 
@@ -98,6 +99,7 @@ class ProgressView(QWidget):
         self.log_toggle.setText(f"Log ({self.log.blockCount()} lines)")
 
     def add_log(self, line: str) -> None:
+        LOG.info(line)
         self.log.appendPlainText(time.strftime("%H:%M:%S  ") + line)
         if not self.log.isVisible():
             self.log_toggle.setText(f"Log ({self.log.blockCount()} lines)")

@@ -37,6 +37,7 @@ HEADS = {
 
 class VerifyPage(QWidget):
     status = Signal(str)
+    notify = Signal(str, str)
 
     def __init__(self, jobs: JobQueue, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -168,6 +169,8 @@ class VerifyPage(QWidget):
         self.result.setHtml("".join(rows))
         self.stack.setCurrentWidget(self.result)
         self.status.emit(HEADS[r.outcome])
+        self.progress.add_log(f"{HEADS[r.outcome]}: {r.image}")
+        self.notify.emit("DiscVault", f"{HEADS[r.outcome]}: {os.path.basename(r.image)}")
 
     def _failed(self, message: str) -> None:
         self.progress.running(False)

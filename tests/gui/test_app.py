@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QMessageBox, QPlainTextEdit
 from pytestqt.qtbot import QtBot
 
 from app.core import mapfile
@@ -189,3 +189,21 @@ def test_drop_a_folder_creates_an_image_and_opens_it(
     assert out.exists() and not Path(str(out) + ".part").exists()
     model = window.inspect.model
     assert model is not None and model.index(0, 0).data() == "photo.jpg"
+
+
+def test_the_log_file_records_a_backup_and_help_shows_it(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    from app.gui import applog
+
+    assert applog.setup()
+    select(window, "demo")
+    window.backup.dest.setText(str(tmp_path / "logged.iso"))
+    window.backup.start_backup()
+    wait_card(qtbot, window)
+    text = applog.tail()
+    assert f"backing up Demo drive to {tmp_path / 'logged.iso'}" in text
+    assert "Backed up — " in text
+    window.show_log()
+    view = window._log_dialog.findChild(QPlainTextEdit)
+    assert view is not None and "logged.iso" in view.toPlainText()
