@@ -12,6 +12,15 @@ from collections.abc import Sequence
 from types import FrameType
 
 from app import __version__
+from app.cli_common import (
+    EXIT_CANCELLED,
+    EXIT_INCOMPLETE,
+    EXIT_IO,
+    EXIT_MISMATCH,
+    EXIT_OK,
+    EXIT_USAGE,
+    fail,
+)
 from app.cli_inspect import add_parsers as add_inspect_parsers
 from app.cli_progress import TerminalProgress
 from app.core import report, verify
@@ -22,13 +31,6 @@ from app.core.rescue import DestinationError, RescueSettings
 from app.core.sources import SourceError
 from app.platform import DriveInfo, close_tray, eject, list_drives, open_source
 
-EXIT_OK = 0
-EXIT_INCOMPLETE = 1
-EXIT_USAGE = 2
-EXIT_MISMATCH = 3
-EXIT_IO = 4
-EXIT_CANCELLED = 130
-
 OUTCOME_EXIT = {
     "complete": EXIT_OK,
     "incomplete": EXIT_INCOMPLETE,
@@ -36,11 +38,6 @@ OUTCOME_EXIT = {
     "source_gone": EXIT_IO,
     "destination_error": EXIT_IO,
 }
-
-
-def fail(message: str, code: int = EXIT_IO) -> int:
-    print(f"discvault: {message}", file=sys.stderr)
-    return code
 
 
 def _positive(text: str) -> int:

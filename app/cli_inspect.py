@@ -8,18 +8,13 @@ import os
 import sys
 import time
 
+from app.cli_common import EXIT_IO, EXIT_OK
+from app.cli_common import fail as _fail
 from app.core import mapfile
 from app.core.extract import extract
 from app.core.fsnode import InspectError, Node
 from app.core.isoinfo import Inspection, open_image
 from app.core.units import human_bytes
-
-EXIT_OK, EXIT_IO = 0, 4
-
-
-def _fail(msg: str, code: int = EXIT_IO) -> int:
-    print(f"discvault: {msg}", file=sys.stderr)
-    return code
 
 
 def node_json(n: Node, damage: dict[str, int] | None) -> dict[str, object]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.core.events import Cancelled, CancelToken, Progress, ProgressCallback, no_progress
+from app.core.seekio import SizedReader
 from app.core.units import human_bytes
 
 MEDIA = {  # user-data capacity in bytes
@@ -59,40 +60,22 @@ def normalise_label(label: str) -> str:
     return lab
 
 
-class _LazyFile(io.RawIOBase):
+class _LazyFile(SizedReader):
     """Opens its file only while pycdlib copies it, so a 20 000-file tree needs one fd."""
 
     def __init__(self, path: str, size: int) -> None:
-        self.path, self.size, self.pos = path, size, 0
+        super().__init__(size)
+        self.path = path
         self._f: io.BufferedReader | None = None
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.pos, io.SEEK_END: self.size}[whence]
-        self.pos = base + offset
-        if self._f is not None:
-            self._f.seek(self.pos)
-        return self.pos
-
-    def tell(self) -> int:
-        return self.pos
-
-    def readinto(self, buf: bytearray | memoryview) -> int:  # type: ignore[override]
+    def _read_at(self, pos: int, view: memoryview) -> int:
         if self._f is None:
             self._f = open(self.path, "rb")  # noqa: SIM115 (closed at end of data)
-            self._f.seek(self.pos)
-        n = self._f.readinto(buf)
-        if n is None:
-            return 0
-        if n < len(buf) and self.pos + n < self.size:
+        self._f.seek(pos)
+        n = self._f.readinto(view) or 0
+        if n < len(view):
             raise OSError(f"{self.path} shrank while the image was being written")
-        self.pos += n
-        if self.pos >= self.size:
+        if pos + n >= self.size:
             self._f.close()
             self._f = None
         return n

@@ -9,12 +9,12 @@ real scratched disc does: read time, unreadable sectors, and sectors that read a
 from __future__ import annotations
 
 import errno
-import io
 import os
 import threading
 import time
 from pathlib import Path
 
+from app.core.seekio import SizedReader
 from app.core.sources import SECTOR, ImageSource, ReadError
 
 RESOURCES = Path(__file__).resolve().parent.parent.parent / "resources" / "demo"
@@ -23,42 +23,24 @@ VIDEO_SIZE = 96 * (1 << 20)
 DEMO_VERSION = 1
 
 
-class _PatternFile(io.RawIOBase):
+class _PatternFile(SizedReader):
     """A large file whose bytes are generated on demand (no memory, no disk)."""
 
     def __init__(self, size: int) -> None:
-        self.size = size
-        self.pos = 0
+        super().__init__(size)
         block = bytearray()
         for i in range(4096):
             block += f"DiscVault demo video frame {i:05d} ".encode().ljust(64, b".")
         self.block = bytes(block)  # 256 KiB of text, repeated
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.pos, io.SEEK_END: self.size}[whence]
-        self.pos = max(0, base + offset)
-        return self.pos
-
-    def tell(self) -> int:
-        return self.pos
-
-    def readinto(self, buf: bytearray | memoryview) -> int:  # type: ignore[override]
-        n = min(len(buf), self.size - self.pos)
-        view = memoryview(buf)
+    def _read_at(self, pos: int, view: memoryview) -> int:
         done = 0
-        while done < n:
-            off = (self.pos + done) % len(self.block)
-            take = min(n - done, len(self.block) - off)
+        while done < len(view):
+            off = (pos + done) % len(self.block)
+            take = min(len(view) - done, len(self.block) - off)
             view[done : done + take] = self.block[off : off + take]
             done += take
-        self.pos += n
-        return n
+        return done
 
 
 def cache_dir() -> Path:

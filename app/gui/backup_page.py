@@ -31,6 +31,7 @@ from app.gui.progress_view import ProgressView
 from app.gui.sector_map import Legend, SectorMap
 from app.gui.settings import Settings
 from app.gui.sources import SourceEntry
+from app.gui.widgets import page_title, path_row
 from app.gui.workers import BusyError, Job, JobQueue
 
 HEADLINES = {
@@ -144,22 +145,10 @@ class BackupPage(QWidget):
         self.source: SourceEntry | None = None
         self.job: Job | None = None
         lay = QVBoxLayout(self)
-        self.title = QLabel("Back up")
-        f = self.title.font()
-        f.setPointSizeF(f.pointSizeF() * 1.25)
-        f.setBold(True)
-        self.title.setFont(f)
+        self.title = page_title("Back up")
         lay.addWidget(self.title)
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Save to"))
         self.dest = QLineEdit()
-        self.dest.setAccessibleName("Save to")
-        browse = QPushButton("…")
-        browse.setToolTip("Choose where the image goes")
-        browse.clicked.connect(self.browse)
-        row.addWidget(self.dest, 1)
-        row.addWidget(browse)
-        lay.addLayout(row)
+        lay.addLayout(path_row("Save to", self.dest, self.browse, "Choose where the image goes"))
         opts = QHBoxLayout()
         opts.addWidget(QLabel("Retries"))
         self.retries = QSpinBox()

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from app.core.build import MEDIA, BuildOptions, BuildResult, build_iso, estimate_bytes
 from app.core.build import scan as scan_folder
 from app.core.units import human_bytes
+from app.gui.widgets import page_title, path_row
 from app.gui.workers import Job, JobQueue
 
 MEDIA_NAMES = {
@@ -43,22 +44,11 @@ class CreatePage(QWidget):
         self.job: Job | None = None
         self.need = 0
         lay = QVBoxLayout(self)
-        title = QLabel("Create an image from a folder")
-        f = title.font()
-        f.setBold(True)
-        f.setPointSizeF(f.pointSizeF() * 1.25)
-        title.setFont(f)
-        lay.addWidget(title)
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Folder"))
+        lay.addWidget(page_title("Create an image from a folder"))
         self.folder = QLineEdit()
         self.folder.setPlaceholderText("drop a folder on the window, or choose one")
         self.folder.editingFinished.connect(lambda: self.set_folder(self.folder.text()))
-        pick = QPushButton("…")
-        pick.clicked.connect(self._pick_folder)
-        row.addWidget(self.folder, 1)
-        row.addWidget(pick)
-        lay.addLayout(row)
+        lay.addLayout(path_row("Folder", self.folder, self._pick_folder))
         row = QHBoxLayout()
         row.addWidget(QLabel("Save as"))
         self.out = QLineEdit()

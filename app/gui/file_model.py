@@ -46,7 +46,24 @@ def cell(node: Node, col: int, damage: dict[str, int], name: str | None = None) 
     return ""
 
 
-class FileTreeModel(QAbstractItemModel):
+class _Columns(QAbstractItemModel):
+    """The columns both views share."""
+
+    def columnCount(self, parent: Index = ROOT) -> int:
+        return len(COLUMNS)
+
+    def headerData(
+        self,
+        section: int,
+        orientation: Qt.Orientation,
+        role: int = Qt.ItemDataRole.DisplayRole,
+    ) -> object:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+
+class FileTreeModel(_Columns):
     def __init__(self, insp: Inspection) -> None:
         super().__init__()
         self.insp = insp
@@ -90,9 +107,6 @@ class FileTreeModel(QAbstractItemModel):
             return 0
         return len(self._kids(parent))
 
-    def columnCount(self, parent: Index = ROOT) -> int:
-        return len(COLUMNS)
-
     def hasChildren(self, parent: Index = ROOT) -> bool:
         if not parent.isValid():
             return bool(self.top)
@@ -134,18 +148,8 @@ class FileTreeModel(QAbstractItemModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
-    def headerData(
-        self,
-        section: int,
-        orientation: Qt.Orientation,
-        role: int = Qt.ItemDataRole.DisplayRole,
-    ) -> object:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
 
-
-class SearchModel(QAbstractItemModel):
+class SearchModel(_Columns):
     """Flat results of a filter over the full index (paths shown in the Name column)."""
 
     def __init__(self, nodes: list[Node], damage: dict[str, int]) -> None:
@@ -167,9 +171,6 @@ class SearchModel(QAbstractItemModel):
     def rowCount(self, parent: Index = ROOT) -> int:
         return 0 if parent.isValid() else len(self.nodes)
 
-    def columnCount(self, parent: Index = ROOT) -> int:
-        return len(COLUMNS)
-
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         node = self.node(index)
         if node is None:
@@ -178,14 +179,4 @@ class SearchModel(QAbstractItemModel):
             return cell(node, index.column(), self.damage, name=node.path)
         if role == Qt.ItemDataRole.ForegroundRole and node.path in self.damage:
             return QBrush(DAMAGED)
-        return None
-
-    def headerData(
-        self,
-        section: int,
-        orientation: Qt.Orientation,
-        role: int = Qt.ItemDataRole.DisplayRole,
-    ) -> object:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
         return None

@@ -24,6 +24,7 @@ from app.core.sources import SectorSource
 from app.gui.progress_view import ProgressView
 from app.gui.settings import Settings
 from app.gui.sources import SourceEntry
+from app.gui.widgets import page_title, path_row
 from app.gui.workers import BusyError, Job, JobQueue
 
 MARKS = {"ok": "✔", "mismatch": "✘", "incomplete": "!", "info": "·", "not_found": "?"}
@@ -46,30 +47,12 @@ class VerifyPage(QWidget):
         self.source: SourceEntry | None = None
         self.job: Job | None = None
         lay = QVBoxLayout(self)
-        title = QLabel("Verify")
-        f = title.font()
-        f.setBold(True)
-        f.setPointSizeF(f.pointSizeF() * 1.25)
-        title.setFont(f)
-        lay.addWidget(title)
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Image"))
+        lay.addWidget(page_title("Verify"))
         self.image = QLineEdit()
-        self.image.setAccessibleName("Image to verify")
-        pick = QPushButton("…")
-        pick.clicked.connect(self._pick_image)
-        row.addWidget(self.image, 1)
-        row.addWidget(pick)
-        lay.addLayout(row)
-        row = QHBoxLayout()
-        row.addWidget(QLabel("DAT"))
+        lay.addLayout(path_row("Image", self.image, self._pick_image))
         self.dat = QLineEdit(";".join(settings.dat_files))
         self.dat.setPlaceholderText("optional: a Logiqx XML DAT to look the image up in")
-        pick_dat = QPushButton("…")
-        pick_dat.clicked.connect(self._pick_dat)
-        row.addWidget(self.dat, 1)
-        row.addWidget(pick_dat)
-        lay.addLayout(row)
+        lay.addLayout(path_row("DAT", self.dat, self._pick_dat))
         row = QHBoxLayout()
         self.against = QCheckBox("Compare with the disc in the selected drive")
         self.start = QPushButton("Verify")
