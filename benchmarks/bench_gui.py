@@ -20,32 +20,42 @@ from PySide6.QtWidgets import QApplication
 from app.gui.main_window import MainWindow
 from app.gui.settings import Settings
 from tests.gui.conftest import Heartbeat
+# Everything runs inside app.exec(), as in the app: a processEvents() loop in the probe would
+# itself keep timers from firing and measure its own stalls.
 app = QApplication([])
 tmp = tempfile.mkdtemp()
 st = Settings(QSettings(os.path.join(tmp, "s.ini"), QSettings.Format.IniFormat))
 st.folder, st.verify_after = tmp, False
 win = MainWindow(st, poll_ms=0)
 win.show()
-out = {}
-def wait(cond, timeout=300):
-    end = time.monotonic() + timeout
-    while not cond() and time.monotonic() < end:
-        app.processEvents()
-        time.sleep(0.001)
-beat = Heartbeat().start()
-win.panel.setCurrentRow(len(win.panel.entries) - 1)
-win.backup.start_backup()
-wait(lambda: win.backup.stack.currentWidget() is win.backup.card)
-out["backup_max_gap_ms"] = beat.stop() * 1000
-beat = Heartbeat().start()
-t0 = time.perf_counter()
-win.open_image(sys.argv[1])
-wait(lambda: win.inspect.model is not None and win.inspect.model.rowCount() > 0)
-out["first_view_ms"] = (time.perf_counter() - t0) * 1000
-wait(lambda: win.inspect.index is not None)
-out["index_seconds"] = time.perf_counter() - t0
-out["open_max_gap_ms"] = beat.stop() * 1000
-print(json.dumps(out))
+out, beat, t0 = {}, Heartbeat(), [0.0]
+def backup():
+    beat.start()
+    win.panel.setCurrentRow(len(win.panel.entries) - 1)
+    win.backup.start_backup()
+def open_image():
+    out["backup_max_gap_ms"] = beat.stop() * 1000
+    beat.start()
+    t0[0] = time.perf_counter()
+    win.open_image(sys.argv[1])
+def poll():
+    if "backup_max_gap_ms" not in out:
+        if win.backup.stack.currentWidget() is win.backup.card:
+            open_image()
+    elif "first_view_ms" not in out:
+        if win.inspect.model is not None and win.inspect.model.rowCount() > 0:
+            out["first_view_ms"] = (time.perf_counter() - t0[0]) * 1000
+    elif win.inspect.index is not None:
+        out["index_seconds"] = time.perf_counter() - t0[0]
+        out["open_max_gap_ms"] = beat.stop() * 1000
+        print(json.dumps(out))
+        app.quit()
+timer = QTimer()
+timer.timeout.connect(poll)
+timer.start(5)
+QTimer.singleShot(200, backup)
+QTimer.singleShot(300_000, app.quit)
+app.exec()
 """
 
 

@@ -16,7 +16,7 @@ class InspectError(Exception):
     """The image cannot be inspected; the message says why, in one line."""
 
 
-@dataclass
+@dataclass(slots=True)  # 100 000 files: no per-node dict, shorter GC passes
 class Node:
     name: str
     path: str  # "/"-joined, "/" for the root

@@ -4,9 +4,17 @@ of search results from the background index."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QMimeData,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    QUrl,
+)
 from PySide6.QtGui import QBrush, QColor
 
 from app.core.fsnode import Node
@@ -47,7 +55,28 @@ def cell(node: Node, col: int, damage: dict[str, int], name: str | None = None) 
 
 
 class _Columns(QAbstractItemModel):
-    """The columns both views share."""
+    """The columns both views share, and dragging files out to the file manager."""
+
+    # Set by the inspector: turns dragged nodes into local paths (or [] to refuse the drag).
+    drag_provider: Callable[[list[Node]], list[str]] | None = None
+
+    def node(self, index: Index) -> Node | None:
+        raise NotImplementedError
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        base = super().flags(index)
+        return base | Qt.ItemFlag.ItemIsDragEnabled if index.isValid() else base
+
+    def mimeTypes(self) -> list[str]:
+        return ["text/uri-list"]
+
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
+        mime = QMimeData()
+        nodes = {id(n): n for n in (self.node(i) for i in indexes if i.column() == 0) if n}
+        if self.drag_provider is not None and nodes:
+            paths = self.drag_provider(list(nodes.values()))
+            mime.setUrls([QUrl.fromLocalFile(p) for p in paths])
+        return mime
 
     def columnCount(self, parent: Index = ROOT) -> int:
         return len(COLUMNS)
@@ -75,10 +104,8 @@ class FileTreeModel(_Columns):
             self.top.append(len(self.items) - 1)
 
     def set_damage(self, damage: dict[str, int]) -> None:
+        """New status texts; the view repaints what is visible (no relayout of every row)."""
         self.damage = damage
-        if self.items:
-            self.dataChanged.emit(self.index(0, 4), self.index(len(self.top) - 1, 4))
-        self.layoutChanged.emit()
 
     def node(self, index: Index) -> Node | None:
         return self.items[index.internalId()].node if index.isValid() else None

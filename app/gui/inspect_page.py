@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 
 from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
@@ -39,8 +40,11 @@ def _index_job(insp: Inspection, map_path: str | None) -> CoreJob:
         nodes: list[Node] = []
         for n in insp.walk():
             nodes.append(n)
-            if len(nodes) % 5000 == 0:
+            if len(nodes) % 200 == 0:
                 token.raise_if_cancelled()
+                # Hand the GIL to the GUI thread: pure-Python work in a QThread otherwise
+                # starves the event loop for the whole walk (measured: 1.6 s stalls).
+                time.sleep(0.0005)
         damage = insp.damage(map_path) if map_path else {}
         return nodes, damage
 
@@ -86,6 +90,8 @@ class InspectPage(QWidget):
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._menu)
+        self.tree.setDragEnabled(True)
+        self.tree.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.details = QTextBrowser()
         self.details.setMaximumHeight(140)
         self.details.setPlaceholderText(
@@ -141,8 +147,9 @@ class InspectPage(QWidget):
     def _indexed(self, res: object, path: str, has_map: bool) -> None:
         assert isinstance(res, tuple)
         self.index, self.damage = res
-        if self.model is not None:
+        if self.model is not None and self.damage:
             self.model.set_damage(self.damage)
+            self.tree.viewport().update()
         if has_map:
             self._update_header(None)
         if self.filter.text():
@@ -164,11 +171,16 @@ class InspectPage(QWidget):
         )
 
     def _set_model(self, model: FileTreeModel | SearchModel) -> None:
+        model.drag_provider = self.files_for_drag
         self.tree.setModel(model)
+        # Fixed starting widths, not ResizeToContents: that asks the (Python) model about every
+        # row, thousands of calls that each wait for the GIL while a background job runs.
         hdr = self.tree.header()
-        hdr.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for c in range(1, 5):
-            hdr.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        hdr.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        hdr.setStretchLastSection(True)
+        em = self.fontMetrics().horizontalAdvance("M")
+        for col, width in enumerate((28, 9, 13, 10)):
+            hdr.resizeSection(col, width * em)
         self.tree.selectionModel().currentChanged.connect(self._show_details)
 
     def _fill_volume(self, insp: Inspection) -> None:
@@ -245,6 +257,28 @@ class InspectPage(QWidget):
         menu = QMenu(self)
         menu.addAction("Extract…", lambda: self.extract_selected())
         menu.exec(self.tree.viewport().mapToGlobal(pos))
+
+    DRAG_LIMIT = 64 * 1000 * 1000
+
+    def files_for_drag(self, nodes: list[Node]) -> list[str]:
+        """Dropping on a file manager needs real files now: extract small selections to a
+        temporary folder; larger ones would freeze the window, so they go through Extract…"""
+        if self.insp is None:
+            return []
+        insp = self.insp
+        size = 0
+        for n in nodes:
+            size += n.size if not n.is_dir else sum(c.size for c in insp.walk(n))
+        if size > self.DRAG_LIMIT:
+            self.status.emit(f"{human_bytes(size)} is too much to drag: use Extract… instead")
+            return []
+        tmp = tempfile.mkdtemp(prefix="discvault-drag-")
+        res = extract(insp, [n.path for n in nodes], tmp)
+        for path, why in res.refused:
+            self.status.emit(f"{path}: {why}")
+        return [
+            os.path.join(tmp, n.name) for n in nodes if os.path.lexists(os.path.join(tmp, n.name))
+        ]
 
     # ---- extraction --------------------------------------------------------------------------
     def selected_paths(self) -> list[str]:

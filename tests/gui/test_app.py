@@ -207,3 +207,25 @@ def test_the_log_file_records_a_backup_and_help_shows_it(
     window.show_log()
     view = window._log_dialog.findChild(QPlainTextEdit)
     assert view is not None and "logged.iso" in view.toPlainText()
+
+
+def test_drag_out_to_the_file_manager_carries_real_files(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    tree = fx.make_tree(tmp_path / "tree")
+    iso = fx.build("geniso_rr_joliet", tree, tmp_path / "drag.iso")
+    window.open_image(str(iso))
+    page = window.inspect
+    qtbot.waitUntil(lambda: page.model is not None and page.model.rowCount() > 0, timeout=10_000)
+    model = page.model
+    assert model is not None
+    names = [model.index(r, 0).data() for r in range(model.rowCount())]
+    mime = model.mimeData(
+        [model.index(names.index("data.bin"), 0), model.index(names.index("docs"), 0)]
+    )
+    paths = sorted(Path(u.toLocalFile()) for u in mime.urls())
+    assert [p.name for p in paths] == ["data.bin", "docs"]
+    assert paths[0].read_bytes() == (tree / "data.bin").read_bytes()
+    assert len(list(paths[1].iterdir())) == 30
+    page.DRAG_LIMIT = 10  # a selection too large to extract on the GUI thread is refused
+    assert model.mimeData([model.index(names.index("data.bin"), 0)]).urls() == []
