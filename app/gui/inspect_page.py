@@ -156,7 +156,8 @@ class InspectPage(QWidget):
         self.tabs.setEnabled(True)
         self.status.emit(f"Opened {os.path.basename(path)}")
         # The index starts once the first view is on screen, not while it is laid out.
-        QTimer.singleShot(150, lambda: self._start_index(insp, path, has_map))
+        # The page is the timer's context: a page closed meanwhile cancels it.
+        QTimer.singleShot(150, self, lambda: self._start_index(insp, path, has_map))
 
     def _start_index(self, insp: Inspection, path: str, has_map: bool) -> None:
         if insp is not self.insp:
