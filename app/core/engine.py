@@ -221,6 +221,7 @@ class Engine:
     # ---- passes ------------------------------------------------------------------------
     def begin(self, phase: str, direction: str) -> PassRecord:
         self.phase = phase
+        self.src.set_phase(phase)
         self.pass_no += 1
         rec = PassRecord(phase, self.pass_no, direction)
         self.passes.append(rec)

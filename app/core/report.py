@@ -32,6 +32,7 @@ def build(result: RescueResult, source: str, image: str, map_path: str) -> dict[
             "filesystem_sectors": result.size.filesystem,
             "size_basis": result.size.basis,
             "size_note": result.size.note,
+            "drive_control": result.source_notes,
         },
         "image": {
             "path": os.path.abspath(image),

@@ -113,6 +113,7 @@ def rescue(
             # The previous mapfile is still whole (atomic save): at most seconds are lost.
             message += f" (mapfile not updated: {e})"
         os.close(job.img)
+        source.set_phase("done")
         job.tick(force=True)
     result = RescueResult(
         outcome=outcome,
@@ -129,6 +130,7 @@ def rescue(
         failed_reads=job.failed,
         duration=time.monotonic() - job.t0,
         settings=cfg,
+        source_notes=list(getattr(source, "notes", [])),
     )
     if on_finished is not None:
         on_finished(result)

@@ -49,6 +49,7 @@ class RescueResult:
     failed_reads: int = 0
     duration: float = 0.0
     settings: RescueSettings = field(default_factory=RescueSettings)
+    source_notes: list[str] = field(default_factory=list)  # what the drive layer did
 
     @property
     def bad_ranges(self) -> list[tuple[int, int]]:

@@ -75,6 +75,10 @@ class SectorSource(Protocol):
         """Capacity as the OS reports it now (a removed disc reports 0)."""
         ...
 
+    def set_phase(self, phase: str) -> None:
+        """The engine enters ``phase`` (copy, trim, scrape, retry, done): drives tune themselves."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -162,6 +166,9 @@ class ImageSource:
 
     def prepare_retry(self, lba: int) -> None:
         """Plain files and block devices have no drive cache to defeat (O_DIRECT bypasses ours)."""
+
+    def set_phase(self, phase: str) -> None:
+        """Nothing to tune on a file or a plain block device."""
 
     def close(self) -> None:
         if self._fd >= 0:

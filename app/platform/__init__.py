@@ -6,6 +6,7 @@ pure parts only (see the README's support table).
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -22,6 +23,10 @@ def open_source(spec: str) -> SectorSource:
         from app.platform import linux
 
         if linux.is_optical(spec):
+            from app.platform import sgsource
+
+            if not os.environ.get("DISCVAULT_NO_SGIO") and sgsource.answers_sg_io(spec):
+                return sgsource.SgDriveSource(spec)
             return linux.DriveSource(spec)
     elif sys.platform == "win32" and len(spec.rstrip("\\/")) <= 2:
         from app.platform import windows

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 SG_IO = 0x2285
 SG_DXFER_NONE = -1
+SG_DXFER_TO_DEV = -2
 SG_DXFER_FROM_DEV = -3
 
 PROFILES = {
@@ -86,6 +87,10 @@ class Sense:
             return "LBA out of range"
         if k == (0x05, 0x6F):
             return "copy protection"
+        if k == (0x05, 0x20):
+            return "the drive does not support this command"
+        if k in ((0x05, 0x24), (0x05, 0x26)):
+            return "the drive does not accept this setting"
         return f"sense {self.key:02x}/{self.asc:02x}/{self.ascq:02x}"
 
 
@@ -107,14 +112,26 @@ class ScsiError(OSError):
         self.sense = sense
 
 
-def command(fd: int, cdb: bytes, data_len: int, timeout_ms: int = 30_000) -> bytes:
-    """Send one command that reads ``data_len`` bytes back (or none)."""
-    data = ctypes.create_string_buffer(max(data_len, 1))
+def command(
+    fd: int, cdb: bytes, data_len: int, timeout_ms: int = 30_000, data_out: bytes | None = None
+) -> bytes:
+    """Send one command that reads ``data_len`` bytes back (or sends ``data_out``)."""
+    if data_out is not None:
+        data = ctypes.create_string_buffer(data_out, len(data_out))
+        data_len = len(data_out)
+    else:
+        data = ctypes.create_string_buffer(max(data_len, 1))
     sense = ctypes.create_string_buffer(32)
     cmd = ctypes.create_string_buffer(cdb, len(cdb))
     hdr = SgIoHdr()
     hdr.interface_id = ord("S")
-    hdr.dxfer_direction = SG_DXFER_FROM_DEV if data_len else SG_DXFER_NONE
+    hdr.dxfer_direction = (
+        SG_DXFER_TO_DEV
+        if data_out is not None
+        else SG_DXFER_FROM_DEV
+        if data_len
+        else SG_DXFER_NONE
+    )
     hdr.cmd_len = len(cdb)
     hdr.mx_sb_len = len(sense)
     hdr.dxfer_len = data_len
@@ -125,7 +142,9 @@ def command(fd: int, cdb: bytes, data_len: int, timeout_ms: int = 30_000) -> byt
     fcntl.ioctl(fd, SG_IO, hdr)
     if hdr.status or hdr.host_status or hdr.driver_status & 0x0F:
         raise ScsiError(decode_sense(sense.raw[: hdr.sb_len_wr]), hdr.status)
-    return data.raw[: data_len - hdr.resid] if data_len else b""
+    if data_out is not None or not data_len:
+        return b""
+    return data.raw[: data_len - hdr.resid]
 
 
 def get_configuration_cdb(alloc: int = 8) -> bytes:
@@ -135,6 +154,45 @@ def get_configuration_cdb(alloc: int = 8) -> bytes:
 
 def read_toc_cdb(alloc: int = 804) -> bytes:
     return bytes([0x43, 0, 0, 0, 0, 0, 0, alloc >> 8, alloc & 0xFF, 0])
+
+
+def read12_cdb(lba: int, count: int) -> bytes:
+    return bytes([0xA8, 0]) + lba.to_bytes(4, "big") + count.to_bytes(4, "big") + bytes(2)
+
+
+def mode_sense10_cdb(page: int, alloc: int = 64) -> bytes:
+    # DBD=1: no block descriptors, so the page follows the 8-byte header directly
+    return bytes([0x5A, 0x08, page & 0x3F, 0, 0, 0, 0, alloc >> 8, alloc & 0xFF, 0])
+
+
+def mode_select10_cdb(length: int) -> bytes:
+    return bytes([0x55, 0x10, 0, 0, 0, 0, 0, length >> 8, length & 0xFF, 0])  # PF=1
+
+
+def set_cd_speed_cdb(read_kbs: int) -> bytes:
+    r = min(read_kbs, 0xFFFF)
+    return bytes([0xBB, 0, r >> 8, r & 0xFF, 0xFF, 0xFF, 0, 0, 0, 0, 0, 0])
+
+
+def read_retry_count(mode_data: bytes) -> int | None:
+    """Byte 3 of page 01h (read retry count) in a MODE SENSE(10) reply without descriptors."""
+    bdl = int.from_bytes(mode_data[6:8], "big") if len(mode_data) >= 8 else 0
+    p = 8 + bdl
+    if len(mode_data) < p + 4 or mode_data[p] & 0x3F != 0x01:
+        return None
+    return mode_data[p + 3]
+
+
+def with_retry_count(mode_data: bytes, count: int) -> bytes:
+    """The MODE SELECT(10) parameter list that sets page 01h's read retry count."""
+    bdl = int.from_bytes(mode_data[6:8], "big")
+    p = 8 + bdl
+    page_len = mode_data[p + 1] + 2
+    out = bytearray(mode_data[: p + page_len])
+    out[0:2] = b"\0\0"  # mode data length is reserved in MODE SELECT
+    out[p] &= 0x3F  # PS bit must be zero
+    out[p + 3] = count & 0xFF
+    return bytes(out)
 
 
 def parse_profile(header: bytes) -> int | None:

@@ -214,6 +214,9 @@ class WindowsDriveSource:
         with contextlib.suppress(ReadError):
             self.read(far, 1)
 
+    def set_phase(self, phase: str) -> None:
+        """Drive tuning through SCSI pass-through needs elevation: not done on Windows yet."""
+
     def close(self) -> None:
         if self.handle:
             _k32().CloseHandle(ctypes.c_void_p(self.handle))

@@ -16,8 +16,10 @@ OUT = "/mnt"
 PY = [sys.executable, "-m", "app"]
 
 
-def run(name: str, *args: str) -> int:
-    r = subprocess.run([*PY, *args], capture_output=True, text=True)
+def run(name: str, *args: str, env: dict[str, str] | None = None) -> int:
+    r = subprocess.run(
+        [*PY, *args], capture_output=True, text=True, env={**os.environ, **(env or {})}
+    )
     with open(f"{OUT}/{name}.out", "w") as f:
         f.write(r.stdout + r.stderr)
     with open(f"{OUT}/{name}.rc", "w") as f:
@@ -42,8 +44,10 @@ def wait_mark(name: str, timeout: float = 120) -> None:
 
 def main() -> None:
     drives("drives1")
-    # 1. rip the disc with permanent and flaky MEDIUM ERROR sectors
+    # 1. rip the disc with permanent and flaky MEDIUM ERROR sectors: through SG_IO (the
+    #    default on a drive), then again with plain O_DIRECT reads
     run("rip1", "rip", "/dev/sr0", f"{OUT}/rip1.iso")
+    run("rip1b", "rip", "/dev/sr0", f"{OUT}/rip1b.iso", env={"DISCVAULT_NO_SGIO": "1"})
     # 2. eject and close through the CDROM ioctls
     run("eject", "eject", "/dev/sr0")
     drives("drives_ejected")

@@ -87,6 +87,24 @@ def test_rip_from_the_drive_is_exact_and_maps_the_medium_errors(session: dict[st
     assert [(s, e - s) for s, e, st in m.runs() if st != "+"] == [(300, 4), (1200, 1)]
 
 
+def test_sg_io_reads_and_plain_reads_agree_and_the_drive_is_tuned(session: dict[str, Path]) -> None:
+    rc, out = result(session, "rip1b")
+    assert rc == 1, out
+    want = expected_image(session["disc1"].read_bytes(), set(BAD))
+    assert (session["out"] / "rip1b.iso").read_bytes() == want
+    m = mapfile.load(str(session["out"] / "rip1b.iso.map"), 2048).map
+    assert [(s, e - s) for s, e, st in m.runs() if st != "+"] == [(300, 4), (1200, 1)]
+    sg = json.loads((session["out"] / "rip1.iso.report.json").read_text())
+    plain = json.loads((session["out"] / "rip1b.iso.report.json").read_text())
+    notes = sg["source"]["drive_control"]
+    assert notes[0] == "read through SG_IO READ(12)"
+    # QEMU's drive may refuse MODE SELECT or SET CD SPEED: each step is noted either way.
+    assert any("retries" in n for n in notes) and any(
+        "speed" in n or "slowed" in n for n in notes
+    ), notes
+    assert plain["source"]["drive_control"] == []
+
+
 def test_eject_and_close_tray_change_the_state(session: dict[str, Path]) -> None:
     assert result(session, "eject")[0] == 0
     (ejected,) = json.loads(result(session, "drives_ejected")[1])["drives"]
