@@ -138,9 +138,9 @@ class VerifyPage(QWidget):
     def _done(self, r: object) -> None:
         assert isinstance(r, verify.VerifyResult)
         self.progress.running(False)
-        rows = [f"<h3>{HEADS[r.outcome]}</h3><ul>"]
-        rows += [f"<li>{MARKS.get(c.status, '')} {c.detail}</li>" for c in r.checks]
-        rows.append("</ul>")
+        rows = [f"<h3>{HEADS[r.outcome]}</h3><p>"]
+        rows += [f"{MARKS.get(c.status, '')}&nbsp; {c.detail}<br>" for c in r.checks]
+        rows.append("</p>")
         if r.hashes:
             rows.append(
                 "<pre>"
