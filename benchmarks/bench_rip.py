@@ -58,7 +58,8 @@ def make_file(path: Path, size: int, seed: int) -> None:
             f.write(block[i % 997 :] + block[: i % 997])  # distinct blocks, cheap to make
 
 
-def bench_clean(work: Path, size: int = 2048 * MiB, rounds: int = 3) -> dict[str, Any]:
+def clean_device(work: Path, size: int) -> tuple[Path, str]:
+    """The fault-free source both the rip and verify benchmarks read: file + loop device."""
     backing = work / "clean.bin"
     if not backing.exists() or backing.stat().st_size != size:
         make_file(backing, size, 1)
@@ -68,6 +69,11 @@ def bench_clean(work: Path, size: int = 2048 * MiB, rounds: int = 3) -> dict[str
         capture_output=True,
         text=True,
     ).stdout.strip()
+    return backing, dev
+
+
+def bench_clean(work: Path, size: int = 2048 * MiB, rounds: int = 3) -> dict[str, Any]:
+    backing, dev = clean_device(work, size)
     subprocess.run(["cat", str(backing)], stdout=subprocess.DEVNULL, check=True)  # warm cache
     rows: dict[str, list[float]] = {"discvault": [], "ddrescue": [], "ddrescue+md5+sha1": []}
     rss: dict[str, int] = {}

@@ -12,7 +12,7 @@ from typing import Any
 
 from app.core import dat
 from app.core.hashing import hash_file
-from benchmarks.bench_rip import MiB, make_file, timed
+from benchmarks.bench_rip import MiB, clean_device, timed
 
 
 def cold() -> None:
@@ -23,17 +23,9 @@ def cold() -> None:
 
 
 def bench_verify(work: Path, size: int = 2048 * MiB, rounds: int = 3) -> dict[str, Any]:
-    backing = work / "clean.bin"
-    if not backing.exists() or backing.stat().st_size != size:
-        make_file(backing, size, 1)
+    backing, dev = clean_device(work, size)
     image = work / "verify.iso"
     subprocess.run(["cp", "--reflink=auto", str(backing), str(image)], check=True)
-    dev = subprocess.run(
-        ["losetup", "-f", "--show", "-r", "--sector-size", "2048", str(backing)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
     rows: dict[str, list[float]] = {"discvault": [], "cmp+sha1sum": []}
     try:
         for _ in range(rounds):

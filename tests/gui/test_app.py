@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from app.core import mapfile
 from app.gui.main_window import MainWindow
+from app.gui.progress_view import ProgressView
 from app.gui.workers import BusyError, Job
 from tests.conftest import MakeDevice, random_bytes
 from tests.faultdev import expected_image
@@ -29,6 +30,18 @@ def select(win: MainWindow, key: str) -> None:
 def wait_card(qtbot: QtBot, win: MainWindow, timeout: int = 60_000) -> str:
     qtbot.waitUntil(lambda: win.backup.stack.currentWidget() is win.backup.card, timeout=timeout)
     return win.backup.card.headline.text()
+
+
+def start_device_backup(qtbot: QtBot, win: MainWindow, device: str, out: Path) -> ProgressView:
+    """Back up ``device`` to ``out`` and return once the first sectors are rescued."""
+    win.add_source(device)
+    win.backup.dest.setText(str(out))
+    win.backup.start_backup()
+    view = win.backup.progress
+    qtbot.waitUntil(
+        lambda: view.map.map is not None and view.map.map.count("+")[0] > 0, timeout=30_000
+    )
+    return view
 
 
 def test_demo_drive_backup_end_to_end(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
@@ -55,14 +68,8 @@ def test_faulty_device_backup_cancel_and_resume(
     data = random_bytes(SECTORS * 2048, seed=51)
     slow = [*FAULTS, {"lba": 0, "count": SECTORS, "kind": "slow", "delay": 0.01}]
     dev = make_device(data, slow)
-    window.add_source(dev.path)
     out = tmp_path / "dev.iso"
-    window.backup.dest.setText(str(out))
-    window.backup.start_backup()
-    view = window.backup.progress
-    qtbot.waitUntil(
-        lambda: view.map.map is not None and view.map.map.count("+")[0] > 0, timeout=30_000
-    )
+    view = start_device_backup(qtbot, window, dev.path, out)
     view.cancel.click()
     assert wait_card(qtbot, window) == "Stopped — resume any time"
     saved = mapfile.load(str(out) + ".map", 2048).map
@@ -155,14 +162,8 @@ def test_closing_during_a_backup_saves_the_mapfile(
         random_bytes(SECTORS * 2048, seed=52),
         [{"lba": 0, "count": SECTORS, "kind": "slow", "delay": 0.02}],
     )
-    window.add_source(dev.path)
     out = tmp_path / "c.iso"
-    window.backup.dest.setText(str(out))
-    window.backup.start_backup()
-    view = window.backup.progress
-    qtbot.waitUntil(
-        lambda: view.map.map is not None and view.map.map.count("+")[0] > 0, timeout=30_000
-    )
+    start_device_backup(qtbot, window, dev.path, out)
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     window.close()
     assert not window.jobs.running()
