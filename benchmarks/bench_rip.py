@@ -13,6 +13,7 @@ import os
 import random
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -28,17 +29,30 @@ def timed(cmd: list[str], cwd: Path) -> tuple[float, int, int]:
     """Wall seconds, peak RSS (KiB, sampled every 20 ms) and exit status of one command.
 
     Sampled, not ru_maxrss: a forked child's high-water mark includes the parent's pages from
-    before exec, which would charge the benchmark's own memory to the tool being measured.
+    before exec, which would charge the benchmark's own memory to the tool being measured. The
+    sampling runs on its own thread so that the end time is exact, not rounded up to a sample.
     """
+    peak = 0
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    ps = psutil.Process(proc.pid)
-    peak = 0
-    while proc.poll() is None:
-        with contextlib.suppress(psutil.Error):
-            peak = max(peak, ps.memory_info().rss)
-        time.sleep(0.02)
-    return time.perf_counter() - t0, peak // 1024, proc.returncode
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        with contextlib.suppress(psutil.Error):  # the command may be gone already
+            ps = psutil.Process(proc.pid)
+            while True:
+                peak = max(peak, ps.memory_info().rss)
+                if done.wait(0.02):
+                    return
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    code = proc.wait()
+    elapsed = time.perf_counter() - t0
+    done.set()
+    sampler.join()
+    return elapsed, peak // 1024, code
 
 
 def clean(work: Path) -> None:
