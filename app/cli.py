@@ -1,43 +1,26 @@
-"""The command-line interface over ``app.core`` (no Qt). Exit codes are part of the contract."""
+"""The command-line interface over ``app.core`` (no Qt). Exit codes are part of the contract.
+
+Each command's module is imported when that command runs: `discvault inspect` on a big image
+should not first spend 50 ms importing the rescue engine and the drive layer.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import shlex
-import signal
-import sys
-from collections.abc import Sequence
-from types import FrameType
+import importlib
+from collections.abc import Callable, Sequence
 
 from app import __version__
-from app.cli_common import (
-    EXIT_CANCELLED,
-    EXIT_INCOMPLETE,
-    EXIT_IO,
-    EXIT_MISMATCH,
-    EXIT_OK,
-    EXIT_USAGE,
-    fail,
-)
+from app.cli_common import EXIT_OK
 from app.cli_inspect import add_parsers as add_inspect_parsers
-from app.cli_progress import TerminalProgress
-from app.core import report, verify
-from app.core.backup import BackupOptions, run_backup
-from app.core.dat import DatError
-from app.core.events import CancelToken
-from app.core.rescue import DestinationError, RescueSettings
-from app.core.sources import SourceError
-from app.platform import DriveInfo, close_tray, eject, list_drives, open_source
 
-OUTCOME_EXIT = {
-    "complete": EXIT_OK,
-    "incomplete": EXIT_INCOMPLETE,
-    "cancelled": EXIT_CANCELLED,
-    "source_gone": EXIT_IO,
-    "destination_error": EXIT_IO,
-}
+
+def _command(name: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        code: int = getattr(importlib.import_module("app.cli_disc"), name)(args)
+        return code
+
+    return run
 
 
 def _positive(text: str) -> int:
@@ -53,168 +36,6 @@ def _positive(text: str) -> int:
 def _non_negative(text: str) -> int:
     value = _positive(text) if text != "0" else 0
     return value
-
-
-def cancel_on_signals(token: CancelToken) -> None:
-    """SIGINT/SIGTERM stop the job the clean way: the mapfile is saved, the run resumable."""
-
-    def handler(signum: int, _frame: FrameType | None) -> None:
-        token.cancel(f"stopped by {signal.Signals(signum).name}")
-
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
-
-
-def cmd_rip(args: argparse.Namespace) -> int:
-    out = args.out
-    if os.path.isdir(out):
-        return fail(
-            f"{out} is a folder: give the image's file name, e.g. {out}/disc.iso", EXIT_USAGE
-        )
-    opts = BackupOptions(
-        source_name=args.source,
-        image=out,
-        map_path=args.map or "",
-        report_path=args.report or "",
-        settings=RescueSettings(
-            cluster=args.cluster,
-            max_cluster=max(args.cluster, 512),
-            retries=args.retries,
-            fill=args.fill,
-            save_interval=args.save_interval,
-        ),
-        verify=args.verify,
-        eject=(lambda: eject(args.source)) if args.eject else None,
-        force=args.force,
-        command_line=shlex.join(["discvault", *sys.argv[1:]]),
-    )
-    token = CancelToken()
-    cancel_on_signals(token)
-    bar = TerminalProgress()
-    try:
-        done = run_backup(lambda: open_source(args.source), opts, bar, token)
-    except (DestinationError, SourceError) as e:
-        return fail(str(e))
-    finally:
-        bar.close()
-    print(report.summary(done.result, out))
-    code = OUTCOME_EXIT[done.result.outcome]
-    if done.verify is not None:
-        print(verify_text(done.verify))
-        code = max(code, VERIFY_EXIT[done.verify.outcome])
-    for problem in done.problems:
-        fail(problem)
-    return max(code, EXIT_IO) if done.problems else code
-
-
-VERIFY_EXIT = {
-    "good": EXIT_OK,
-    "incomplete": EXIT_INCOMPLETE,
-    "mismatch": EXIT_MISMATCH,
-    "cancelled": EXIT_CANCELLED,
-}
-
-
-def verify_text(r: verify.VerifyResult) -> str:
-    head = {
-        "good": "Verified: the image is good.",
-        "incomplete": "Verified, but the image is incomplete.",
-        "mismatch": "MISMATCH: the image is not what it should be.",
-        "cancelled": "Verify stopped.",
-    }[r.outcome]
-    mark = {"ok": "ok", "mismatch": "MISMATCH", "incomplete": "incomplete", "info": "--"}
-    lines = [head] + [f"  {mark.get(c.status, c.status):10s} {c.detail}" for c in r.checks]
-    if r.hashes:
-        lines += [f"  {a:7s} {r.hashes[a]}" for a in ("crc32", "md5", "sha1", "sha256")]
-    return "\n".join(lines)
-
-
-def cmd_verify(args: argparse.Namespace) -> int:
-    source = None
-    token = CancelToken()
-    cancel_on_signals(token)
-    try:
-        if args.against:
-            source = open_source(args.against)
-        bar = TerminalProgress()
-        try:
-            r = verify.verify(
-                args.image,
-                source=source,
-                dat_path=args.dat,
-                map_path=args.map,
-                progress=bar,
-                cancel=token,
-            )
-        finally:
-            bar.close()
-    except (SourceError, verify.VerifyInputError, DatError) as e:
-        return fail(str(e))
-    finally:
-        if source is not None:
-            source.close()
-    if args.json:
-        print(json.dumps(verify.to_json(r), indent=2))
-    else:
-        print(verify_text(r))
-    return VERIFY_EXIT[r.outcome]
-
-
-def drive_json(d: DriveInfo) -> dict[str, object]:
-    return {
-        "path": d.path,
-        "name": d.name,
-        "vendor": d.vendor,
-        "model": d.model,
-        "state": d.state,
-        "profile": d.profile,
-        "has_audio": d.has_audio,
-        "label": d.label,
-        "filesystem": d.filesystem,
-        "mountpoint": d.mountpoint,
-        "sectors": d.sectors,
-        "bytes": d.sectors * 2048,
-        "problem": d.problem,
-    }
-
-
-def cmd_drives(args: argparse.Namespace) -> int:
-    drives = list_drives()
-    if args.json:
-        print(
-            json.dumps(
-                {"schema": "discvault.drives/1", "drives": [drive_json(d) for d in drives]},
-                indent=2,
-            )
-        )
-        return EXIT_OK
-    if not drives:
-        print("No optical drives found.")
-    for d in drives:
-        state = {
-            "disc_ok": "disc",
-            "no_disc": "no disc",
-            "tray_open": "tray open",
-            "not_ready": "getting ready",
-            "unknown": "state unknown",
-        }[d.state]
-        parts = [d.path, d.title, state]
-        if d.state == "disc_ok":
-            parts += [p for p in (d.profile, d.label, f"{d.sectors * 2048 / 1e6:.1f} MB") if p]
-            if d.has_audio:
-                parts.append("audio tracks: cannot become an .iso")
-        if d.problem:
-            parts.append(d.problem)
-        print("  ·  ".join(parts))
-    return EXIT_OK
-
-
-def cmd_eject(args: argparse.Namespace) -> int:
-    try:
-        (close_tray if args.close else eject)(args.drive)
-    except OSError as e:
-        return fail(f"{args.drive}: {e.strerror or e}")
-    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -274,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="re-read the disc afterwards and compare it with the image",
     )
-    rip.set_defaults(func=cmd_rip)
+    rip.set_defaults(func=_command("cmd_rip"))
     ver = sub.add_parser(
         "verify",
         help="check an image: wholeness, checksum files, a DAT, or against the disc",
@@ -287,15 +108,15 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--dat", metavar="FILE", help="Logiqx XML DAT to look the image up in")
     ver.add_argument("--map", metavar="MAP", help="the image's mapfile (default IMAGE.map)")
     ver.add_argument("--json", action="store_true", help="machine-readable output")
-    ver.set_defaults(func=cmd_verify)
+    ver.set_defaults(func=_command("cmd_verify"))
     add_inspect_parsers(sub)
     drv = sub.add_parser("drives", help="list optical drives and their discs")
     drv.add_argument("--json", action="store_true", help="machine-readable output")
-    drv.set_defaults(func=cmd_drives)
+    drv.set_defaults(func=_command("cmd_drives"))
     ej = sub.add_parser("eject", help="eject a drive's disc (or close its tray)")
     ej.add_argument("drive", metavar="DRIVE")
     ej.add_argument("--close", action="store_true", help="close the tray instead")
-    ej.set_defaults(func=cmd_eject)
+    ej.set_defaults(func=_command("cmd_eject"))
     return p
 
 

@@ -15,7 +15,8 @@ def fake(name, *a, **k):
     return real(name, *a, **k)
 builtins.__import__ = fake
 del os.pread, os.preadv
-import app.cli, app.core.rescue, app.core.verify, app.core.isoinfo, app.core.build, app.platform
+import app.cli, app.cli_disc, app.core.rescue, app.core.verify
+import app.core.isoinfo, app.core.build, app.platform
 from app.core.rescue import rescue
 from app.core.sources import ImageSource
 from app.core.verify import verify

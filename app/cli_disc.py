@@ -1,0 +1,202 @@
+"""`discvault rip`, `verify`, `drives` and `eject`: the commands that touch discs (no Qt).
+
+Imported only when one of them runs, so that `discvault inspect` starts without the engine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import signal
+import sys
+from types import FrameType
+
+from app.cli_common import (
+    EXIT_CANCELLED,
+    EXIT_INCOMPLETE,
+    EXIT_IO,
+    EXIT_MISMATCH,
+    EXIT_OK,
+    EXIT_USAGE,
+    fail,
+)
+from app.cli_progress import TerminalProgress
+from app.core import report, verify
+from app.core.backup import BackupOptions, run_backup
+from app.core.dat import DatError
+from app.core.events import CancelToken
+from app.core.rescue import DestinationError, RescueSettings
+from app.core.sources import SourceError
+from app.platform import DriveInfo, close_tray, eject, list_drives, open_source
+
+OUTCOME_EXIT = {
+    "complete": EXIT_OK,
+    "incomplete": EXIT_INCOMPLETE,
+    "cancelled": EXIT_CANCELLED,
+    "source_gone": EXIT_IO,
+    "destination_error": EXIT_IO,
+}
+
+
+def cancel_on_signals(token: CancelToken) -> None:
+    """SIGINT/SIGTERM stop the job the clean way: the mapfile is saved, the run resumable."""
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        token.cancel(f"stopped by {signal.Signals(signum).name}")
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def cmd_rip(args: argparse.Namespace) -> int:
+    out = args.out
+    if os.path.isdir(out):
+        return fail(
+            f"{out} is a folder: give the image's file name, e.g. {out}/disc.iso", EXIT_USAGE
+        )
+    opts = BackupOptions(
+        source_name=args.source,
+        image=out,
+        map_path=args.map or "",
+        report_path=args.report or "",
+        settings=RescueSettings(
+            cluster=args.cluster,
+            max_cluster=max(args.cluster, 512),
+            retries=args.retries,
+            fill=args.fill,
+            save_interval=args.save_interval,
+        ),
+        verify=args.verify,
+        eject=(lambda: eject(args.source)) if args.eject else None,
+        force=args.force,
+        command_line=shlex.join(["discvault", *sys.argv[1:]]),
+    )
+    token = CancelToken()
+    cancel_on_signals(token)
+    bar = TerminalProgress()
+    try:
+        done = run_backup(lambda: open_source(args.source), opts, bar, token)
+    except (DestinationError, SourceError) as e:
+        return fail(str(e))
+    finally:
+        bar.close()
+    print(report.summary(done.result, out))
+    code = OUTCOME_EXIT[done.result.outcome]
+    if done.verify is not None:
+        print(verify_text(done.verify))
+        code = max(code, VERIFY_EXIT[done.verify.outcome])
+    for problem in done.problems:
+        fail(problem)
+    return max(code, EXIT_IO) if done.problems else code
+
+
+VERIFY_EXIT = {
+    "good": EXIT_OK,
+    "incomplete": EXIT_INCOMPLETE,
+    "mismatch": EXIT_MISMATCH,
+    "cancelled": EXIT_CANCELLED,
+}
+
+
+def verify_text(r: verify.VerifyResult) -> str:
+    head = {
+        "good": "Verified: the image is good.",
+        "incomplete": "Verified, but the image is incomplete.",
+        "mismatch": "MISMATCH: the image is not what it should be.",
+        "cancelled": "Verify stopped.",
+    }[r.outcome]
+    mark = {"ok": "ok", "mismatch": "MISMATCH", "incomplete": "incomplete", "info": "--"}
+    lines = [head] + [f"  {mark.get(c.status, c.status):10s} {c.detail}" for c in r.checks]
+    if r.hashes:
+        lines += [f"  {a:7s} {r.hashes[a]}" for a in ("crc32", "md5", "sha1", "sha256")]
+    return "\n".join(lines)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    source = None
+    token = CancelToken()
+    cancel_on_signals(token)
+    try:
+        if args.against:
+            source = open_source(args.against)
+        bar = TerminalProgress()
+        try:
+            r = verify.verify(
+                args.image,
+                source=source,
+                dat_path=args.dat,
+                map_path=args.map,
+                progress=bar,
+                cancel=token,
+            )
+        finally:
+            bar.close()
+    except (SourceError, verify.VerifyInputError, DatError) as e:
+        return fail(str(e))
+    finally:
+        if source is not None:
+            source.close()
+    if args.json:
+        print(json.dumps(verify.to_json(r), indent=2))
+    else:
+        print(verify_text(r))
+    return VERIFY_EXIT[r.outcome]
+
+
+def drive_json(d: DriveInfo) -> dict[str, object]:
+    return {
+        "path": d.path,
+        "name": d.name,
+        "vendor": d.vendor,
+        "model": d.model,
+        "state": d.state,
+        "profile": d.profile,
+        "has_audio": d.has_audio,
+        "label": d.label,
+        "filesystem": d.filesystem,
+        "mountpoint": d.mountpoint,
+        "sectors": d.sectors,
+        "bytes": d.sectors * 2048,
+        "problem": d.problem,
+    }
+
+
+def cmd_drives(args: argparse.Namespace) -> int:
+    drives = list_drives()
+    if args.json:
+        print(
+            json.dumps(
+                {"schema": "discvault.drives/1", "drives": [drive_json(d) for d in drives]},
+                indent=2,
+            )
+        )
+        return EXIT_OK
+    if not drives:
+        print("No optical drives found.")
+    for d in drives:
+        state = {
+            "disc_ok": "disc",
+            "no_disc": "no disc",
+            "tray_open": "tray open",
+            "not_ready": "getting ready",
+            "unknown": "state unknown",
+        }[d.state]
+        parts = [d.path, d.title, state]
+        if d.state == "disc_ok":
+            parts += [p for p in (d.profile, d.label, f"{d.sectors * 2048 / 1e6:.1f} MB") if p]
+            if d.has_audio:
+                parts.append("audio tracks: cannot become an .iso")
+        if d.problem:
+            parts.append(d.problem)
+        print("  ·  ".join(parts))
+    return EXIT_OK
+
+
+def cmd_eject(args: argparse.Namespace) -> int:
+    try:
+        (close_tray if args.close else eject)(args.drive)
+    except OSError as e:
+        return fail(f"{args.drive}: {e.strerror or e}")
+    return EXIT_OK
