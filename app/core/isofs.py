@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from app.core.fsnode import MAX_DEPTH, SECTOR, Image, InspectError, Node
 
 CE_MAX = 64  # continuation areas per record: more is a loop
+_U32 = struct.Struct("<I").unpack_from
+_LBA_SIZE = struct.Struct("<I4xI").unpack_from  # both-endian fields: read the LE halves
 
 
 @dataclass
@@ -170,9 +172,11 @@ class _RockRidge:
 
 def _parse_su(img: Image, su: bytes, skip: int) -> _RockRidge:
     rr = _RockRidge()
-    name_parts: list[str] = []
+    # Parts are joined as bytes, then decoded: writers split long names and link components
+    # at any byte, even inside a UTF-8 sequence.
+    name_parts: list[bytes] = []
     link_parts: list[str] = []
-    link_pending = ""
+    link_pending = b""
     areas = [su[skip:] if skip else su]
     seen = 0
     unpack = struct.unpack_from
@@ -186,7 +190,7 @@ def _parse_su(img: Image, su: bytes, skip: int) -> _RockRidge:
             sig = area[pos : pos + 2]
             if sig == b"NM":
                 if ln >= 5 and not area[pos + 4] & 0x06:
-                    name_parts.append(area[pos + 5 : pos + ln].decode("utf-8", "replace"))
+                    name_parts.append(area[pos + 5 : pos + ln])
             elif sig == b"PX":
                 if ln >= 12:
                     rr.mode = unpack("<I", area, pos + 4)[0]
@@ -201,12 +205,13 @@ def _parse_su(img: Image, su: bytes, skip: int) -> _RockRidge:
                 p = 5
                 while p + 2 <= len(e):
                     cf, cl = e[p], e[p + 1]
-                    comp = e[p + 2 : p + 2 + cl].decode("utf-8", "replace")
-                    comp = {0x02: ".", 0x04: "..", 0x08: ""}.get(cf & 0x0E, comp)
+                    comp = {0x02: b".", 0x04: b"..", 0x08: b""}.get(
+                        cf & 0x0E, e[p + 2 : p + 2 + cl]
+                    )
                     link_pending += comp
                     if not cf & 0x01:
-                        link_parts.append(link_pending)
-                        link_pending = ""
+                        link_parts.append(link_pending.decode("utf-8", "replace"))
+                        link_pending = b""
                     p += 2 + cl
             elif sig == b"CE" and ln >= 28 and seen < CE_MAX:
                 seen += 1
@@ -227,7 +232,7 @@ def _parse_su(img: Image, su: bytes, skip: int) -> _RockRidge:
                 break
             pos += ln
     if name_parts:
-        rr.name = "".join(name_parts)
+        rr.name = b"".join(name_parts).decode("utf-8", "replace")
     if link_parts:
         rr.target = "/".join(link_parts)
     return rr
@@ -277,50 +282,99 @@ class IsoFilesystem:
         self.seen_dirs.add(lba)
         if size > self.img.size or lba * SECTOR >= self.img.size:
             raise InspectError(f"{node.path}: directory extent beyond the end of the image")
-        data = self.img.read(lba * SECTOR, size)
-        out: list[Node] = []
-        pending: Node | None = None  # multi-extent files span several records
-        for rec in _records(data, self.joliet):
-            if rec.name in (".", ".."):
-                continue
-            rr = _parse_su(self.img, rec.su, self.su_skip) if self.rock_ridge else None
-            if rr is not None and rr.relocated:
-                continue
-            name = rr.name if rr and rr.name is not None else _plain_name(rec.name, self.joliet)
-            is_dir = bool(rec.flags & 0x02) or (rr is not None and rr.child_link is not None)
-            if pending is not None and pending.name == name and not is_dir:
-                pending.extents.append((rec.lba, rec.size))
-                pending.size += rec.size
-                if not rec.flags & 0x80:
-                    pending = None
-                continue
-            path = ("" if node.path == "/" else node.path) + "/" + name
-            kind = "dir" if is_dir else ("symlink" if rr and rr.target is not None else "file")
-            n = Node(
-                name,
-                path,
-                kind,
-                rec.size,
-                [(rec.lba, rec.size)] if rec.size else [],
-                rr.mtime if rr and rr.mtime else _rec_time(rec.time),
-                rr.mode if rr else None,
-                rr.target if rr else None,
-                rr.zisofs if rr else None,
-                bool(rec.flags & 0x01),
-            )
-            if is_dir:
-                real = rr.child_link if rr and rr.child_link is not None else rec.lba
-                dsize = rec.size
-                if rr and rr.child_link is not None:
-                    first = _records(self.img.read(real * SECTOR, SECTOR), self.joliet)
-                    dsize = first[0].size if first else 0
-                n.ref = (real, dsize, depth + 1)
-                n.extents = [(real, dsize)]
-                n.size = 0
-            out.append(n)
-            pending = n if rec.flags & 0x80 and not is_dir else None
+        out = self._entries(self.img.read(lba * SECTOR, size), node.path, depth)
         if depth == 0 and self.rock_ridge:
             out = [n for n in out if not self._only_relocated(n)]
+        return out
+
+    def _entries(self, data: bytes, parent: str, depth: int) -> list[Node]:
+        """The nodes of one directory extent, "." and ".." left out.
+
+        A big disc sends 100 000 records through this loop, so it is one flat loop: the
+        entries every Rock Ridge writer emits (RR, NM, PX, short TF) are read in place, and a
+        record with any other entry goes whole to ``_parse_su``, which knows them all.
+        """
+        joliet, rock, skip, img = self.joliet, self.rock_ridge, self.su_skip, self.img
+        prefix = ("" if parent == "/" else parent) + "/"
+        out: list[Node] = []
+        pending: Node | None = None  # multi-extent files span several records
+        pos, n = 0, len(data)
+        while pos < n:
+            ln = data[pos]
+            if ln == 0:  # records never cross a sector: jump to the next one
+                pos = (pos // SECTOR + 1) * SECTOR
+                continue
+            rec, pos = pos, pos + ln
+            nl = data[rec + 32] if ln >= 34 else 0
+            if ln < 34 or pos > n or 33 + nl > ln:
+                raise InspectError(f"malformed directory record at byte {rec} of a directory")
+            if nl == 1 and data[rec + 33] < 2:  # "." and ".."
+                continue
+            name = target = mode = mtime = zisofs = child = None
+            moved = False
+            if rock:
+                su = rec + 33 + nl + (1 - nl % 2)
+                p = su + skip
+                while p + 4 <= pos:
+                    sl = data[p + 2]
+                    if sl < 4 or p + sl > pos:
+                        break
+                    sig = data[p : p + 2]
+                    if sig == b"RR":  # RRIP 1.09's list of the entries that follow
+                        pass
+                    elif sig == b"NM" and sl >= 5 and not data[p + 4] and name is None:
+                        name = data[p + 5 : p + sl].decode("utf-8", "replace")
+                    elif sig == b"PX" and sl >= 12:
+                        mode = _U32(data, p + 4)[0]
+                    elif sig == b"TF" and sl >= 5 and not data[p + 4] & 0x80:
+                        if data[p + 4] & 0x02:
+                            t = p + (12 if data[p + 4] & 0x01 else 5)
+                            mtime = _rec_time(data[t : t + 7])
+                    elif sig == b"ST":
+                        break
+                    else:
+                        rr = _parse_su(img, data[su:pos], skip)
+                        name, mode, mtime, target = rr.name, rr.mode, rr.mtime, rr.target
+                        zisofs, child, moved = rr.zisofs, rr.child_link, rr.relocated
+                        break
+                    p += sl
+                if moved:  # RE: the real entry lives elsewhere: hide this one
+                    continue
+            if name is None:
+                raw = data[rec + 33 : rec + 33 + nl]
+                name = _plain_name(_text(raw, True) if joliet else raw.decode("latin-1"), joliet)
+            flags = data[rec + 25]
+            lba, size = _LBA_SIZE(data, rec + 2)
+            lba += data[rec + 1]  # an extended attribute record comes first
+            is_dir = bool(flags & 0x02) or child is not None
+            if pending is not None and pending.name == name and not is_dir:
+                pending.extents.append((lba, size))
+                pending.size += size
+                if not flags & 0x80:
+                    pending = None
+                continue
+            node = Node(
+                name,
+                prefix + name,
+                "dir" if is_dir else ("file" if target is None else "symlink"),
+                size,
+                [(lba, size)] if size else [],
+                mtime or _rec_time(data[rec + 18 : rec + 25]),
+                mode,
+                target,
+                zisofs,
+                bool(flags & 0x01),
+            )
+            if is_dir:
+                if child is not None:
+                    lba = child
+                    first = _records(img.read(child * SECTOR, SECTOR), joliet)
+                    size = first[0].size if first else 0
+                node.ref = (lba, size, depth + 1)
+                node.extents = [(lba, size)]
+                node.size = 0
+            out.append(node)
+            pending = node if flags & 0x80 and not is_dir else None
         return out
 
     def _only_relocated(self, n: Node) -> bool:

@@ -77,12 +77,13 @@ class Inspection:
         count = 0
         while stack:
             node = stack.pop()
-            for child in self.children(node):
-                count += 1
-                if count > MAX_ENTRIES:
-                    raise InspectError(f"more than {MAX_ENTRIES} entries: not a real disc")
+            kids = self.children(node)
+            count += len(kids)
+            if count > MAX_ENTRIES:
+                raise InspectError(f"more than {MAX_ENTRIES} entries: not a real disc")
+            for child in kids:
                 yield child
-                if child.is_dir:
+                if child.kind == "dir":
                     stack.append(child)
 
     def find(self, path: str) -> Node | None:

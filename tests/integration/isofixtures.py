@@ -214,3 +214,39 @@ def split_into_two_extents(image: Path, name: bytes) -> None:
     new = bytes(first) + bytes(second) + rest
     data[off:sector_end] = new + bytes(sector_end - off - len(new))
     image.write_bytes(bytes(data))
+
+
+def make_rr_tree(root: Path) -> Path:
+    """Modes, times, 250-byte names (split NM entries) and symlinks: Rock Ridge's corners."""
+    root.mkdir(parents=True, exist_ok=True)
+    for i, mode in enumerate((0o600, 0o640, 0o644, 0o755, 0o700, 0o444)):
+        f = root / f"mode_{mode:o}.bin"
+        f.write_bytes(b"m" * (i * 700))
+        f.chmod(mode)
+        os.utime(f, (1_000_000_000 + i * 86_400, 1_000_000_000 + i * 86_400))
+    long_dir = root / ("d" * 200)
+    long_dir.mkdir()
+    (long_dir / ("n" * 250)).write_text("long\n")
+    (long_dir / ("é" * 120 + ".txt")).write_text("utf-8 name\n")
+    private = root / "private"
+    private.mkdir()
+    private.chmod(0o700)
+    for i in range(20):
+        os.symlink("../" + "t" * (10 * i + 1), private / f"link_{i:02d}")
+    return root
+
+
+def xorriso_lsdl(image: Path) -> dict[str, tuple[str, int, str | None]]:
+    """path -> (mode string, size, symlink target) as xorriso reads the Rock Ridge tree."""
+    need("xorriso")
+    out = subprocess.run(
+        ["xorriso", "-indev", str(image), "-find", "/", "-exec", "lsdl", "--"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    items: dict[str, tuple[str, int, str | None]] = {}
+    pattern = r"^(\S{10})\s+\d+\s+\d+\s+\d+\s+(\d+) .{12} '(.*?)'(?: -> '(.*)')?$"
+    for m in re.finditer(pattern, out, re.M):
+        items[m.group(3)] = (m.group(1), int(m.group(2)), m.group(4))
+    return items
