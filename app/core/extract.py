@@ -86,6 +86,9 @@ def _write_file(
             for blk in _zisofs_blocks(_stream(insp, node), real_size):
                 os.write(fd, blk)
                 res.bytes += len(blk)
+        elif node.inline is not None:
+            os.write(fd, node.inline)
+            res.bytes += len(node.inline)
         else:
             left = node.size
             for lba, ln in node.extents:

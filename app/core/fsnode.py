@@ -30,6 +30,7 @@ class Node:
     hidden: bool = False
     ref: tuple[int, ...] = ()  # the reader's handle for listing a directory lazily
     problem: str = ""  # why a directory could not be listed, if it could not
+    inline: bytes | None = None  # UDF: a small file's bytes, kept inside its own entry
 
     @property
     def is_dir(self) -> bool:

@@ -111,7 +111,8 @@ class UdfFilesystem:
         for kind, pn, mfile in self.maps:
             if kind == "meta":
                 self.info.metadata = True
-                fe = self._read_fe(self.parts.get(pn, 0) + mfile)
+                start = self.parts.get(pn, 0)
+                fe = self._read_fe(start + mfile, physical=start)
                 if fe is None:
                     raise InspectError("UDF metadata file is unreadable")
                 self.meta_extents = fe[1]
@@ -138,9 +139,16 @@ class UdfFilesystem:
         return self.parts.get(pn, 0) + lbn
 
     def _read_fe(
-        self, lba: int
+        self, lba: int, physical: int | None = None
     ) -> tuple[bytes, list[tuple[int, int]], int, float | None, int] | None:
-        """(entry, extents as (physical LBA, bytes), file type, mtime, size) of an ICB."""
+        """(inline data, extents as (physical LBA, bytes), file type, mtime, size) of an ICB.
+
+        Inline data is the file's bytes when the entry embeds them (extents are then just
+        ``[(lba, 0)]``), else the whole entry.
+
+        ``physical``: the entry lives in the physical partition starting there (the metadata
+        file's own entry), so its short allocation descriptors count from that sector.
+        """
         d = self.img.sector(lba)
         t = _tag(d)
         if t not in (TAG_FE, TAG_EFE):
@@ -156,7 +164,7 @@ class UdfFilesystem:
             lea, lad = struct.unpack_from("<II", d, 208)
         ads = d[base + lea : base + lea + lad]
         if adtype == 3:  # data embedded in the entry itself
-            return d, [(lba, 0)], ftype, mtime, min(size, len(ads))
+            return ads[:size], [(lba, 0)], ftype, mtime, min(size, len(ads))
         pref = self._pref_of(lba)
         extents: list[tuple[int, int]] = []
         step = 8 if adtype == 0 else 16
@@ -169,11 +177,12 @@ class UdfFilesystem:
             if ln == 0:
                 break
             ref = pref if adtype == 0 else struct.unpack_from("<H", ads, p + 8)[0]
+            where = physical + pos if physical is not None else self.phys(ref, pos)
             if etype == 3:  # the list continues in another block
-                ads, p = self.img.sector(self.phys(ref, pos))[24:], 0
+                ads, p = self.img.sector(where)[24:], 0
                 continue
             if etype == 0:
-                extents.append((self.phys(ref, pos), ln))
+                extents.append((where, ln))
             p += step
         return d, extents, ftype, mtime, size
 
@@ -203,15 +212,10 @@ class UdfFilesystem:
         fe = self._read_fe(lba)
         if fe is None:
             raise InspectError(f"{node.path}: not a UDF file entry at sector {lba}")
-        entry, extents, _, _, size = fe
+        inline, extents, _, _, size = fe
         if size > self.img.size:
             raise InspectError(f"{node.path}: directory larger than the image")
-        if extents == [(lba, 0)]:
-            lea, _ = struct.unpack_from("<II", entry, 168 if _tag(entry) == TAG_FE else 208)
-            base = 176 if _tag(entry) == TAG_FE else 216
-            data = entry[base + lea : base + lea + size]
-        else:
-            data = self.data(extents, size)
+        data = inline if extents == [(lba, 0)] else self.data(extents, size)
         out: list[Node] = []
         p = 0
         while p + 38 <= len(data):
@@ -229,7 +233,8 @@ class UdfFilesystem:
             if cfe is None:
                 out.append(Node(name, _join(node.path, name), "file", problem="entry unreadable"))
                 continue
-            _, cext, ftype, mtime, csize = cfe
+            cinline, cext, ftype, mtime, csize = cfe
+            embedded = cinline if cext == [(child, 0)] else None
             kind = "dir" if ftype == 4 else ("symlink" if ftype == 12 else "file")
             n = Node(
                 name,
@@ -240,9 +245,12 @@ class UdfFilesystem:
                 mtime,
                 hidden=bool(chars & 0x01),
                 ref=(child, depth + 1),
+                inline=embedded if kind == "file" else None,
             )
             if kind == "symlink":
-                n.target = _udf_symlink(self.data(cext, csize) if cext != [(child, 0)] else b"")
+                n.target = _udf_symlink(
+                    embedded if embedded is not None else self.data(cext, csize)
+                )
             out.append(n)
         return out
 
