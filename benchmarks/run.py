@@ -186,11 +186,16 @@ def write_markdown(results: dict[str, object]) -> None:
         lines += [
             "## GUI responsiveness (offscreen, 10 ms heartbeat timer)",
             "",
+            f"Median of {gui.get('runs', 1)} fresh app processes (worst run in brackets):",
+            "",
             f"- longest event-loop stall during a demo-drive backup: "
-            f"**{gui['backup_max_gap_ms']:.0f} ms** (target ≤ 50 ms)",
+            f"**{gui['backup_max_gap_ms']:.0f} ms** "
+            f"({gui.get('worst_backup_max_gap_ms', gui['backup_max_gap_ms']):.0f} ms) "
+            "(target ≤ 50 ms)",
             f"- opening the 100 000-file image: first rows after **{gui['first_view_ms']:.0f} ms** "
             f"(target ≤ 500 ms); full index in the background in {gui['index_seconds']:.1f} s; "
-            f"longest stall meanwhile **{gui['open_max_gap_ms']:.0f} ms** (target ≤ 50 ms)",
+            f"longest stall meanwhile **{gui['open_max_gap_ms']:.0f} ms** "
+            f"({gui.get('worst_open_max_gap_ms', gui['open_max_gap_ms']):.0f} ms) (target ≤ 50 ms)",
             "",
         ]
     (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")

@@ -57,6 +57,7 @@ class Heartbeat:
 
     def start(self) -> Heartbeat:
         self.last = time.perf_counter()
+        self.max_gap = 0.0  # each start measures afresh
         self.timer.start()
         return self
 
