@@ -7,15 +7,12 @@ and sizes are never trusted beyond the image. Names: Rock Ridge > Joliet > ISO 9
 
 from __future__ import annotations
 
-import calendar
-import functools
 import struct
 from dataclasses import dataclass
 
 from app.core.fsnode import MAX_DEPTH, SECTOR, Image, InspectError, Node
+from app.core.susp import Layout, learn_layout, parse_su, rec_time, tf_time
 
-CE_MAX = 64  # continuation areas per record: more is a loop
-_U32 = struct.Struct("<I").unpack_from
 _LBA_SIZE = struct.Struct("<I4xI").unpack_from  # both-endian fields: read the LE halves
 
 
@@ -45,36 +42,6 @@ def _vd_date(b: bytes) -> str:
     if not s.strip("0\0 ") or not s[:4].isdigit():
         return ""
     return f"{s[0:4]}-{s[4:6]}-{s[6:8]} {s[8:10]}:{s[10:12]}:{s[12:14]}"
-
-
-@functools.lru_cache(maxsize=8192)
-def _rec_time(b: bytes) -> float | None:
-    if len(b) < 7 or not any(b[:6]):
-        return None
-    y, mo, d, h, mi, s, tz = b[0], b[1], b[2], b[3], b[4], b[5], struct.unpack("b", b[6:7])[0]
-    try:
-        return float(calendar.timegm((1900 + y, mo, d, h, mi, s)) - tz * 15 * 60)
-    except (ValueError, OverflowError):
-        return None
-
-
-@functools.lru_cache(maxsize=8192)
-def _tf_time(b: bytes, long: bool) -> float | None:
-    if not long:
-        return _rec_time(b)
-    s = b[:14].decode("latin-1", "replace")
-    if not s.isdigit():
-        return None
-    tz = int(struct.unpack("b", b[16:17])[0])
-    try:
-        return (
-            calendar.timegm(
-                (int(s[0:4]), int(s[4:6]), int(s[6:8]), int(s[8:10]), int(s[10:12]), int(s[12:14]))
-            )
-            - tz * 15 * 60
-        )
-    except (ValueError, OverflowError):
-        return None
 
 
 def read_descriptors(img: Image) -> list[VolumeDescriptor]:
@@ -159,85 +126,6 @@ def _records(data: bytes, joliet: bool) -> list[_Rec]:
     return recs
 
 
-class _RockRidge:
-    def __init__(self) -> None:
-        self.name: str | None = None
-        self.mode: int | None = None
-        self.target: str | None = None
-        self.mtime: float | None = None
-        self.relocated = False  # RE: the real entry lives elsewhere (hide this one)
-        self.child_link: int | None = None  # CL: a relocated directory's real extent
-        self.zisofs: tuple[int, int, int] | None = None
-
-
-def _parse_su(img: Image, su: bytes, skip: int) -> _RockRidge:
-    rr = _RockRidge()
-    # Parts are joined as bytes, then decoded: writers split long names and link components
-    # at any byte, even inside a UTF-8 sequence.
-    name_parts: list[bytes] = []
-    link_parts: list[str] = []
-    link_pending = b""
-    areas = [su[skip:] if skip else su]
-    seen = 0
-    unpack = struct.unpack_from
-    while areas:
-        area = areas.pop()
-        pos, n = 0, len(area)
-        while pos + 4 <= n:
-            ln = area[pos + 2]
-            if ln < 4 or pos + ln > n:
-                break
-            sig = area[pos : pos + 2]
-            if sig == b"NM":
-                if ln >= 5 and not area[pos + 4] & 0x06:
-                    name_parts.append(area[pos + 5 : pos + ln])
-            elif sig == b"PX":
-                if ln >= 12:
-                    rr.mode = unpack("<I", area, pos + 4)[0]
-            elif sig == b"TF":
-                flags = area[pos + 4] if ln >= 5 else 0
-                if flags & 0x02:
-                    size = 17 if flags & 0x80 else 7
-                    p = pos + 5 + (size if flags & 0x01 else 0)
-                    rr.mtime = _tf_time(bytes(area[p : p + size]), bool(flags & 0x80))
-            elif sig == b"SL" and ln >= 5:
-                e = area[pos : pos + ln]
-                p = 5
-                while p + 2 <= len(e):
-                    cf, cl = e[p], e[p + 1]
-                    comp = {0x02: b".", 0x04: b"..", 0x08: b""}.get(
-                        cf & 0x0E, e[p + 2 : p + 2 + cl]
-                    )
-                    link_pending += comp
-                    if not cf & 0x01:
-                        link_parts.append(link_pending.decode("utf-8", "replace"))
-                        link_pending = b""
-                    p += 2 + cl
-            elif sig == b"CE" and ln >= 28 and seen < CE_MAX:
-                seen += 1
-                lba, off, cl = (
-                    unpack("<I", area, pos + 4)[0],
-                    unpack("<I", area, pos + 12)[0],
-                    unpack("<I", area, pos + 20)[0],
-                )
-                if cl <= SECTOR * 4:
-                    areas.append(img.read(lba * SECTOR + off, cl))
-            elif sig == b"RE":
-                rr.relocated = True
-            elif sig == b"CL" and ln >= 12:
-                rr.child_link = unpack("<I", area, pos + 4)[0]
-            elif sig == b"ZF" and ln >= 16 and area[pos + 4 : pos + 6] == b"pz":
-                rr.zisofs = (area[pos + 6] * 4, area[pos + 7], unpack("<I", area, pos + 8)[0])
-            elif sig == b"ST":
-                break
-            pos += ln
-    if name_parts:
-        rr.name = b"".join(name_parts).decode("utf-8", "replace")
-    if link_parts:
-        rr.target = "/".join(link_parts)
-    return rr
-
-
 class IsoFilesystem:
     """One directory tree of the image: Rock Ridge over the PVD, or Joliet, or plain ISO 9660."""
 
@@ -247,6 +135,7 @@ class IsoFilesystem:
         self.rock_ridge = False
         self.su_skip = 0
         self.seen_dirs: set[int] = set()
+        self.layouts: dict[int, Layout] = {}  # by record length << 8 | name length
         root = _records(vd.root, joliet)[0] if vd.root else None
         if root is None or root.lba >= img.sectors + 1:
             raise InspectError("the root directory lies outside the image")
@@ -256,7 +145,7 @@ class IsoFilesystem:
             "dir",
             root.size,
             [(root.lba, root.size)],
-            _rec_time(root.time),
+            rec_time(root.time),
             ref=(root.lba, root.size, 0),
         )
         if not joliet:
@@ -290,11 +179,16 @@ class IsoFilesystem:
     def _entries(self, data: bytes, parent: str, depth: int) -> list[Node]:
         """The nodes of one directory extent, "." and ".." left out.
 
-        A big disc sends 100 000 records through this loop, so it is one flat loop: the
-        entries every Rock Ridge writer emits (RR, NM, PX, short TF) are read in place, and a
-        record with any other entry goes whole to ``_parse_su``, which knows them all.
+        Records are read through compiled layouts where they match one (see ``susp``), else
+        field by field with the full Rock Ridge parser.
         """
-        joliet, rock, skip, img = self.joliet, self.rock_ridge, self.su_skip, self.img
+        joliet, rock, skip, img, layouts = (
+            self.joliet,
+            self.rock_ridge,
+            self.su_skip,
+            self.img,
+            self.layouts,
+        )
         prefix = ("" if parent == "/" else parent) + "/"
         out: list[Node] = []
         pending: Node | None = None  # multi-extent files span several records
@@ -310,42 +204,34 @@ class IsoFilesystem:
                 raise InspectError(f"malformed directory record at byte {rec} of a directory")
             if nl == 1 and data[rec + 33] < 2:  # "." and ".."
                 continue
-            name = target = mode = mtime = zisofs = child = None
-            moved = False
-            if rock:
-                su = rec + 33 + nl + (1 - nl % 2)
-                p = su + skip
-                while p + 4 <= pos:
-                    sl = data[p + 2]
-                    if sl < 4 or p + sl > pos:
-                        break
-                    sig = data[p : p + 2]
-                    if sig == b"RR":  # RRIP 1.09's list of the entries that follow
-                        pass
-                    elif sig == b"NM" and sl >= 5 and not data[p + 4] and name is None:
-                        name = data[p + 5 : p + sl].decode("utf-8", "replace")
-                    elif sig == b"PX" and sl >= 12:
-                        mode = _U32(data, p + 4)[0]
-                    elif sig == b"TF" and sl >= 5 and not data[p + 4] & 0x80:
-                        if data[p + 4] & 0x02:
-                            t = p + (12 if data[p + 4] & 0x01 else 5)
-                            mtime = _rec_time(data[t : t + 7])
-                    elif sig == b"ST":
-                        break
-                    else:
-                        rr = _parse_su(img, data[su:pos], skip)
-                        name, mode, mtime, target = rr.name, rr.mode, rr.mtime, rr.target
-                        zisofs, child, moved = rr.zisofs, rr.child_link, rr.relocated
-                        break
-                    p += sl
-                if moved:  # RE: the real entry lives elsewhere: hide this one
-                    continue
+            lay = layouts.get(ln << 8 | nl)
+            if lay is None and (lay := learn_layout(img, data, rec, rock, skip)) is not None:
+                layouts[ln << 8 | nl] = lay
+            target = zisofs = child = None
+            if lay is not None:
+                unpack, skeleton_of, skeleton, nm, px, tf, tf_long = lay
+                v = unpack(data, rec)
+                if skeleton_of(v) != skeleton:
+                    lay = None
+            if lay is not None:  # the fields of fields(), inline: this runs per record
+                ear, lba, size, when, flags, _, raw = v[:7]
+                name = v[nm].decode("utf-8", "replace") if nm else None
+                mode = v[px] if px else None
+                mtime = (tf_time(v[tf], True) if tf_long else rec_time(v[tf])) if tf else None
+            else:
+                ear, flags, raw = data[rec + 1], data[rec + 25], data[rec + 33 : rec + 33 + nl]
+                lba, size = _LBA_SIZE(data, rec + 2)
+                when = data[rec + 18 : rec + 25]
+                name = mode = mtime = None
+                if rock:
+                    rr = parse_su(img, data[rec + 33 + nl + (1 - nl % 2) : pos], skip)
+                    if rr.relocated:  # RE: the real entry lives elsewhere: hide this one
+                        continue
+                    name, mode, mtime, target = rr.name, rr.mode, rr.mtime, rr.target
+                    zisofs, child = rr.zisofs, rr.child_link
             if name is None:
-                raw = data[rec + 33 : rec + 33 + nl]
                 name = _plain_name(_text(raw, True) if joliet else raw.decode("latin-1"), joliet)
-            flags = data[rec + 25]
-            lba, size = _LBA_SIZE(data, rec + 2)
-            lba += data[rec + 1]  # an extended attribute record comes first
+            lba += ear  # an extended attribute record comes first
             is_dir = bool(flags & 0x02) or child is not None
             if pending is not None and pending.name == name and not is_dir:
                 pending.extents.append((lba, size))
@@ -359,7 +245,7 @@ class IsoFilesystem:
                 "dir" if is_dir else ("file" if target is None else "symlink"),
                 size,
                 [(lba, size)] if size else [],
-                mtime or _rec_time(data[rec + 18 : rec + 25]),
+                mtime or rec_time(when),
                 mode,
                 target,
                 zisofs,
@@ -387,7 +273,7 @@ class IsoFilesystem:
             for r in _records(self.img.read(lba * SECTOR, size), False)
             if r.name not in (".", "..")
         ]
-        return all(_parse_su(self.img, r.su, self.su_skip).relocated for r in recs)
+        return all(parse_su(self.img, r.su, self.su_skip).relocated for r in recs)
 
 
 def _plain_name(name: str, joliet: bool) -> str:

@@ -1,0 +1,215 @@
+"""Rock Ridge (SUSP) entries of ISO 9660 directory records, and compiled record layouts.
+
+``parse_su`` reads every entry DiscVault uses, with continuation areas. A 100 000-file disc
+sends 100 000 records through it, though, and most records of one writer look alike: same
+record length, same entries at the same offsets, only names and numbers differ. So the first
+record of each (record length, name length) pair is compiled into one ``struct`` format that
+pulls every field at once, plus a skeleton (entry signatures, lengths, flag bytes) that a record
+must match byte for byte to be read that way. A record that does not match goes to
+``parse_su``; a layout is only kept if it reads its own record exactly as ``parse_su`` does.
+"""
+
+from __future__ import annotations
+
+import calendar
+import functools
+import operator
+import struct
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from app.core.fsnode import SECTOR, Image
+
+CE_MAX = 64  # continuation areas per record: more is a loop
+# Entries a layout never compiles: they change what a record means (links, relocation,
+# continuation, compression), so such records always take the full parser.
+_SPECIAL = {b"SL", b"CE", b"RE", b"CL", b"ZF"}
+_HEADER = "<xBI4xI4x7sB6xB"  # ext. attribute length, LBA, size (LE halves), time, flags, nl
+EAR, LBA, SIZE, TIME, FLAGS, NL, RAW = range(7)
+
+
+@functools.lru_cache(maxsize=8192)
+def rec_time(b: bytes) -> float | None:
+    if len(b) < 7 or not any(b[:6]):
+        return None
+    y, mo, d, h, mi, s, tz = b[0], b[1], b[2], b[3], b[4], b[5], struct.unpack("b", b[6:7])[0]
+    try:
+        return float(calendar.timegm((1900 + y, mo, d, h, mi, s)) - tz * 15 * 60)
+    except (ValueError, OverflowError):
+        return None
+
+
+@functools.lru_cache(maxsize=8192)
+def tf_time(b: bytes, long: bool) -> float | None:
+    if not long:
+        return rec_time(b)
+    s = b[:14].decode("latin-1", "replace")
+    if not s.isdigit():
+        return None
+    tz = int(struct.unpack("b", b[16:17])[0])
+    try:
+        return (
+            calendar.timegm(
+                (int(s[0:4]), int(s[4:6]), int(s[6:8]), int(s[8:10]), int(s[10:12]), int(s[12:14]))
+            )
+            - tz * 15 * 60
+        )
+    except (ValueError, OverflowError):
+        return None
+
+
+class RockRidge:
+    def __init__(self) -> None:
+        self.name: str | None = None
+        self.mode: int | None = None
+        self.target: str | None = None
+        self.mtime: float | None = None
+        self.relocated = False  # RE: the real entry lives elsewhere (hide this one)
+        self.child_link: int | None = None  # CL: a relocated directory's real extent
+        self.zisofs: tuple[int, int, int] | None = None
+
+
+def parse_su(img: Image, su: bytes, skip: int) -> RockRidge:
+    rr = RockRidge()
+    # Parts are joined as bytes, then decoded: writers split long names and link components
+    # at any byte, even inside a UTF-8 sequence.
+    name_parts: list[bytes] = []
+    link_parts: list[str] = []
+    link_pending = b""
+    areas = [su[skip:] if skip else su]
+    seen = 0
+    unpack = struct.unpack_from
+    while areas:
+        area = areas.pop()
+        pos, n = 0, len(area)
+        while pos + 4 <= n:
+            ln = area[pos + 2]
+            if ln < 4 or pos + ln > n:
+                break
+            sig = area[pos : pos + 2]
+            if sig == b"NM":
+                if ln >= 5 and not area[pos + 4] & 0x06:
+                    name_parts.append(area[pos + 5 : pos + ln])
+            elif sig == b"PX":
+                if ln >= 12:
+                    rr.mode = unpack("<I", area, pos + 4)[0]
+            elif sig == b"TF":
+                flags = area[pos + 4] if ln >= 5 else 0
+                if flags & 0x02:
+                    size = 17 if flags & 0x80 else 7
+                    p = pos + 5 + (size if flags & 0x01 else 0)
+                    rr.mtime = tf_time(bytes(area[p : p + size]), bool(flags & 0x80))
+            elif sig == b"SL" and ln >= 5:
+                e = area[pos : pos + ln]
+                p = 5
+                while p + 2 <= len(e):
+                    cf, cl = e[p], e[p + 1]
+                    comp = {0x02: b".", 0x04: b"..", 0x08: b""}.get(
+                        cf & 0x0E, e[p + 2 : p + 2 + cl]
+                    )
+                    link_pending += comp
+                    if not cf & 0x01:
+                        link_parts.append(link_pending.decode("utf-8", "replace"))
+                        link_pending = b""
+                    p += 2 + cl
+            elif sig == b"CE" and ln >= 28 and seen < CE_MAX:
+                seen += 1
+                lba, off, cl = (
+                    unpack("<I", area, pos + 4)[0],
+                    unpack("<I", area, pos + 12)[0],
+                    unpack("<I", area, pos + 20)[0],
+                )
+                if cl <= SECTOR * 4:
+                    areas.append(img.read(lba * SECTOR + off, cl))
+            elif sig == b"RE":
+                rr.relocated = True
+            elif sig == b"CL" and ln >= 12:
+                rr.child_link = unpack("<I", area, pos + 4)[0]
+            elif sig == b"ZF" and ln >= 16 and area[pos + 4 : pos + 6] == b"pz":
+                rr.zisofs = (area[pos + 6] * 4, area[pos + 7], unpack("<I", area, pos + 8)[0])
+            elif sig == b"ST":
+                break
+            pos += ln
+    if name_parts:
+        rr.name = b"".join(name_parts).decode("utf-8", "replace")
+    if link_parts:
+        rr.target = "/".join(link_parts)
+    return rr
+
+
+class Layout(NamedTuple):
+    unpack: Callable[[bytes, int], tuple[Any, ...]]
+    skeleton_of: Callable[[tuple[Any, ...]], Any]
+    skeleton: Any
+    nm: int  # index of the NM name bytes, 0 when the record has none
+    px: int  # index of the PX mode
+    tf: int  # index of the TF modification time
+    tf_long: bool
+
+
+def learn_layout(img: Image, data: bytes, rec: int, rock: bool, skip: int) -> Layout | None:
+    """Compile the layout of the record at ``rec`` (None: this record is not one to compile)."""
+    ln, nl = data[rec], data[rec + 32]
+    fmt = [_HEADER, f"{nl}s"]
+    skel, items = [NL], RAW + 1
+    nm = px = tf = 0
+    tf_long = False
+    if rock:
+        su = 33 + nl + (1 - nl % 2)
+        p = su + skip
+        if p + 4 <= ln:
+            fmt.append(f"{p - 33 - nl}x")
+        while p + 4 <= ln:
+            sl = data[rec + p + 2]
+            if sl < 4 or p + sl > ln:  # where the parser stops: these bytes must match too
+                fmt.append("3s")
+                skel.append(items)
+                items += 1
+                break
+            sig = data[rec + p : rec + p + 2]
+            flag = data[rec + p + 4] if sl >= 5 else 0
+            if sig in _SPECIAL or (sig == b"NM" and (sl < 5 or flag or nm)):
+                return None
+            if sig == b"NM":
+                fmt.append(f"5s{sl - 5}s")
+                nm = items + 1
+            elif sig == b"PX" and sl >= 12:
+                fmt.append(f"4sI{sl - 8}x")
+                px = items + 1
+            elif sig == b"TF" and flag & 0x02:
+                size = 17 if flag & 0x80 else 7
+                t = 5 + (size if flag & 0x01 else 0)
+                if t + size > sl or tf:
+                    return None
+                fmt.append(f"5s{t - 5}x{size}s{sl - t - size}x")
+                tf, tf_long = items + 1, bool(flag & 0x80)
+            else:  # RR, SP, ER, PN, a TF without a modification time...: read nothing
+                fmt.append(f"5s{sl - 5}x" if sl >= 5 else "4s")
+                skel.append(items)
+                items += 1
+                p += sl
+                if sig == b"ST":
+                    break
+                continue
+            skel.append(items)
+            items += 2
+            p += sl
+    packed = struct.Struct("".join(fmt))
+    skeleton_of = operator.itemgetter(*skel)
+    v = packed.unpack_from(data, rec)
+    layout = Layout(packed.unpack_from, skeleton_of, skeleton_of(v), nm, px, tf, tf_long)
+    if rock:  # kept only if it reads its own record exactly as the full parser does
+        rr = parse_su(img, data[rec + su : rec + ln], skip)
+        if (rr.name, rr.mode, rr.mtime) != fields(layout, v) or rr.target or rr.zisofs:
+            return None
+    return layout
+
+
+def fields(layout: Layout, v: tuple[Any, ...]) -> tuple[str | None, int | None, float | None]:
+    """(Rock Ridge name, mode, modification time) of a record read through its layout."""
+    _, _, _, nm, px, tf, tf_long = layout
+    return (
+        v[nm].decode("utf-8", "replace") if nm else None,
+        v[px] if px else None,
+        tf_time(v[tf], tf_long) if tf else None,
+    )
