@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import subprocess
 import sys
 import time
@@ -29,14 +30,20 @@ def make_image(work: Path, files: int) -> Path:
     return iso
 
 
-def bench_inspect(work: Path, files: int = 100_000, rounds: int = 3) -> dict[str, Any]:
+def bench_inspect(work: Path, files: int = 100_000, rounds: int = 7) -> dict[str, Any]:
     iso = make_image(work, files)
     cmds = {
         "discvault inspect --files": [sys.executable, "-m", "app", "inspect", str(iso), "--files"],
         "7z l": ["7z", "l", str(iso)],
         "xorriso -find": ["xorriso", "-indev", str(iso), "-find", "/"],
     }
-    best = {name: min(timed(cmd, work)[0] for _ in range(rounds)) for name, cmd in cmds.items()}
+    # Interleaved rounds: this shared VM's speed drifts, and it should drift for every tool.
+    times: dict[str, list[float]] = {name: [] for name in cmds}
+    for _ in range(rounds):
+        for name, cmd in cmds.items():
+            times[name].append(timed(cmd, work)[0])
+    best = {name: min(t) for name, t in times.items()}
+    median = {name: statistics.median(t) for name, t in times.items()}
     t0 = time.perf_counter()
     i = open_image(str(iso))
     first = i.children(i.root)
@@ -49,6 +56,7 @@ def bench_inspect(work: Path, files: int = 100_000, rounds: int = 3) -> dict[str
         "files": files,
         "entries": n,
         "best": best,
+        "median": median,
         "first_view_seconds": first_view,
         "root_entries": len(first),
         "walk_seconds": walk,

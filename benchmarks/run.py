@@ -136,15 +136,19 @@ def write_markdown(results: dict[str, object]) -> None:
     ins = results.get("inspect")
     if isinstance(ins, dict):
         b = ins["best"]
-        me = b["discvault inspect --files"]
+        med: dict[str, float] = ins.get("median") or b
+        me, me_med = b["discvault inspect --files"], med["discvault inspect --files"]
         lines += [
             f"## Listing a {ins['files']:,}-file Joliet + Rock Ridge image "
-            f"(best of {ins['rounds']})",
+            f"({ins['rounds']} interleaved rounds)",
             "",
-            "| tool | seconds | DiscVault ratio |",
-            "|---|---|---|",
+            "| tool | best s | median s | DiscVault ratio (best / median) |",
+            "|---|---|---|---|",
         ]
-        lines += [f"| {name} | {t:.2f} | {me / t:.2f}x |" for name, t in b.items()]
+        lines += [
+            f"| {name} | {t:.3f} | {med[name]:.3f} | {me / t:.2f}x / {me_med / med[name]:.2f}x |"
+            for name, t in b.items()
+        ]
         lines += [
             "",
             f"- first view (open + root directory, what the GUI shows first): "
