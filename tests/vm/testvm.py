@@ -27,6 +27,8 @@ MODULES = [
     "scsi_common",
     "scsi_mod",
     "cdrom",
+    "crc-itu-t",
+    "udf",  # a third reader of UDF 2.50 metadata partitions (tests/vm/test_udf_kernel.py)
     "sr_mod",
     "sg",
     "virtio_scsi",
