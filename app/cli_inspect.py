@@ -32,6 +32,8 @@ def node_json(n: Node, damage: dict[str, int] | None) -> dict[str, object]:
         d["target"] = n.target
     if n.zisofs is not None:
         d["zisofs"] = {"real_size": n.zisofs[2], "block_log2": n.zisofs[1]}
+    if n.inline is not None:
+        d["embedded"] = True  # UDF: the bytes live inside the file entry at the extent's LBA
     if damage is not None:
         d["unreadable_bytes"] = damage.get(n.path, 0)
     return d

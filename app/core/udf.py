@@ -236,6 +236,10 @@ class UdfFilesystem:
             cinline, cext, ftype, mtime, csize = cfe
             embedded = cinline if cext == [(child, 0)] else None
             kind = "dir" if ftype == 4 else ("symlink" if ftype == 12 else "file")
+            if embedded is not None and kind == "file":
+                # The bytes sit in the entry's own sector: that sector is the file's extent
+                # (where damage to it is counted), and the node carries the bytes themselves.
+                cext = [(child, len(embedded))] if embedded else []
             n = Node(
                 name,
                 _join(node.path, name),

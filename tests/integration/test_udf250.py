@@ -6,6 +6,7 @@ trusted only because 7-Zip and libudfread read the same files and bytes from it.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -17,6 +18,7 @@ from app.core.extract import extract
 from app.core.isoinfo import open_image
 from tests.integration import isofixtures as fx
 from tests.integration import udfread
+from tests.integration.test_rip_faults import run_cli
 from tests.udf250 import write_udf250
 
 
@@ -73,3 +75,26 @@ def test_split_metadata_file_and_links_extract_to_the_same_tree(tree: Path, tmp_
         elif src.is_file():
             assert (out / rel).read_bytes() == src.read_bytes(), rel
             assert (out / rel).stat().st_mtime == pytest.approx(src.stat().st_mtime, abs=1)
+
+
+def test_a_file_kept_in_its_entry_is_damaged_with_that_sector(
+    plain_tree: Path, tmp_path: Path
+) -> None:
+    iso = write_udf250(plain_tree, tmp_path / "bd.iso")
+    i = open_image(str(iso))
+    readme = i.find("/README.txt")
+    assert readme is not None and readme.inline == b"read me\n"
+    ((lba, ln),) = readme.extents
+    assert ln == 8
+    mp = tmp_path / "bd.map"  # only the entry's sector is unreadable
+    end = i.sectors * 2048
+    mp.write_text(
+        f"0x0 +\n0x0 {hex(lba * 2048)} +\n{hex(lba * 2048)} 0x800 -\n"
+        f"{hex((lba + 1) * 2048)} {hex(end - (lba + 1) * 2048)} +\n"
+    )
+    r = run_cli("inspect", str(iso), "--json", "--files", "--map", str(mp))
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["damaged"] == [{"path": "/README.txt", "unreadable_bytes": 8}]
+    (entry,) = [f for f in doc["files"] if f["path"] == "/README.txt"]
+    assert entry["embedded"] is True and entry["extents"] == [{"lba": lba, "bytes": 8}]
