@@ -18,6 +18,7 @@ import json, os, sys, tempfile, time
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
+from app.gui.app import freeze_startup_heap
 from app.gui.main_window import MainWindow
 from app.gui.settings import Settings
 from tests.gui.conftest import Heartbeat
@@ -29,6 +30,7 @@ st = Settings(QSettings(os.path.join(tmp, "s.ini"), QSettings.Format.IniFormat))
 st.folder, st.verify_after = tmp, False
 win = MainWindow(st, poll_ms=0)
 win.show()
+freeze_startup_heap()  # as app.gui.app.main does
 out, beat, t0 = {}, Heartbeat(), [0.0]
 def backup():
     beat.start()
