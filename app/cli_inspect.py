@@ -57,7 +57,11 @@ def inspection_json(i: Inspection, files: bool, damage: dict[str, int] | None) -
     if files:
         doc["files"] = [node_json(n, damage) for n in i.walk()]
     if damage is not None:
-        doc["damaged"] = [{"path": p, "unreadable_bytes": b} for p, b in sorted(damage.items())]
+        dirs = {n.path for n in i.walk() if n.kind == "dir"} | {"/"}
+        doc["damaged"] = [
+            {"path": p, "kind": "dir" if p in dirs else "file", "unreadable_bytes": b}
+            for p, b in sorted(damage.items())
+        ]
     doc["problems"] = list(i.problems)
     return doc
 
@@ -87,10 +91,16 @@ def inspection_text(i: Inspection, files: bool, damage: dict[str, int] | None) -
         lines += _file_lines(nodes)
     if damage is not None:
         if damage:
-            lines.append(f"  {len(damage)} file(s) sit on unreadable sectors:")
-            lines += [f"    {p}  ({human_bytes(b)} unreadable)" for p, b in sorted(damage.items())]
+            dirs = {n.path for n in nodes if n.kind == "dir"} | {"/"}
+            lines.append(f"  {len(damage)} item(s) sit on unreadable sectors:")
+            lines += [
+                f"    {p}  ({human_bytes(b)} of its listing unreadable: entries may be missing)"
+                if p in dirs
+                else f"    {p}  ({human_bytes(b)} unreadable)"
+                for p, b in sorted(damage.items())
+            ]
         else:
-            lines.append("  no file sits on an unreadable sector")
+            lines.append("  nothing sits on an unreadable sector")
     return "\n".join(lines)
 
 
@@ -190,7 +200,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="show an image's volumes, boot entries and files",
         description="Describe IMAGE: volumes, El Torito boot entries, "
         "wholeness; with --files every file and its sectors; with --map the "
-        "files that sit on unreadable sectors.",
+        "files and folders that sit on unreadable sectors.",
     )
     ins.add_argument("image", metavar="IMAGE")
     ins.add_argument("--json", action="store_true", help="machine-readable output")

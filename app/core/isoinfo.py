@@ -96,16 +96,15 @@ class Inspection:
         return node
 
     def damage(self, map_path: str) -> dict[str, int]:
-        """Unreadable bytes per file path, from the image's ddrescue mapfile."""
+        """Unreadable bytes per path, from the image's ddrescue mapfile: a file's data, or a
+        directory's own listing (then some of its entries may be missing altogether)."""
         rmap = mapfile.load(map_path, SECTOR, self.sectors).map
         bad = [(s, e) for s, e, st in rmap.runs() if st != FINISHED]
         if not bad:
             return {}
         out: dict[str, int] = {}
-        for node in self.walk():
-            if node.is_dir or not node.extents:
-                continue
-            lost = _bad_bytes(node.extents, bad, rmap)
+        for node in (self.root, *self.walk()):
+            lost = _bad_bytes(node.extents, bad, rmap) if node.extents else 0
             if lost:
                 out[node.path] = lost
         return out

@@ -189,7 +189,7 @@ class InspectPage(QWidget):
             state = pending
         elif self.damage:
             lost = sum(self.damage.values())
-            state = f"{len(self.damage)} damaged file(s), {human_bytes(lost)} unreadable"
+            state = f"{len(self.damage)} damaged item(s), {human_bytes(lost)} unreadable"
         else:
             state = "complete"
         self.header.setText(
@@ -273,9 +273,10 @@ class InspectPage(QWidget):
         if ext:
             lines.append("extents: " + ext + (" …" if len(n.extents) > 8 else ""))
         if n.path in self.damage:
+            what = "this folder's listing (entries may be missing)" if n.is_dir else "this file"
             lines.append(
                 f"<span style='color:#e6194b'>{human_bytes(self.damage[n.path])} of "
-                "this file sit on unreadable sectors</span>"
+                f"{what} sit on unreadable sectors</span>"
             )
         self.details.setHtml("<br>".join(lines))
 

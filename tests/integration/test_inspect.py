@@ -220,6 +220,33 @@ def test_cli_inspect_json_and_damaged_files(images: dict[str, Path], tmp_path: P
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     assert doc["schema"] == "discvault.inspect/1" and doc["whole"] is True
-    assert doc["damaged"] == [{"path": "/data.bin", "unreadable_bytes": 4096}]
+    assert doc["damaged"] == [{"path": "/data.bin", "kind": "file", "unreadable_bytes": 4096}]
     r = run_cli("inspect", str(iso), "--map", str(mp))
     assert "/data.bin" in r.stdout and "unreadable" in r.stdout
+
+
+def test_a_directory_whose_listing_is_unreadable_is_damaged_too(
+    images: dict[str, Path], tmp_path: Path
+) -> None:
+    """The rescued image holds zeros where /docs' directory records were: its files are gone
+    from the listing, so the directory itself must be reported, or nothing would be."""
+    iso = images["geniso_rr_joliet"]
+    i = open_image(str(iso))
+    docs = i.find("/docs")
+    assert docs is not None
+    ((lba, ln),) = docs.extents
+    damaged = tmp_path / "damaged.iso"
+    data = bytearray(iso.read_bytes())
+    data[lba * 2048 : lba * 2048 + ln] = bytes(ln)  # what a rip leaves in unreadable sectors
+    damaged.write_bytes(bytes(data))
+    mp = tmp_path / "damaged.iso.map"
+    end = len(data)
+    mp.write_text(
+        f"0x0 +\n0x0 {hex(lba * 2048)} +\n{hex(lba * 2048)} {hex(ln)} -\n"
+        f"{hex(lba * 2048 + ln)} {hex(end - lba * 2048 - ln)} +\n"
+    )
+    r = run_cli("inspect", str(damaged), "--json", "--map", str(mp))
+    doc = json.loads(r.stdout)
+    assert {"path": "/docs", "kind": "dir", "unreadable_bytes": ln} in doc["damaged"]
+    r = run_cli("inspect", str(damaged), "--map", str(mp))
+    assert "/docs  (" in r.stdout and "entries may be missing" in r.stdout

@@ -95,6 +95,6 @@ def test_a_file_kept_in_its_entry_is_damaged_with_that_sector(
     r = run_cli("inspect", str(iso), "--json", "--files", "--map", str(mp))
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
-    assert doc["damaged"] == [{"path": "/README.txt", "unreadable_bytes": 8}]
+    assert doc["damaged"] == [{"path": "/README.txt", "kind": "file", "unreadable_bytes": 8}]
     (entry,) = [f for f in doc["files"] if f["path"] == "/README.txt"]
     assert entry["embedded"] is True and entry["extents"] == [{"lba": lba, "bytes": 8}]
