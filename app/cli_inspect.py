@@ -92,7 +92,8 @@ def inspection_text(i: Inspection, files: bool, damage: dict[str, int] | None) -
     if damage is not None:
         if damage:
             dirs = {n.path for n in nodes if n.kind == "dir"} | {"/"}
-            lines.append(f"  {len(damage)} item(s) sit on unreadable sectors:")
+            n = len(damage)
+            lines.append(f"  {n} item{' sits' if n == 1 else 's sit'} on unreadable sectors:")
             lines += [
                 f"    {p}  ({human_bytes(b)} of its listing unreadable: entries may be missing)"
                 if p in dirs

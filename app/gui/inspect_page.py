@@ -189,7 +189,8 @@ class InspectPage(QWidget):
             state = pending
         elif self.damage:
             lost = sum(self.damage.values())
-            state = f"{len(self.damage)} damaged item(s), {human_bytes(lost)} unreadable"
+            n = len(self.damage)
+            state = f"{n} damaged item{'' if n == 1 else 's'}, {human_bytes(lost)} unreadable"
         else:
             state = "complete"
         self.header.setText(

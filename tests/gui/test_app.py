@@ -148,7 +148,7 @@ def test_damaged_files_are_marked_from_the_mapfile(
     page = window.inspect
     qtbot.waitUntil(lambda: bool(page.damage), timeout=10_000)
     assert list(page.damage) == ["/Video/Beach day.vob"]
-    assert "1 damaged item(s), 90.1 KB unreadable" in page.header.text()
+    assert "1 damaged item, 90.1 KB unreadable" in page.header.text()
 
 
 def test_closing_during_a_backup_saves_the_mapfile(
