@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from app.core.fsnode import MAX_DEPTH, SECTOR, Image, InspectError, Node
 from app.core.susp import Layout, learn_layout, parse_su, rec_time, tf_time
 
+MAX_LAYOUTS = 2048  # a real disc needs a few dozen; a hostile one gets the full parser
 _LBA_SIZE = struct.Struct("<I4xI").unpack_from  # both-endian fields: read the LE halves
 
 
@@ -205,7 +206,11 @@ class IsoFilesystem:
             if nl == 1 and data[rec + 33] < 2:  # "." and ".."
                 continue
             lay = layouts.get(ln << 8 | nl)
-            if lay is None and (lay := learn_layout(img, data, rec, rock, skip)) is not None:
+            if (
+                lay is None
+                and len(layouts) < MAX_LAYOUTS
+                and (lay := learn_layout(img, data, rec, rock, skip)) is not None
+            ):
                 layouts[ln << 8 | nl] = lay
             target = zisofs = child = None
             if lay is not None:
