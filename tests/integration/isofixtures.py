@@ -250,3 +250,13 @@ def xorriso_lsdl(image: Path) -> dict[str, tuple[str, int, str | None]]:
     for m in re.finditer(pattern, out, re.M):
         items[m.group(3)] = (m.group(1), int(m.group(2)), m.group(4))
     return items
+
+
+def map_with_hole(path: Path, image_bytes: int, start: int, length: int) -> Path:
+    """A finished ddrescue mapfile: everything read except ``length`` bytes at ``start``."""
+    end = start + length
+    path.write_text(
+        f"0x0 +\n0x0 {hex(start)} +\n{hex(start)} {hex(length)} -\n"
+        f"{hex(end)} {hex(image_bytes - end)} +\n"
+    )
+    return path

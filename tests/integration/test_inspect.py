@@ -211,11 +211,7 @@ def test_cli_inspect_json_and_damaged_files(images: dict[str, Path], tmp_path: P
     assert data is not None
     lba = data.extents[0][0]
     n = i.sectors
-    mp = tmp_path / "img.map"
-    mp.write_text(
-        f"0x0 + 1\n0x0 {hex((lba + 3) * 2048)} +\n{hex((lba + 3) * 2048)} 0x1000 -\n"
-        f"{hex((lba + 5) * 2048)} {hex((n - lba - 5) * 2048)} +\n"
-    )
+    mp = fx.map_with_hole(tmp_path / "img.map", n * 2048, (lba + 3) * 2048, 0x1000)
     r = run_cli("inspect", str(iso), "--json", "--files", "--map", str(mp))
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
@@ -239,12 +235,7 @@ def test_a_directory_whose_listing_is_unreadable_is_damaged_too(
     data = bytearray(iso.read_bytes())
     data[lba * 2048 : lba * 2048 + ln] = bytes(ln)  # what a rip leaves in unreadable sectors
     damaged.write_bytes(bytes(data))
-    mp = tmp_path / "damaged.iso.map"
-    end = len(data)
-    mp.write_text(
-        f"0x0 +\n0x0 {hex(lba * 2048)} +\n{hex(lba * 2048)} {hex(ln)} -\n"
-        f"{hex(lba * 2048 + ln)} {hex(end - lba * 2048 - ln)} +\n"
-    )
+    mp = fx.map_with_hole(tmp_path / "damaged.iso.map", len(data), lba * 2048, ln)
     r = run_cli("inspect", str(damaged), "--json", "--map", str(mp))
     doc = json.loads(r.stdout)
     assert {"path": "/docs", "kind": "dir", "unreadable_bytes": ln} in doc["damaged"]

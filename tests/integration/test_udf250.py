@@ -86,12 +86,8 @@ def test_a_file_kept_in_its_entry_is_damaged_with_that_sector(
     assert readme is not None and readme.inline == b"read me\n"
     ((lba, ln),) = readme.extents
     assert ln == 8
-    mp = tmp_path / "bd.map"  # only the entry's sector is unreadable
-    end = i.sectors * 2048
-    mp.write_text(
-        f"0x0 +\n0x0 {hex(lba * 2048)} +\n{hex(lba * 2048)} 0x800 -\n"
-        f"{hex((lba + 1) * 2048)} {hex(end - (lba + 1) * 2048)} +\n"
-    )
+    # Only the entry's sector is unreadable.
+    mp = fx.map_with_hole(tmp_path / "bd.map", i.sectors * 2048, lba * 2048, 2048)
     r = run_cli("inspect", str(iso), "--json", "--files", "--map", str(mp))
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
