@@ -66,6 +66,18 @@ def inspection_json(i: Inspection, files: bool, damage: dict[str, int] | None) -
     return doc
 
 
+def dump_json(doc: dict[str, object]) -> str:
+    """Indented, with one line per file: json's indenting encoder is pure Python (1.5 s for
+    100 000 files), its compact one is C, and a line per file reads as well."""
+    files = doc.pop("files", None)
+    text = json.dumps(doc, indent=2)
+    if not isinstance(files, list):
+        return text
+    encode = json.JSONEncoder(ensure_ascii=True).encode
+    body = ",\n    ".join(map(encode, files))
+    return text[:-2] + ',\n  "files": [' + (f"\n    {body}\n  " if files else "") + "]\n}"
+
+
 def inspection_text(i: Inspection, files: bool, damage: dict[str, int] | None) -> str:
     state = "complete" if i.whole else f"TRUNCATED: {i.missing_sectors} sector(s) missing"
     lines = [
@@ -129,7 +141,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     try:
         damage = i.damage(args.map) if args.map else None
         if args.json:
-            print(json.dumps(inspection_json(i, args.files, damage), indent=2))
+            print(dump_json(inspection_json(i, args.files, damage)))
         else:
             print(inspection_text(i, args.files, damage))
     except (InspectError, mapfile.MapfileError) as e:
