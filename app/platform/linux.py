@@ -22,7 +22,6 @@ from app.platform.base import DriveInfo
 
 CDROMEJECT = 0x5309
 CDROMCLOSETRAY = 0x5319
-CDROM_LOCKDOOR = 0x5329
 CDROM_DRIVE_STATUS = 0x5326
 CDROM_DISC_STATUS = 0x5327
 CDSL_CURRENT = 0x7FFFFFFF
@@ -139,16 +138,36 @@ def _ioctl(path: str, request: int, arg: int = 0) -> None:
         os.close(fd)
 
 
-def eject(path: str) -> None:
+def eject(path: str, wait: float = 5.0) -> None:
+    """Open the tray, and make sure it opened: the ioctl returns 0 even when the drive kept
+    the tray shut (locked by another program, as the test guest showed)."""
     _ioctl(path, CDROMEJECT)
+    deadline = time.monotonic() + wait
+    while _drive_status(path) == "disc_ok":
+        if time.monotonic() > deadline:
+            raise OSError(
+                errno.EBUSY,
+                "the tray did not open: another program may be holding it locked "
+                "(close that program, or use the drive's emergency eject hole)",
+            )
+        time.sleep(0.2)
+
+
+def _drive_status(path: str) -> str:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return "unknown"
+    try:
+        return DRIVE_STATES.get(fcntl.ioctl(fd, CDROM_DRIVE_STATUS, CDSL_CURRENT), "unknown")
+    except OSError:
+        return "unknown"
+    finally:
+        os.close(fd)
 
 
 def close_tray(path: str) -> None:
     _ioctl(path, CDROMCLOSETRAY)
-
-
-def lock_tray(path: str, on: bool) -> None:
-    _ioctl(path, CDROM_LOCKDOOR, 1 if on else 0)
 
 
 class DriveSource(ImageSource):

@@ -169,6 +169,11 @@ def mode_select10_cdb(length: int) -> bytes:
     return bytes([0x55, 0x10, 0, 0, 0, 0, 0, length >> 8, length & 0xFF, 0])  # PF=1
 
 
+def prevent_removal_cdb(prevent: bool) -> bytes:
+    """PREVENT ALLOW MEDIUM REMOVAL: the eject button does nothing while prevented."""
+    return bytes([0x1E, 0, 0, 0, 1 if prevent else 0, 0])
+
+
 def set_cd_speed_cdb(read_kbs: int) -> bytes:
     r = min(read_kbs, 0xFFFF)
     return bytes([0xBB, 0, r >> 8, r & 0xFF, 0xFF, 0xFF, 0, 0, 0, 0, 0, 0])

@@ -35,6 +35,8 @@ class SgDriveSource(DriveSource):
             self._rw = -1
         self._saved_mode: bytes | None = None
         self._slowed = False
+        self._locked = False
+        self._lock_tray()
 
     # ---- reads -------------------------------------------------------------------------------
     def read(self, lba: int, count: int) -> bytes:
@@ -143,8 +145,27 @@ class SgDriveSource(DriveSource):
                 sgio.command(self._rw, sgio.set_cd_speed_cdb(0xFFFF), 0)
             self._slowed = False
 
+    def _lock_tray(self) -> None:
+        """Keep the eject button from pulling the disc out mid-backup. Locked with a SCSI
+        command, not the CDROM_LOCKDOOR ioctl: that one makes the kernel keep the lock after
+        the last close, so a killed DiscVault would leave the tray locked; this one the kernel
+        releases when the last descriptor closes, however the process ends."""
+        try:
+            sgio.command(self._rw if self._rw >= 0 else self._fd, sgio.prevent_removal_cdb(True), 0)
+        except OSError as e:
+            self.notes.append(f"the tray stays unlocked ({e.strerror})")
+            return
+        self._locked = True
+        self.notes.append("tray locked while reading")
+
     def close(self) -> None:
         self._restore_all()
+        if self._locked:
+            with contextlib.suppress(OSError):
+                sgio.command(
+                    self._rw if self._rw >= 0 else self._fd, sgio.prevent_removal_cdb(False), 0
+                )
+            self._locked = False
         if self._rw >= 0:
             os.close(self._rw)
             self._rw = -1

@@ -48,6 +48,12 @@ def main() -> None:
     #    default on a drive), then again with plain O_DIRECT reads
     run("rip1", "rip", "/dev/sr0", f"{OUT}/rip1.iso")
     run("rip1b", "rip", "/dev/sr0", f"{OUT}/rip1b.iso", env={"DISCVAULT_NO_SGIO": "1"})
+    # 1c. a rip killed with SIGKILL while the tray is locked: the eject below must still work
+    killed = subprocess.Popen([*PY, "rip", "/dev/sr0", f"{OUT}/killed.iso"])
+    while not os.path.exists(f"{OUT}/killed.iso.map") and killed.poll() is None:
+        time.sleep(0.05)
+    killed.kill()
+    killed.wait()
     # 2. eject and close through the CDROM ioctls
     run("eject", "eject", "/dev/sr0")
     drives("drives_ejected")

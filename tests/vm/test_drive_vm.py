@@ -55,6 +55,10 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     guest.qmp("blockdev-change-medium", id="cddev", filename=str(disc2), format="raw")
     (guest.out / "watch.swapped").write_text("1")
     guest.wait_for_file("rip2.started", timeout=300)
+    # The user presses eject mid-backup: the tray is locked, so the drive refuses...
+    (guest.out / "eject_while_ripping.json").write_text(json.dumps(guest.qmp("eject", id="cddev")))
+    # ...but a disc can still leave (a forced eject stands for a pull, or a drive that ignores
+    # the lock): the backup must stop cleanly either way.
     guest.qmp("eject", id="cddev", force=True)
     assert guest.wait() == 0, (guest.out / "guest.log").read_text()
     return {"out": guest.out, "disc1": disc1, "disc2": disc2}
@@ -103,6 +107,20 @@ def test_sg_io_reads_and_plain_reads_agree_and_the_drive_is_tuned(session: dict[
         "speed" in n or "slowed" in n for n in notes
     ), notes
     assert plain["source"]["drive_control"] == []
+
+
+def test_the_tray_is_locked_while_reading_and_unlocked_after(session: dict[str, Path]) -> None:
+    reply = json.loads((session["out"] / "eject_while_ripping.json").read_text())
+    assert "locked" in reply.get("error", {}).get("desc", ""), reply
+    report = json.loads((session["out"] / "rip1.iso.report.json").read_text())
+    assert "tray locked while reading" in report["source"]["drive_control"]
+    # Before the eject below, rip1 ended and a third rip was killed with SIGKILL: had a lock
+    # outlived either, the drive would refuse.
+    assert (session["out"] / "killed.iso.map").exists()
+    rc, out = result(session, "eject")
+    assert rc == 0, out  # eject checks that the tray really opened
+    (ejected,) = json.loads(result(session, "drives_ejected")[1])["drives"]
+    assert ejected["state"] in ("tray_open", "no_disc")
 
 
 def test_eject_and_close_tray_change_the_state(session: dict[str, Path]) -> None:
