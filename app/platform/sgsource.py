@@ -145,13 +145,17 @@ class SgDriveSource(DriveSource):
                 sgio.command(self._rw, sgio.set_cd_speed_cdb(0xFFFF), 0)
             self._slowed = False
 
+    @property
+    def _control_fd(self) -> int:
+        return self._rw if self._rw >= 0 else self._fd  # some kernels filter commands on O_RDONLY
+
     def _lock_tray(self) -> None:
         """Keep the eject button from pulling the disc out mid-backup. Locked with a SCSI
         command, not the CDROM_LOCKDOOR ioctl: that one makes the kernel keep the lock after
         the last close, so a killed DiscVault would leave the tray locked; this one the kernel
         releases when the last descriptor closes, however the process ends."""
         try:
-            sgio.command(self._rw if self._rw >= 0 else self._fd, sgio.prevent_removal_cdb(True), 0)
+            sgio.command(self._control_fd, sgio.prevent_removal_cdb(True), 0)
         except OSError as e:
             self.notes.append(f"the tray stays unlocked ({e.strerror})")
             return
@@ -162,9 +166,7 @@ class SgDriveSource(DriveSource):
         self._restore_all()
         if self._locked:
             with contextlib.suppress(OSError):
-                sgio.command(
-                    self._rw if self._rw >= 0 else self._fd, sgio.prevent_removal_cdb(False), 0
-                )
+                sgio.command(self._control_fd, sgio.prevent_removal_cdb(False), 0)
             self._locked = False
         if self._rw >= 0:
             os.close(self._rw)
