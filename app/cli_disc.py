@@ -23,12 +23,13 @@ from app.cli_common import (
     fail,
 )
 from app.cli_progress import TerminalProgress
-from app.core import report, verify
-from app.core.backup import BackupOptions, run_backup
-from app.core.dat import DatError
-from app.core.events import CancelToken
-from app.core.rescue import DestinationError, RescueSettings
-from app.core.sources import SourceError
+from app.core.base.events import CancelToken
+from app.core.disc.sources import SourceError
+from app.core.rescue import report
+from app.core.rescue.backup import BackupOptions, run_backup
+from app.core.rescue.run import DestinationError, RescueSettings
+from app.core.verify import verifier as verify
+from app.core.verify.dat import DatError
 from app.platform import DriveInfo, close_tray, eject, list_drives, open_source
 
 OUTCOME_EXIT = {

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 
 from app.cli_common import EXIT_IO, EXIT_OK
 from app.cli_common import fail as _fail
-from app.core import mapfile
-from app.core.fsnode import InspectError, Node
-from app.core.isoinfo import Inspection, open_image
-from app.core.units import human_bytes
+from app.core.base import mapfile
+from app.core.base.units import human_bytes
+from app.core.fs.inspection import Inspection, open_image
+from app.core.fs.node import InspectError, Node
 
 
 def node_json(n: Node, damage: dict[str, int] | None) -> dict[str, object]:
@@ -154,7 +154,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    from app.core.extract import extract
+    from app.core.fs.extract import extract
 
     try:
         i = open_image(args.image)
@@ -177,8 +177,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 def cmd_build(args: argparse.Namespace) -> int:
     from app.cli_progress import TerminalProgress
-    from app.core.build import BuildError, BuildOptions, build_iso
-    from app.core.events import Cancelled, CancelToken
+    from app.core.base.events import Cancelled, CancelToken
+    from app.core.create.builder import BuildError, BuildOptions, build_iso
 
     opts = BuildOptions(
         label=args.label or "",

@@ -6,8 +6,8 @@ import sys
 import time
 from typing import TextIO
 
-from app.core.events import Progress
-from app.core.units import duration, human_bytes, speed
+from app.core.base.events import Progress
+from app.core.base.units import duration, human_bytes, speed
 
 
 class TerminalProgress:

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.core.isoinfo import open_image
+from app.core.fs.inspection import open_image
 from benchmarks.bench_rip import timed
 
 

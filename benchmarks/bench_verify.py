@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.core import dat
-from app.core.hashing import hash_file
+from app.core.base.hashing import hash_file
+from app.core.verify import dat
 from benchmarks.bench_rip import MiB, clean_device, timed
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
-from app.core.demo import DemoSource
+from app.core.disc.demo import DemoSource
 from app.gui.main_window import MainWindow, app_icon
 from app.gui.settings import Settings
 

@@ -23,10 +23,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core import mapfile
-from app.core.backup import BackupOptions, BackupOutcome, run_backup
-from app.core.rescue import RescueSettings
-from app.core.units import human_bytes
+from app.core.base import mapfile
+from app.core.base.units import human_bytes
+from app.core.rescue.backup import BackupOptions, BackupOutcome, run_backup
+from app.core.rescue.run import RescueSettings
 from app.gui.progress_view import ProgressView
 from app.gui.sector_map import Legend, SectorMap
 from app.gui.settings import Settings

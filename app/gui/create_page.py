@@ -19,9 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.build import MEDIA, BuildOptions, BuildResult, build_iso, estimate_bytes
-from app.core.build import scan as scan_folder
-from app.core.units import human_bytes
+from app.core.base.units import human_bytes
+from app.core.create.builder import MEDIA, BuildOptions, BuildResult, build_iso, estimate_bytes
+from app.core.create.builder import scan as scan_folder
 from app.gui.widgets import page_title, path_row
 from app.gui.workers import Job, JobQueue
 

@@ -17,9 +17,9 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor
 
-from app.core.fsnode import Node
-from app.core.isoinfo import Inspection
-from app.core.units import human_bytes
+from app.core.base.units import human_bytes
+from app.core.fs.inspection import Inspection
+from app.core.fs.node import Node
 
 COLUMNS = ("Name", "Size", "Modified", "Extent (LBA)", "Status")
 DAMAGED = QColor("#e6194b")

@@ -26,12 +26,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core import mapfile
-from app.core.events import CancelToken, ProgressCallback
-from app.core.extract import ExtractResult, extract
-from app.core.fsnode import InspectError, Node
-from app.core.isoinfo import Inspection, open_image
-from app.core.units import human_bytes
+from app.core.base import mapfile
+from app.core.base.events import CancelToken, ProgressCallback
+from app.core.base.units import human_bytes
+from app.core.fs.extract import ExtractResult, extract
+from app.core.fs.inspection import Inspection, open_image
+from app.core.fs.node import InspectError, Node
 from app.gui.file_model import FileTreeModel, SearchModel
 from app.gui.workers import CoreJob, Job, JobQueue
 

@@ -16,9 +16,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.events import Progress
-from app.core.rangemap import RangeMap
-from app.core.units import duration, human_bytes, speed
+from app.core.base.events import Progress
+from app.core.base.rangemap import RangeMap
+from app.core.base.units import duration, human_bytes, speed
 from app.gui.applog import LOG
 from app.gui.sector_map import Legend, SectorMap
 from app.gui.speed_graph import SpeedGraph

@@ -6,7 +6,7 @@ from PySide6.QtCore import QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QHelpEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
-from app.core.rangemap import RangeMap
+from app.core.base.rangemap import RangeMap
 
 # ddrescueview's colours, so experienced users read the map at once.
 COLOURS = {

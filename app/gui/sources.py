@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from app.core.sources import SectorSource
-from app.core.units import human_bytes
+from app.core.base.units import human_bytes
+from app.core.disc.sources import SectorSource
 from app.platform import DriveInfo, eject, open_source
 
 STATE_WORDS = {
@@ -66,7 +66,7 @@ def from_path(path: str, label: str = "") -> SourceEntry:
 
 
 def demo_entry(fast: bool = False) -> SourceEntry:
-    from app.core.demo import DEMO_LABEL, DemoSource
+    from app.core.disc.demo import DEMO_LABEL, DemoSource
 
     return SourceEntry(
         key="demo",

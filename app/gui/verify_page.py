@@ -18,9 +18,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core import verify
-from app.core.events import CancelToken, ProgressCallback
-from app.core.sources import SectorSource
+from app.core.base.events import CancelToken, ProgressCallback
+from app.core.disc.sources import SectorSource
+from app.core.verify import verifier as verify
 from app.gui.progress_view import ProgressView
 from app.gui.settings import Settings
 from app.gui.sources import SourceEntry

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from app.core.events import CancelToken, Progress
+from app.core.base.events import CancelToken, Progress
 
 CoreJob = Callable[[Callable[[Progress], None], CancelToken], object]
 

@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 
-from app.core.sources import ImageSource, SectorSource
+from app.core.disc.sources import ImageSource, SectorSource
 from app.platform.base import DriveEvent, DriveInfo
 
 __all__ = ["DriveEvent", "DriveInfo", "close_tray", "eject", "list_drives", "open_source", "watch"]

@@ -16,8 +16,8 @@ import struct
 import time
 from pathlib import Path
 
-from app.core.discsize import iso9660_volume_space
-from app.core.sources import ImageSource, ReadError, SourceGone
+from app.core.disc.discsize import iso9660_volume_space
+from app.core.disc.sources import ImageSource, ReadError, SourceGone
 from app.platform.base import DriveInfo
 
 CDROMEJECT = 0x5309

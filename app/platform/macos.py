@@ -11,7 +11,7 @@ import re
 import subprocess
 from typing import Any
 
-from app.core.sources import ImageSource
+from app.core.disc.sources import ImageSource
 from app.platform.base import DriveInfo
 
 IOC_OUT = 0x40000000

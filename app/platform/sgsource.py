@@ -15,7 +15,7 @@ import errno
 import os
 import time
 
-from app.core.sources import SECTOR, ReadError, SourceGone
+from app.core.disc.sources import SECTOR, ReadError, SourceGone
 from app.platform import sgio
 from app.platform.linux import DriveSource
 

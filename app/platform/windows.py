@@ -14,7 +14,7 @@ import string
 import sys
 from typing import Any
 
-from app.core.sources import SECTOR, ReadError, SourceError, SourceGone
+from app.core.disc.sources import SECTOR, ReadError, SourceError, SourceGone
 from app.platform.base import DriveInfo
 
 # CTL_CODE(DeviceType, Function, Method, Access) from winioctl.h

@@ -11,7 +11,7 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QMessageBox, QPlainTextEdit
 from pytestqt.qtbot import QtBot
 
-from app.core import mapfile
+from app.core.base import mapfile
 from app.gui.main_window import MainWindow
 from app.gui.progress_view import ProgressView
 from app.gui.workers import BusyError, Job

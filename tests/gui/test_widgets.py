@@ -4,7 +4,7 @@ import sys
 
 from pytestqt.qtbot import QtBot
 
-from app.core.rangemap import RangeMap
+from app.core.base.rangemap import RangeMap
 from app.gui.sector_map import SectorMap
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from app.core.extract import extract
-from app.core.fsnode import InspectError
-from app.core.isoinfo import open_image
+from app.core.fs.extract import extract
+from app.core.fs.inspection import open_image
+from app.core.fs.node import InspectError
 from tests.integration import isofixtures as fx
 from tests.integration.test_rip_faults import run_cli
 

@@ -1,4 +1,4 @@
-"""Compiled record layouts (app.core.susp) read every record exactly as the full parser does."""
+"""Compiled record layouts (app.core.fs.susp) read every record exactly as the full parser does."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from app.core.isofs import IsoFilesystem
-from app.core.isoinfo import Inspection, open_image
+from app.core.fs.inspection import Inspection, open_image
+from app.core.fs.iso9660 import IsoFilesystem
 from tests.integration import isofixtures as fx
 
 

@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app.core.events import CancelToken, Progress
-from app.core.rescue import RescueSettings, rescue
-from app.core.sources import ImageSource
+from app.core.base.events import CancelToken, Progress
+from app.core.disc.sources import ImageSource
+from app.core.rescue.run import RescueSettings, rescue
 from tests.conftest import MakeDevice, random_bytes
 from tests.faultdev import expected_image
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from app.core import mapfile
-from app.core.events import Progress
-from app.core.rescue import RescueSettings, rescue
-from app.core.sources import ImageSource
+from app.core.base import mapfile
+from app.core.base.events import Progress
+from app.core.disc.sources import ImageSource
+from app.core.rescue.run import RescueSettings, rescue
 from tests.conftest import MakeDevice, random_bytes
 from tests.faultdev import expected_image
 from tests.integration.test_rip_faults import BAD, BAD_AREAS, FAULTS, SECTORS, bad_runs, run_cli

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from app.core.extract import extract
-from app.core.isoinfo import open_image
+from app.core.fs.extract import extract
+from app.core.fs.inspection import open_image
 from tests.integration import isofixtures as fx
 from tests.integration import udfread
 from tests.integration.test_rip_faults import run_cli

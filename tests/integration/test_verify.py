@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from app.core.rescue import rescue
-from app.core.sources import ImageSource
-from app.core.verify import verify
+from app.core.disc.sources import ImageSource
+from app.core.rescue.run import rescue
+from app.core.verify.verifier import verify
 from tests.conftest import MakeDevice, random_bytes
 from tests.integration.test_rip_faults import BAD, BAD_AREAS, FAULTS, SECTORS, run_cli
 

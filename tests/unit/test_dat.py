@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core import dat
+from app.core.verify import dat
 
 DAT = """<?xml version="1.0"?>
 <!DOCTYPE datafile PUBLIC "-//Logiqx//DTD ROM Management Datafile//EN" "">

@@ -3,7 +3,7 @@ from __future__ import annotations
 import threading
 import time
 
-from app.core.events import CancelToken
+from app.core.base.events import CancelToken
 
 
 def test_pause_blocks_until_resume_and_cancel_wakes_a_paused_job() -> None:

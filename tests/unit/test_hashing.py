@@ -4,7 +4,7 @@ import hashlib
 import zlib
 from pathlib import Path
 
-from app.core.hashing import StreamHasher, hash_file
+from app.core.base.hashing import StreamHasher, hash_file
 from tests.conftest import random_bytes
 
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from app.core import mapfile
-from app.core.rangemap import RangeMap
+from app.core.base import mapfile
+from app.core.base.rangemap import RangeMap
 
 # Written by GNU ddrescue 1.27 (-b2048) on a device with a bad area; kept verbatim.
 DDRESCUE_MAP = """\

@@ -15,11 +15,11 @@ def fake(name, *a, **k):
     return real(name, *a, **k)
 builtins.__import__ = fake
 del os.pread, os.preadv
-import app.cli, app.cli_disc, app.core.rescue, app.core.verify
-import app.core.isoinfo, app.core.build, app.platform
-from app.core.rescue import rescue
-from app.core.sources import ImageSource
-from app.core.verify import verify
+import app.cli, app.cli_disc, app.core.rescue.run, app.core.verify.verifier
+import app.core.fs.inspection, app.core.create.builder, app.platform
+from app.core.rescue.run import rescue
+from app.core.disc.sources import ImageSource
+from app.core.verify.verifier import verify
 src = ImageSource(sys.argv[1])
 r = rescue(src, sys.argv[2])
 src.close()

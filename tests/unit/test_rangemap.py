@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import random
 
-from app.core.rangemap import RangeMap
+from app.core.base.rangemap import RangeMap
 
 
 def naive_runs(cells: list[str]) -> list[tuple[int, int, str]]:

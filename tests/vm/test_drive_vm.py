@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core import mapfile
+from app.core.base import mapfile
 from tests.conftest import random_bytes
 from tests.faultdev import expected_image
 from tests.vm.testvm import Guest, unavailable_reason

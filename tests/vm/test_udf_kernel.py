@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from app.core.extract import extract
-from app.core.isoinfo import open_image
+from app.core.fs.extract import extract
+from app.core.fs.inspection import open_image
 from tests.integration import isofixtures as fx
 from tests.udf250 import write_udf250
 from tests.vm.testvm import Guest, unavailable_reason

@@ -12,13 +12,14 @@ import os
 import time
 from dataclasses import dataclass, field
 
-from app.core import dat as datmod
-from app.core import discsize, mapfile
-from app.core.compat import pread
-from app.core.events import Cancelled, CancelToken, Progress, ProgressCallback, no_progress
-from app.core.hashing import StreamHasher
-from app.core.rangemap import FINISHED, NON_TRIED, RangeMap
-from app.core.sources import SECTOR, ReadError, SectorSource
+from app.core.base import mapfile
+from app.core.base.compat import pread
+from app.core.base.events import Cancelled, CancelToken, Progress, ProgressCallback, no_progress
+from app.core.base.hashing import StreamHasher
+from app.core.base.rangemap import FINISHED, NON_TRIED, RangeMap
+from app.core.disc import discsize
+from app.core.disc.sources import SECTOR, ReadError, SectorSource
+from app.core.verify import dat as datmod
 
 SIDECAR_ALGOS = {"md5": "md5", "sha1": "sha1", "sha256": "sha256"}
 

@@ -12,11 +12,11 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from app.core import mapfile
-from app.core.fsnode import MAX_ENTRIES, SECTOR, Image, InspectError, Node
-from app.core.isofs import BootEntry, IsoFilesystem, read_boot_catalog, read_descriptors
-from app.core.rangemap import FINISHED, RangeMap
-from app.core.udf import UdfFilesystem, UdfInfo
+from app.core.base import mapfile
+from app.core.base.rangemap import FINISHED, RangeMap
+from app.core.fs.iso9660 import BootEntry, IsoFilesystem, read_boot_catalog, read_descriptors
+from app.core.fs.node import MAX_ENTRIES, SECTOR, Image, InspectError, Node
+from app.core.fs.udf import UdfFilesystem, UdfInfo
 
 __all__ = ["InspectError", "Inspection", "Node", "open_image"]
 

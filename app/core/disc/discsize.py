@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from app.core.sources import ReadError, SectorSource
+from app.core.disc.sources import ReadError, SectorSource
 
 PVD_LBA = 16
 UDF_ANCHOR_LBA = 256

@@ -8,10 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from app.core import report, verify
-from app.core.events import CancelToken, ProgressCallback, no_progress
-from app.core.rescue import RescueResult, RescueSettings, rescue
-from app.core.sources import SectorSource, SourceError
+from app.core.base.events import CancelToken, ProgressCallback, no_progress
+from app.core.disc.sources import SectorSource, SourceError
+from app.core.rescue import report
+from app.core.rescue.run import RescueResult, RescueSettings, rescue
+from app.core.verify import verifier as verify
 
 
 @dataclass

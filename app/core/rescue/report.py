@@ -8,9 +8,9 @@ import os
 import time
 
 from app import __version__
-from app.core.mapfile import save_atomic
-from app.core.rescue import RescueResult
-from app.core.units import human_bytes
+from app.core.base.mapfile import save_atomic
+from app.core.base.units import human_bytes
+from app.core.rescue.run import RescueResult
 
 SCHEMA = "discvault.rip/1"
 SIDECARS = {"md5": "md5", "sha1": "sha1", "sha256": "sha256"}  # extension -> algorithm

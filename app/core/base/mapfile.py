@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 
 from app import __version__
-from app.core.rangemap import SEVERITY, STATUSES, RangeMap
+from app.core.base.rangemap import SEVERITY, STATUSES, RangeMap
 
 PHASE_STATUS = {"copy": "?", "trim": "*", "scrape": "/", "retry": "-", "fill": "F", "done": "+"}
 PHASE_COMMENT = {

@@ -11,7 +11,7 @@ import calendar
 import struct
 from dataclasses import dataclass, field
 
-from app.core.fsnode import MAX_DEPTH, SECTOR, Image, InspectError, Node
+from app.core.fs.node import MAX_DEPTH, SECTOR, Image, InspectError, Node
 
 TAG_AVDP, TAG_PD, TAG_LVD, TAG_TD = 2, 5, 6, 8
 TAG_FSD, TAG_FID, TAG_FE, TAG_EFE = 256, 257, 261, 266

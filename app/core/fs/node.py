@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from app.core.compat import pread
+from app.core.base.compat import pread
 
 SECTOR = 2048
 MAX_DEPTH = 256  # deeper trees are hostile, not real discs

@@ -11,12 +11,13 @@ import errno
 import os
 import time
 
-from app.core import discsize, mapfile
-from app.core.events import Cancelled, CancelToken, Progress, ProgressCallback
-from app.core.hashing import StreamHasher, hash_file
-from app.core.rangemap import BAD, FINISHED, NON_SCRAPED, NON_TRIED, NON_TRIMMED, RangeMap
-from app.core.rescue_types import DestinationError, PassRecord, RescueSettings, marker_sector
-from app.core.sources import ReadError, SectorSource, SourceGone
+from app.core.base import mapfile
+from app.core.base.events import Cancelled, CancelToken, Progress, ProgressCallback
+from app.core.base.hashing import StreamHasher, hash_file
+from app.core.base.rangemap import BAD, FINISHED, NON_SCRAPED, NON_TRIED, NON_TRIMMED, RangeMap
+from app.core.disc import discsize
+from app.core.disc.sources import ReadError, SectorSource, SourceGone
+from app.core.rescue.types import DestinationError, PassRecord, RescueSettings, marker_sector
 
 
 class Engine:

@@ -18,7 +18,7 @@ import struct
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from app.core.fsnode import SECTOR, Image
+from app.core.fs.node import SECTOR, Image
 
 CE_MAX = 64  # continuation areas per record: more is a loop
 # Entries a layout never compiles: they change what a record means (links, relocation,

@@ -14,9 +14,9 @@ import stat
 from dataclasses import dataclass
 from typing import Any
 
-from app.core.events import Cancelled, CancelToken, Progress, ProgressCallback, no_progress
-from app.core.seekio import SizedReader
-from app.core.units import human_bytes
+from app.core.base.events import Cancelled, CancelToken, Progress, ProgressCallback, no_progress
+from app.core.base.seekio import SizedReader
+from app.core.base.units import human_bytes
 
 MEDIA = {  # user-data capacity in bytes
     "cd": 360_000 * 2048,  # 80 min CD-R, 703 MiB

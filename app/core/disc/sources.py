@@ -15,7 +15,7 @@ import struct
 import sys
 from typing import Protocol
 
-from app.core.compat import preadinto
+from app.core.base.compat import preadinto
 
 try:
     import fcntl

@@ -18,10 +18,11 @@ import os
 import time
 from collections.abc import Callable
 
-from app.core.engine import Engine
-from app.core.events import Cancelled, CancelToken, ProgressCallback, no_progress
-from app.core.rangemap import FINISHED
-from app.core.rescue_types import (
+from app.core.base.events import Cancelled, CancelToken, ProgressCallback, no_progress
+from app.core.base.rangemap import FINISHED
+from app.core.disc.sources import SectorSource, SourceError, SourceGone
+from app.core.rescue.engine import Engine
+from app.core.rescue.types import (
     MARKER,
     DestinationError,
     PassRecord,
@@ -29,7 +30,6 @@ from app.core.rescue_types import (
     RescueSettings,
     marker_sector,
 )
-from app.core.sources import SectorSource, SourceError, SourceGone
 
 __all__ = [
     "MARKER",

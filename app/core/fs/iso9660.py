@@ -10,8 +10,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from app.core.fsnode import MAX_DEPTH, SECTOR, Image, InspectError, Node
-from app.core.susp import Layout, learn_layout, parse_su, rec_time, tf_time
+from app.core.fs.node import MAX_DEPTH, SECTOR, Image, InspectError, Node
+from app.core.fs.susp import Layout, learn_layout, parse_su, rec_time, tf_time
 
 MAX_LAYOUTS = 2048  # a real disc needs a few dozen; a hostile one gets the full parser
 _LBA_SIZE = struct.Struct("<I4xI").unpack_from  # both-endian fields: read the LE halves

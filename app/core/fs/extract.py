@@ -14,9 +14,9 @@ import struct
 import zlib
 from dataclasses import dataclass, field
 
-from app.core.events import CancelToken, Progress, ProgressCallback, no_progress
-from app.core.fsnode import SECTOR, InspectError, Node
-from app.core.isoinfo import Inspection
+from app.core.base.events import CancelToken, Progress, ProgressCallback, no_progress
+from app.core.fs.inspection import Inspection
+from app.core.fs.node import SECTOR, InspectError, Node
 
 CHUNK = 1 << 20
 ZISOFS_MAGIC = b"\x37\xe4\x53\x96\xc9\xdb\xd6\x07"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from app.core import discsize
-from app.core.rangemap import FINISHED, RangeMap
+from app.core.base.rangemap import FINISHED, RangeMap
+from app.core.disc import discsize
 
 
 class DestinationError(Exception):

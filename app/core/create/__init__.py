@@ -1,0 +1,1 @@
+"""Making an image from a folder (the Create page and `discvault build`)."""

@@ -1,0 +1,1 @@
+"""The rescue engine and a whole backup run: passes, report, sidecars."""
