@@ -53,7 +53,13 @@ class CancelToken:
 
 @dataclass(frozen=True)
 class Progress:
-    """One snapshot of a job. Sizes are in bytes, rates in bytes per second."""
+    """One snapshot of a job. Sizes are in bytes, rates in bytes per second.
+
+    Only what was measured: ``bad`` counts sectors that stayed unreadable after being read
+    sector by sector; sectors that merely failed inside a big read and wait for a closer look
+    are ``pending``, and unreadable sectors that are not data (run-out, session gaps) are
+    ``not_data``, never part of ``bad``.
+    """
 
     phase: str  # "copy", "trim", "scrape", "retry", "hash", "verify", ...
     pass_no: int  # 1-based pass within the whole job
@@ -61,12 +67,17 @@ class Progress:
     position: int  # byte offset being read now
     total: int  # bytes in the job's domain
     done: int  # bytes settled (rescued, or verified)
-    bad: int  # bytes known unreadable so far
+    bad: int  # bytes known unreadable so far (after a sector-by-sector read)
     bad_areas: int
     rate: float  # recent read rate
     eta_seconds: float | None
     message: str = ""
     extra: dict[str, object] = field(default_factory=dict)
+    pending: int = 0  # bytes that failed inside a larger read, not yet read one by one
+    not_data: int = 0  # unreadable bytes that are not data (run-out, session gaps)
+    medium: str | None = None  # "CD", "DVD", "BD" for a real drive; None: file, device, demo
+    paused: bool = False
+    phase_label: str = ""  # what the phase is doing, in the user's words, when it has one
 
     @property
     def fraction(self) -> float:
