@@ -23,3 +23,27 @@ def preadinto(fd: int, view: memoryview, offset: int) -> int:
     data = pread(fd, len(view), offset)
     view[: len(data)] = data
     return len(data)
+
+
+def try_lock(fd: int) -> bool:
+    """Take an exclusive lock on an open file without waiting; False if another process holds
+    it. The lock goes with the descriptor: a killed process never leaves it behind."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: a byte-range lock on the first byte
+        try:
+            import msvcrt
+        except ImportError:
+            return True  # neither: nothing to lock with
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+        except OSError:
+            return False
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True  # a filesystem without locks (some network shares): nothing to enforce
+    return True

@@ -8,9 +8,10 @@ so a partially read sector is read again rather than trusted.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app import __version__
 from app.core.base.rangemap import SEVERITY, STATUSES, RangeMap
@@ -38,6 +39,12 @@ class Mapfile:
     current_status: str = "?"
     current_pass: int = 1
     extent_bytes: int = 0  # how far the file's blocks reach (0 for none)
+    # What DiscVault knows beyond ddrescue's statuses (disc identity, layout, not-data regions),
+    # kept in one comment line that ddrescue and ddrescuelog skip. Empty for ddrescue's files.
+    meta: dict[str, object] = field(default_factory=dict)
+
+
+META_PREFIX = "# discvault: "
 
 
 def parse(text: str, sector_size: int, size_sectors: int | None = None) -> Mapfile:
@@ -45,7 +52,17 @@ def parse(text: str, sector_size: int, size_sectors: int | None = None) -> Mapfi
     without it the domain ends where the last block ends."""
     rows: list[tuple[int, int, str]] = []
     head: tuple[int, str, int] | None = None
+    meta: dict[str, object] = {}
     for lineno, raw in enumerate(text.splitlines(), 1):
+        if raw.startswith(META_PREFIX):
+            try:
+                found = json.loads(raw[len(META_PREFIX) :])
+            except ValueError as e:
+                raise MapfileError(f"line {lineno}: DiscVault's comment is damaged") from e
+            if not isinstance(found, dict):
+                raise MapfileError(f"line {lineno}: DiscVault's comment is damaged")
+            meta = found
+            continue
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
@@ -83,7 +100,7 @@ def parse(text: str, sector_size: int, size_sectors: int | None = None) -> Mapfi
                 partial[edge] = st if SEVERITY[st] > SEVERITY[prev] else prev
     for sec, st in partial.items():
         rmap.set(sec, sec + 1, st)
-    return Mapfile(rmap, sector_size, head[0], head[1], head[2], extent)
+    return Mapfile(rmap, sector_size, head[0], head[1], head[2], extent, meta)
 
 
 def load(path: str, sector_size: int, size_sectors: int | None = None) -> Mapfile:
@@ -111,6 +128,7 @@ def format_mapfile(
         f"# Start time:   {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(start_time or now))}",
         f"# Current time: {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(now))}",
         f"# {PHASE_COMMENT.get(phase, phase)}",
+        *([META_PREFIX + json.dumps(mf.meta, separators=(",", ":"))] if mf.meta else []),
         "# current_pos  current_status  current_pass",
         f"0x{mf.current_pos:08X}     {mf.current_status}               {mf.current_pass}",
         "#      pos        size  status",

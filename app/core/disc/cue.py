@@ -1,0 +1,176 @@
+"""Cue sheets: the sessions and tracks beside an image, written and read.
+
+For a multi-session or mixed .iso (absolute LBAs: sector N of the file is LBA N of the disc) the
+sheet names one BINARY file with a MODE1/2048 (or MODE2/2048) track per data track, each at its
+LBA, and ``REM SESSION nn`` lines as Redump's sheets have them. Audio tracks are not in an .iso:
+they appear as ``REM DISCVAULT AUDIO`` lines so nobody mistakes zeros for music. One
+``REM DISCVAULT LAYOUT`` line carries the exact layout (JSON) for DiscVault itself; other cue
+readers skip REM lines.
+
+Reading accepts DiscVault's sheets and plain single-file ones from other tools. A malformed
+sheet gives one line naming the line number.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+
+from app.core.disc.layout import DiscLayout, Session, Track, TrackKind
+from app.core.disc.toc import msf_to_lba
+
+MODES = {
+    "MODE1/2048": TrackKind.MODE1,
+    "MODE2/2048": TrackKind.MODE2,
+    "MODE1/2352": TrackKind.MODE1,
+    "MODE2/2352": TrackKind.MODE2,
+    "MODE2/2336": TrackKind.MODE2,
+    "AUDIO": TrackKind.AUDIO,
+}
+MAX_CUE_BYTES = 1 << 20
+
+
+class CueError(ValueError):
+    """The sheet cannot be used; the message names the line."""
+
+
+@dataclass(frozen=True)
+class CueSheet:
+    layout: DiscLayout
+    files: tuple[str, ...]  # FILE names as written (relative to the sheet's folder)
+
+
+def _index(frames: int) -> str:
+    """A position in the file as cue sheets write it (mm:ss:ff, 75 frames a second)."""
+    return f"{frames // 4500:02d}:{frames // 75 % 60:02d}:{frames % 75:02d}"
+
+
+def text(layout: DiscLayout, image_name: str) -> str:
+    lines = [
+        f"REM DISCVAULT layout of {image_name}: 2048-byte sectors at their disc LBAs",
+        "REM DISCVAULT LAYOUT " + json.dumps(layout.to_json(), separators=(",", ":")),
+    ]
+    mode = {TrackKind.MODE1: "MODE1/2048", TrackKind.MODE2: "MODE2/2048"}
+    for s in layout.sessions:
+        lines.append(f"REM SESSION {s.number:02d}")
+        if s.number == layout.sessions[0].number:
+            lines.append(f'FILE "{image_name}" BINARY')
+        for t in s.tracks:
+            if t.is_data:
+                lines.append(f"  TRACK {t.number:02d} {mode[t.kind]}")
+                lines.append(f"    INDEX 01 {_index(t.start)}")
+            else:
+                lines.append(
+                    f"REM DISCVAULT AUDIO TRACK {t.number:02d} LBA {t.start} LENGTH {t.length}"
+                    " (not in this image)"
+                )
+        lines.append(f"REM LEAD-OUT {_index(s.leadout)}")
+    return "\r\n".join(lines) + "\r\n"
+
+
+def write(layout: DiscLayout, image: str, path: str) -> None:
+    from app.core.base.mapfile import save_atomic
+
+    save_atomic(path, text(layout, os.path.basename(image)))
+
+
+def read(path: str) -> CueSheet:
+    try:
+        if os.path.getsize(path) > MAX_CUE_BYTES:
+            raise CueError(f"{path}: {os.path.getsize(path)} bytes is too big for a cue sheet")
+        with open(path, encoding="utf-8", errors="replace") as f:
+            raw = f.read()
+    except OSError as e:
+        raise CueError(f"{path}: {e.strerror}") from e
+    return parse(raw, path)
+
+
+_TRACK = re.compile(r"TRACK\s+(\d{1,2})\s+(\S+)$", re.I)
+_INDEX = re.compile(r"INDEX\s+(\d{1,2})\s+(\d{1,3}):(\d{2}):(\d{2})$", re.I)
+_FILE = re.compile(r'FILE\s+(?:"([^"]*)"|(\S+))\s+(\S+)$', re.I)
+_SESSION = re.compile(r"REM\s+SESSION\s+(\d{1,2})$", re.I)
+
+
+def parse(raw: str, name: str = "cue sheet") -> CueSheet:
+    files: list[str] = []
+    exact: DiscLayout | None = None
+    session = 1
+    pending: tuple[int, TrackKind, int] | None = None  # (number, kind, session)
+    starts: list[tuple[int, TrackKind, int, int]] = []  # (number, kind, session, lba)
+    for no, line in enumerate(raw.splitlines(), 1):
+        s = line.strip()
+        if not s:
+            continue
+        upper = s.upper()
+        if upper.startswith("REM DISCVAULT LAYOUT "):
+            try:
+                exact = DiscLayout.from_json(json.loads(s[len("REM DISCVAULT LAYOUT ") :]))
+            except ValueError as e:
+                why = f"DiscVault's layout line is damaged ({e})"
+                raise CueError(f"{name}, line {no}: {why}") from e
+            continue
+        if m := _SESSION.match(s):
+            session = int(m.group(1))
+            continue
+        if upper.startswith(("REM", "CATALOG", "PERFORMER", "TITLE", "SONGWRITER", "ISRC")):
+            continue
+        if upper.startswith(("FLAGS", "PREGAP", "POSTGAP", "CDTEXTFILE")):
+            continue
+        if m := _FILE.match(s):
+            files.append(m.group(1) if m.group(1) is not None else m.group(2))
+            continue
+        if m := _TRACK.match(s):
+            mode = m.group(2).upper()
+            if mode not in MODES:
+                raise CueError(f"{name}, line {no}: unknown track mode {m.group(2)!r}")
+            if not files:
+                raise CueError(f"{name}, line {no}: TRACK before any FILE")
+            pending = (int(m.group(1)), MODES[mode], session)
+            continue
+        if m := _INDEX.match(s):
+            if pending is None:
+                raise CueError(f"{name}, line {no}: INDEX outside a TRACK")
+            mm, ss, ff = int(m.group(2)), int(m.group(3)), int(m.group(4))
+            if ss > 59 or ff > 74:
+                raise CueError(f"{name}, line {no}: {mm:02d}:{ss:02d}:{ff:02d} is not a time")
+            if int(m.group(1)) == 1:
+                starts.append((*pending, msf_to_lba(mm, ss, ff) + 150))
+            continue
+        raise CueError(f"{name}, line {no}: not a cue sheet line: {s[:60]!r}")
+    if exact is not None:
+        return CueSheet(exact, tuple(files))
+    if not starts:
+        raise CueError(f"{name}: no TRACK with an INDEX 01")
+    return CueSheet(_layout_from(starts), tuple(files))
+
+
+def _layout_from(starts: list[tuple[int, TrackKind, int, int]]) -> DiscLayout:
+    """A layout from plain TRACK/INDEX lines: lengths run to the next track (the last one's
+    end is unknown here: the caller bounds it by the image's size)."""
+    sessions: list[Session] = []
+    numbers = sorted({s for _, _, s, _ in starts})
+    ordered = sorted(starts, key=lambda x: x[3])
+    for sno in numbers:
+        mine = [x for x in ordered if x[2] == sno]
+        tracks = []
+        for num, kind, _, lba in mine:
+            nxt = [x[3] for x in ordered if x[3] > lba]
+            end = nxt[0] if nxt else lba
+            tracks.append(Track(num, len(sessions) + 1, lba, end - lba, kind))
+        sessions.append(Session(len(sessions) + 1, tuple(tracks), tracks[-1].end))
+    return DiscLayout(tuple(sessions), "cue")
+
+
+def bounded(layout: DiscLayout, sectors: int) -> DiscLayout:
+    """A plain sheet's last track runs to the end of the image."""
+    if layout.origin != "cue" or not layout.sessions:
+        return layout
+    last = layout.sessions[-1]
+    t = last.tracks[-1]
+    if t.length or sectors <= t.start:
+        return layout
+    grown = Track(t.number, t.session, t.start, sectors - t.start, t.kind)
+    sess = Session(last.number, (*last.tracks[:-1], grown), sectors)
+    return DiscLayout((*layout.sessions[:-1], sess), layout.origin, layout.medium, layout.notes)
