@@ -11,7 +11,7 @@ import importlib
 from collections.abc import Callable, Sequence
 
 from app import __version__
-from app.cli_common import EXIT_OK
+from app.cli_common import EXIT_OK, silence_stdout
 from app.cli_inspect import add_parsers as add_inspect_parsers
 
 
@@ -126,5 +126,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_OK
-    code: int = args.func(args)
+    try:
+        code: int = args.func(args)
+    except BrokenPipeError:  # stdout's reader went away: nothing left to tell it
+        silence_stdout()
+        return 141  # what a shell reports for a process ended by SIGPIPE
     return code

@@ -21,23 +21,27 @@ from app.cli_common import (
     EXIT_OK,
     EXIT_USAGE,
     fail,
+    say,
 )
 from app.cli_progress import TerminalProgress
 from app.core.base.events import CancelToken
+from app.core.base.outcome import Outcome
 from app.core.disc.sources import SourceError
 from app.core.rescue import report
 from app.core.rescue.backup import BackupOptions, run_backup
-from app.core.rescue.run import DestinationError, RescueSettings
+from app.core.rescue.outputs import UsageError
+from app.core.rescue.types import DestinationError, RescueSettings
 from app.core.verify import verifier as verify
 from app.core.verify.dat import DatError
 from app.platform import DriveInfo, close_tray, eject, list_drives, open_source
 
 OUTCOME_EXIT = {
-    "complete": EXIT_OK,
-    "incomplete": EXIT_INCOMPLETE,
-    "cancelled": EXIT_CANCELLED,
-    "source_gone": EXIT_IO,
-    "destination_error": EXIT_IO,
+    Outcome.COMPLETE: EXIT_OK,
+    Outcome.INCOMPLETE: EXIT_INCOMPLETE,
+    Outcome.PROTECTED: EXIT_IO,
+    Outcome.CANCELLED: EXIT_CANCELLED,
+    Outcome.SOURCE_GONE: EXIT_IO,
+    Outcome.DESTINATION_ERROR: EXIT_IO,
 }
 
 
@@ -79,14 +83,16 @@ def cmd_rip(args: argparse.Namespace) -> int:
     bar = TerminalProgress()
     try:
         done = run_backup(lambda: open_source(args.source), opts, bar, token)
+    except UsageError as e:
+        return fail(str(e), EXIT_USAGE)
     except (DestinationError, SourceError) as e:
         return fail(str(e))
     finally:
         bar.close()
-    print(report.summary(done.result, out))
+    say(report.summary(done.result, out))
     code = OUTCOME_EXIT[done.result.outcome]
     if done.verify is not None:
-        print(verify_text(done.verify))
+        say(verify_text(done.verify))
         code = max(code, VERIFY_EXIT[done.verify.outcome])
     for problem in done.problems:
         fail(problem)
@@ -140,9 +146,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if source is not None:
             source.close()
     if args.json:
-        print(json.dumps(verify.to_json(r), indent=2))
+        say(json.dumps(verify.to_json(r), indent=2))
     else:
-        print(verify_text(r))
+        say(verify_text(r))
     return VERIFY_EXIT[r.outcome]
 
 

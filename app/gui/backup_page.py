@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from app.core.base import mapfile
 from app.core.base.units import human_bytes
 from app.core.rescue.backup import BackupOptions, BackupOutcome, run_backup
-from app.core.rescue.run import RescueSettings
+from app.core.rescue.types import RescueSettings
 from app.gui.progress_view import ProgressView
 from app.gui.sector_map import Legend, SectorMap
 from app.gui.settings import Settings
@@ -40,6 +40,7 @@ HEADLINES = {
     "cancelled": "Stopped — resume any time",
     "source_gone": "The disc was removed",
     "destination_error": "Could not write the image",
+    "protected": "Stopped: the disc is copy-protected",
 }
 
 
@@ -100,8 +101,8 @@ class ResultCard(QFrame):
     def show_outcome(self, done: BackupOutcome, image: str) -> None:
         r = done.result
         self.image = image
-        bad = r.sectors - r.rescued_sectors
-        areas = sum(1 for _, _, st in r.map.runs() if st != "+")
+        bad = r.damaged_sectors
+        areas = len(r.damaged_ranges)
         head = HEADLINES[r.outcome].format(bad=human_bytes(bad * r.sector_size), areas=areas)
         if r.outcome == "complete" and done.verify is not None:
             head = (

@@ -16,7 +16,7 @@ import struct
 import time
 from pathlib import Path
 
-from app.core.disc.discsize import iso9660_volume_space
+from app.core.disc.claims import iso9660_volume_space
 from app.core.disc.sources import ImageSource, ReadError, SourceGone
 from app.platform.base import DriveInfo
 

@@ -15,7 +15,8 @@ import errno
 import os
 import time
 
-from app.core.disc.sources import SECTOR, ReadError, SourceGone
+from app.core.base.sector import SECTOR
+from app.core.disc.sources import ReadError, SourceGone
 from app.platform import sgio
 from app.platform.linux import DriveSource
 

@@ -14,7 +14,8 @@ import string
 import sys
 from typing import Any
 
-from app.core.disc.sources import SECTOR, ReadError, SourceError, SourceGone
+from app.core.base.sector import SECTOR
+from app.core.disc.sources import ReadError, SourceError, SourceGone
 from app.platform.base import DriveInfo
 
 # CTL_CODE(DeviceType, Function, Method, Access) from winioctl.h

@@ -17,7 +17,7 @@ import pytest
 from app.core.base import mapfile
 from app.core.base.events import Progress
 from app.core.disc.sources import ImageSource
-from app.core.rescue.run import RescueSettings, rescue
+from app.core.rescue.engine import RescueSettings, rescue
 from tests.conftest import MakeDevice, random_bytes
 from tests.faultdev import expected_image
 from tests.integration.test_rip_faults import BAD, BAD_AREAS, FAULTS, SECTORS, bad_runs, run_cli
@@ -181,6 +181,8 @@ def test_run_out_sectors_past_the_filesystem_are_not_damage(
     assert r.returncode == 0, r.stdout + r.stderr
     assert out.read_bytes() == fs
     doc = json.loads(Path(str(out) + ".report.json").read_text())
-    assert doc["source"]["size_basis"] == "iso9660"
     assert doc["source"]["capacity_sectors"] == n + 2
-    assert "padding" in doc["source"]["size_note"]
+    assert doc["unreadable_sectors"] == 0 and doc["not_data_sectors"] == 2
+    assert doc["complete"] is True
+    assert "2 run-out sectors (not data), 0 damaged" in doc["disc"]["summary"]
+    assert "2 run-out sectors (not data)" in r.stdout

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.core.disc.sources import ImageSource
-from app.core.rescue.run import rescue
+from app.core.rescue.engine import rescue
 from app.core.verify.verifier import verify
 from tests.conftest import MakeDevice, random_bytes
 from tests.integration.test_rip_faults import BAD, BAD_AREAS, FAULTS, SECTORS, run_cli

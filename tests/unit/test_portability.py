@@ -15,9 +15,9 @@ def fake(name, *a, **k):
     return real(name, *a, **k)
 builtins.__import__ = fake
 del os.pread, os.preadv
-import app.cli, app.cli_disc, app.core.rescue.run, app.core.verify.verifier
+import app.cli, app.cli_disc, app.core.rescue.engine, app.core.verify.verifier
 import app.core.fs.inspection, app.core.create.builder, app.platform
-from app.core.rescue.run import rescue
+from app.core.rescue.engine import rescue
 from app.core.disc.sources import ImageSource
 from app.core.verify.verifier import verify
 src = ImageSource(sys.argv[1])

@@ -14,8 +14,9 @@ import threading
 import time
 from pathlib import Path
 
+from app.core.base.sector import SECTOR
 from app.core.base.seekio import SizedReader
-from app.core.disc.sources import SECTOR, ImageSource, ReadError
+from app.core.disc.sources import ImageSource, ReadError
 
 RESOURCES = Path(__file__).resolve().parent.parent.parent / "resources" / "demo"
 DEMO_LABEL = "HOLIDAY_2009"

@@ -16,13 +16,13 @@ import sys
 from typing import Protocol
 
 from app.core.base.compat import preadinto
+from app.core.base.sector import SECTOR
+from app.core.disc.layout import DiscLayout
 
 try:
     import fcntl
 except ImportError:  # Windows: block-device ioctls are the platform layer's job there
     fcntl = None  # type: ignore[assignment]
-
-SECTOR = 2048
 
 # Errors a drive or block device gives for an unreadable sector (scratch, dye fade, ECC failure).
 BAD_SECTOR_ERRNOS = frozenset(
@@ -46,14 +46,20 @@ class SourceGone(SourceError):
 
 
 class ReadError(Exception):
-    """Sectors ``[lba, lba + count)`` could not be read; ``good`` holds a readable prefix."""
+    """Sectors ``[lba, lba + count)`` could not be read; ``good`` holds a readable prefix.
 
-    def __init__(self, lba: int, count: int, err: int, good: bytes = b"") -> None:
+    ``kind`` is "bad" for a medium error, or "protected" when the drive refused the sectors
+    for copy protection (CSS): that is neither damage nor worth a retry."""
+
+    def __init__(
+        self, lba: int, count: int, err: int, good: bytes = b"", kind: str = "bad"
+    ) -> None:
         super().__init__(f"read error at LBA {lba} (+{count}): {os.strerror(err)}")
         self.lba = lba
         self.count = count
         self.errno = err
         self.good = good
+        self.kind = kind
 
 
 class SectorSource(Protocol):
@@ -62,6 +68,13 @@ class SectorSource(Protocol):
     sector_size: int
     sector_count: int
     description: str
+    medium: str | None  # "CD", "DVD", "BD" for a drive that says; None for files and devices
+    protection: str  # "CSS" when the disc says it is copy-protected, else ""
+    is_drive: bool  # a real optical drive (x-factors and drive control make sense)
+
+    def read_layout(self) -> DiscLayout:
+        """Sessions and tracks: the drive's TOC, or one data track where there is none."""
+        ...
 
     def read(self, lba: int, count: int) -> bytes:
         """Return exactly ``count`` sectors or raise ``ReadError`` / ``SourceGone``."""
@@ -89,6 +102,29 @@ def _device_size(fd: int) -> int:
     return int(struct.unpack("Q", buf)[0])
 
 
+def check_source_path(path: str) -> os.stat_result:
+    """Refuse, before opening, anything that is not an image file or a block device: opening
+    a FIFO blocks forever, and a folder or a character device is no disc."""
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise SourceError(f"{path}: {e.strerror} — check the path") from e
+    if stat.S_ISREG(st.st_mode) or stat.S_ISBLK(st.st_mode):
+        return st
+    what = (
+        "a folder"
+        if stat.S_ISDIR(st.st_mode)
+        else "a pipe (FIFO)"
+        if stat.S_ISFIFO(st.st_mode)
+        else "a character device"
+        if stat.S_ISCHR(st.st_mode)
+        else "a socket"
+        if stat.S_ISSOCK(st.st_mode)
+        else "not a regular file"
+    )
+    raise SourceError(f"{path} is {what} — give a disc drive, a block device or an image file")
+
+
 class ImageSource:
     """Reads an image file or a block device (a disc drive on Linux, a loop device).
 
@@ -96,16 +132,18 @@ class ImageSource:
     one failed read, not the kernel re-reading the whole page cache window one page at a time.
     """
 
+    medium: str | None = None
+    protection = ""
+    is_drive = False
+
     def __init__(self, path: str, *, max_sectors: int = 1024) -> None:
         self.path = path
         self.sector_size = SECTOR
         self.description = path
+        self._fd = -1
+        st = check_source_path(path)
         self._buf = mmap.mmap(-1, max_sectors * SECTOR)
         self._view = memoryview(self._buf)
-        try:
-            st = os.stat(path)
-        except OSError as e:
-            raise SourceError(f"{path}: {e.strerror}") from e
         self.is_device = stat.S_ISBLK(st.st_mode)
         flags = os.O_RDONLY | getattr(os, "O_BINARY", 0)
         if self.is_device and sys.platform.startswith("linux"):
@@ -137,6 +175,9 @@ class ImageSource:
 
     def current_sector_count(self) -> int:
         return self._size() // SECTOR
+
+    def read_layout(self) -> DiscLayout:
+        return DiscLayout.flat(self.sector_count, self.medium or "")
 
     def read(self, lba: int, count: int) -> bytes:
         want = count * SECTOR

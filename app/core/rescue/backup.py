@@ -5,19 +5,24 @@ Both the CLI and the GUI run this one function, so a backup behaves the same fro
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from app.core.base.companions import Companions
 from app.core.base.events import CancelToken, ProgressCallback, no_progress
+from app.core.disc import cue
 from app.core.disc.sources import SectorSource, SourceError
 from app.core.rescue import report
-from app.core.rescue.run import RescueResult, RescueSettings, rescue
+from app.core.rescue.engine import Engine
+from app.core.rescue.resume import needs_cue
+from app.core.rescue.types import RescueResult, RescueSettings
 from app.core.verify import verifier as verify
 
 
 @dataclass
 class BackupOptions:
-    source_name: str
+    source_name: str  # what the user typed (a drive, a device, an image file)
     image: str
     map_path: str = ""
     report_path: str = ""
@@ -28,8 +33,12 @@ class BackupOptions:
     command_line: str = ""
 
     def __post_init__(self) -> None:
-        self.map_path = self.map_path or self.image + ".map"
-        self.report_path = self.report_path or self.image + ".report.json"
+        comp = Companions.of(self.image, self.map_path, self.report_path)
+        self.map_path, self.report_path = comp.map, comp.report
+
+    @property
+    def companions(self) -> Companions:
+        return Companions.of(self.image, self.map_path, self.report_path)
 
 
 @dataclass
@@ -51,7 +60,7 @@ def run_backup(
     source = open_source()
     problems: list[str] = []
     try:
-        result = rescue(
+        result = Engine(
             source,
             opts.image,
             opts.map_path,
@@ -60,10 +69,14 @@ def run_backup(
             token,
             command_line=opts.command_line,
             force=opts.force,
-        )
-        doc = report.build(result, opts.source_name, opts.image, opts.map_path)
+            report_path=opts.report_path,
+            source_path=opts.source_name if os.path.exists(opts.source_name) else None,
+        ).run()
+        comp = opts.companions
+        cue_path = comp.cue if needs_cue(result.plan.layout) else None
+        doc = report.build(result, opts.source_name, opts.image, opts.map_path, cue_path)
         vr = None
-        if opts.verify and result.outcome in ("complete", "incomplete"):
+        if opts.verify and result.outcome.finished:
             try:
                 vr = verify.verify(
                     opts.image,
@@ -78,6 +91,8 @@ def run_backup(
     finally:
         source.close()
     try:
+        if cue_path:
+            cue.write(result.plan.layout, opts.image, cue_path)
         report.write(doc, opts.report_path)
         if result.hashes:
             report.write_sidecars(opts.image, result.hashes)
@@ -85,7 +100,7 @@ def run_backup(
         problems.append(f"cannot write the report {opts.report_path}: {e.strerror}")
     if (
         opts.eject is not None
-        and result.outcome in ("complete", "incomplete")
+        and result.outcome.finished
         and not (vr is not None and vr.outcome == "cancelled")
     ):
         try:

@@ -1,8 +1,12 @@
-"""The rescue engine's state and passes (copy, trim, scrape, retry); ``rescue.py`` runs them.
+"""The rescue engine: one object owns a run's whole lifetime (open, passes, hashes, finish).
+
+What it images comes from the disc's layout and its filesystems (``app.core.disc.plan``), never
+from the first volume descriptor alone. How it reads is in ``passes.py``; how a run proves it
+may resume is in ``resume.py``.
 
 Invariants that make a kill at any instant safe: a sector is marked finished only after its
 data was written; the mapfile is written atomically after the image was flushed; and every exit
-path saves the mapfile before returning (see ``rescue()``).
+path (end, error, cancel, disc removed, disk full) saves the mapfile before returning.
 """
 
 from __future__ import annotations
@@ -12,42 +16,71 @@ import os
 import time
 
 from app.core.base import mapfile
-from app.core.base.events import Cancelled, CancelToken, Progress, ProgressCallback
+from app.core.base.companions import Companions
+from app.core.base.events import Cancelled, CancelToken, Progress, ProgressCallback, no_progress
 from app.core.base.hashing import StreamHasher, hash_file
-from app.core.base.rangemap import BAD, FINISHED, NON_SCRAPED, NON_TRIED, NON_TRIMMED, RangeMap
-from app.core.disc import discsize
-from app.core.disc.sources import ReadError, SectorSource, SourceGone
-from app.core.rescue.types import DestinationError, PassRecord, RescueSettings, marker_sector
+from app.core.base.outcome import Outcome
+from app.core.base.rangemap import BAD, FINISHED, NON_SCRAPED, NON_TRIED, NON_TRIMMED
+from app.core.disc.plan import Kind
+from app.core.disc.sources import ReadError, SectorSource, SourceError, SourceGone
+from app.core.rescue.passes import Passes, clip
+from app.core.rescue.resume import Opened, open_run
+from app.core.rescue.types import (
+    DestinationError,
+    PassRecord,
+    RescueResult,
+    RescueSettings,
+    marker_sector,
+)
+
+PHASE_WORDS = {
+    "copy": "copying",
+    "once": "reading run-out and session gaps once",
+    "trim": "trimming around unreadable areas",
+    "scrape": "reading unreadable areas sector by sector",
+    "retry": "retrying unreadable sectors",
+    "hash": "computing checksums from the image",
+}
 
 
-class Engine:
+class Protected(Exception):
+    """The drive refused sectors for copy protection: stop, this is neither damage nor
+    something a retry changes."""
+
+
+class Engine(Passes):
     def __init__(
         self,
         source: SectorSource,
         image_path: str,
-        map_path: str,
-        settings: RescueSettings,
-        progress: ProgressCallback,
-        cancel: CancelToken,
-        command_line: str,
-        force: bool,
+        map_path: str = "",
+        settings: RescueSettings | None = None,
+        progress: ProgressCallback = no_progress,
+        cancel: CancelToken | None = None,
+        *,
+        command_line: str = "",
+        force: bool = False,
+        report_path: str = "",
+        source_path: str | None = None,
     ) -> None:
         self.src = source
         self.ss = source.sector_size
+        self.comp = Companions.of(image_path, map_path, report_path)
         self.image_path = image_path
-        self.map_path = map_path
-        self.cfg = settings
+        self.map_path = self.comp.map
+        self.cfg = settings or RescueSettings()
         self.progress = progress
-        self.cancel = cancel
+        self.cancel = cancel or CancelToken()
         self.command_line = command_line
         self.force = force
+        self.source_path = source_path
         self.start_time = time.time()
         self.t0 = time.monotonic()
         self.passes: list[PassRecord] = []
         self.reads = self.failed = 0
         self.phase = "copy"
         self.pass_no = 0  # the pass in progress, 1-based once the first begins
-        self.pass_count = 3 + 2 + settings.retries
+        self.pass_count = 3 + 3 + self.cfg.retries
         self.pos = 0
         self.hasher: StreamHasher | None = None
         self.hash_next = 0
@@ -56,61 +89,111 @@ class Engine:
         self._last_emit = 0.0
         self._last_save = self.t0
         self._dirty = False
+        self.img = -1
 
-    # ---- setup -------------------------------------------------------------------------
-    def open(self) -> None:
-        self.size = discsize.determine(self.src)
-        total = self.size.sectors
-        if total == 0:
-            raise SourceGone(f"{self.src.description}: no disc, or nothing readable on it")
-        self.resumed = os.path.exists(self.map_path) and not self.force
-        if self.resumed:
-            try:
-                mf = mapfile.load(self.map_path, self.ss)
-            except mapfile.MapfileError as e:
-                raise DestinationError(f"{e} — move it away to start over") from e
-            if mf.map.size != total:
-                if mf.map.size > self.size.capacity or mf.map.size == 0:
-                    raise DestinationError(
-                        f"{self.map_path} describes {mf.map.size} sectors but this disc has "
-                        f"{self.size.capacity}: it belongs to another disc"
-                    )
-                total = mf.map.size  # trust the earlier run's domain (e.g. ddrescue's)
-                self.size = discsize.DiscSize(
-                    total, self.size.capacity, self.size.filesystem, "mapfile", self.size.note
-                )
-            self.map = mf.map
-        else:
-            if os.path.exists(self.image_path) and not self.force:
-                raise DestinationError(
-                    f"{self.image_path} exists and has no mapfile: choose another name, "
-                    "or pass --force to overwrite it"
-                )
-            self.map = RangeMap(total)
-        self.total = total
+    # ---- the run ------------------------------------------------------------------------------
+    def run(self) -> RescueResult:
+        """Rescue the source into the image; resumes when the mapfile exists.
+
+        Raises ``DestinationError`` / ``SourceError`` / ``UsageError`` only before anything was
+        written; once the run has started every problem comes back as the result's outcome
+        with the mapfile saved."""
+        self.open()
+        outcome, message = Outcome.COMPLETE, ""
+        hashes: dict[str, str] | None = None
+        hashes_from = ""
         try:
-            flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0)
-            if self.force and not self.resumed:
-                flags |= os.O_TRUNC
-            self.img = os.open(self.image_path, flags, 0o644)
-        except OSError as e:
-            raise DestinationError(f"{self.image_path}: {e.strerror}") from e
-        st = os.fstat(self.img)
-        need = total * self.ss - st.st_blocks * 512
-        free = _free_bytes(self.image_path)
-        if free is not None and need > free:
-            os.close(self.img)
-            raise DestinationError(
-                f"not enough space for {self.image_path}: needs {_mb(need)}, {_mb(free)} free — "
-                "free some space or choose another folder"
+            self.copy_pass(self.data_windows, forward=True, skipping=True)
+            self.copy_pass(self.data_windows, forward=False, skipping=True)
+            self.copy_pass(self.data_windows, forward=True, skipping=False)
+            self.copy_pass(self.once_windows, forward=True, skipping=False, phase="once")
+            self.trim_pass()
+            self.settle_not_data()
+            self.scrape_pass()
+            self.retry_passes()
+            if self.cfg.fill == "marker":
+                self.fill_markers()
+            self.phase = "done"
+            self.save()
+            self.image_sectors = self.opened.plan.image_end(self.map, self.opened.claims.end)
+            if self.image_sectors < self.total:
+                os.ftruncate(self.img, self.image_sectors * self.ss)
+            hashes, hashes_from = self.finish_hashes()
+            damaged = self.opened.plan.damaged(self.map)
+            if damaged:
+                outcome = Outcome.INCOMPLETE
+                message = f"{damaged} data sector{'s' if damaged != 1 else ''} unreadable"
+        except Cancelled:
+            outcome, message = Outcome.CANCELLED, "stopped — run the same backup again to resume"
+        except Protected as e:
+            outcome, message = Outcome.PROTECTED, str(e)
+        except SourceGone as e:
+            outcome = Outcome.SOURCE_GONE
+            message = (
+                f"{e}. Put the disc back and run the same backup again — "
+                "nothing read so far is lost."
             )
-        if st.st_size < total * self.ss:
-            os.ftruncate(self.img, total * self.ss)
-        if self.map.count(NON_TRIED)[0] == total:
-            self.hasher = StreamHasher()
-        self.save()  # the mapfile exists from the first second: resume is always possible
+        except SourceError as e:
+            outcome, message = Outcome.SOURCE_GONE, f"{e}. Run the same backup again to resume."
+        except DestinationError as e:
+            outcome, message = Outcome.DESTINATION_ERROR, str(e)
+        finally:
+            if self.hasher is not None:
+                self.hasher.abort()
+            try:
+                if self.phase not in ("done", "hash"):
+                    self.save()
+            except (DestinationError, OSError) as e:
+                # The previous mapfile is still whole (atomic save): at most seconds are lost.
+                message += f" (mapfile not updated: {e})"
+            self._dirty = False  # saved, or reported as not saved: never retried on a closed fd
+            os.close(self.img)  # releases the lock too
+            self.src.set_phase("done")
+            self.emit(time.monotonic())
+        o = self.opened
+        return RescueResult(
+            outcome=outcome,
+            message=message,
+            plan=o.plan,
+            claims=o.claims,
+            identity=o.identity,
+            capacity=o.capacity,
+            sector_size=self.ss,
+            sectors=self.total,
+            image_sectors=self.image_sectors,
+            map=self.map,
+            resumed=o.resumed,
+            hashes=hashes,
+            hashes_from=hashes_from,
+            passes=self.passes,
+            reads=self.reads,
+            failed_reads=self.failed,
+            duration=time.monotonic() - self.t0,
+            settings=self.cfg,
+            source_notes=list(getattr(self.src, "notes", [])),
+            trailing_bytes=int(getattr(self.src, "trailing_bytes", 0)),
+            protection=self.src.protection,
+        )
 
-    # ---- I/O ---------------------------------------------------------------------------
+    def open(self) -> None:
+        o = open_run(self.src, self.comp, self.force, self.source_path, self.cfg)
+        self.opened = o
+        self.img = o.fd
+        self.map = o.map
+        self.total = o.map.size
+        self.image_sectors = self.total
+        self.data_windows = o.plan.runs(Kind.DATA)
+        self.once_windows = o.plan.runs(Kind.RUNOUT, Kind.GAP)
+        self._audio = sum(e - s for s, e in o.plan.runs(Kind.AUDIO))
+        if self.map.count(NON_TRIED)[0] == self.total:
+            self.hasher = StreamHasher()
+        try:
+            self.save()  # the mapfile exists from the first second: resume is always possible
+        except DestinationError:
+            os.close(self.img)
+            raise
+
+    # ---- I/O ----------------------------------------------------------------------------------
     def write(self, lba: int, data: bytes) -> None:
         try:
             view = memoryview(data)
@@ -130,8 +213,9 @@ class Engine:
         """Read ``count`` sectors at ``lba``; store what was read; return good sectors."""
         if self.cancel.paused:
             self.save()  # a paused backup is a resumable one, whatever happens next
-            self.emit(time.monotonic(), "paused")
+            self.emit(time.monotonic())
             self.cancel.wait_while_paused()
+            self._rate_mark = (time.monotonic(), self._rate_mark[1])
         self.cancel.raise_if_cancelled()
         self.pos = lba
         self.reads += 1
@@ -142,6 +226,18 @@ class Engine:
             self.failed += 1
             rec.failed_reads += 1
             data = e.good
+            if e.kind == "protected":
+                self._store(lba, data, rec)
+                raise Protected(
+                    f"the drive refuses sector {lba + len(data) // self.ss} for copy protection"
+                    f"{' (CSS)' if self.src.protection else ''}: DiscVault does not circumvent "
+                    "copy protection — what could be read is kept"
+                ) from e
+        good = self._store(lba, data, rec)
+        self.tick()
+        return good
+
+    def _store(self, lba: int, data: bytes, rec: PassRecord) -> int:
         good = len(data) // self.ss
         if good:
             self.write(lba, data)
@@ -149,7 +245,6 @@ class Engine:
             rec.recovered_sectors += good  # only unfinished sectors are ever read
             self._dirty = True
             self._feed_hash(lba, data)
-        self.tick()
         return good
 
     def _feed_hash(self, lba: int, data: bytes) -> None:
@@ -169,8 +264,9 @@ class Engine:
             self.map,
             self.ss,
             self.pos * self.ss,
-            mapfile.PHASE_STATUS[self.phase],
+            mapfile.PHASE_STATUS.get(self.phase, "?"),
             max(self.pass_no, 1),
+            meta=self.opened.meta,
         )
         text = mapfile.format_mapfile(
             mf, command_line=self.command_line, start_time=self.start_time, phase=self.phase
@@ -182,6 +278,7 @@ class Engine:
         self._last_save = time.monotonic()
         self._dirty = False
 
+    # ---- progress -----------------------------------------------------------------------------
     def tick(self, force: bool = False) -> None:
         now = time.monotonic()
         if self._dirty and now - self._last_save >= self.cfg.save_interval:
@@ -190,140 +287,75 @@ class Engine:
             self._last_emit = now
             self.emit(now)
 
-    def emit(self, now: float, message: str = "") -> None:
-        counts = self.map.counts()
-        done_bytes = counts[FINISHED] * self.ss
+    def tally(self) -> tuple[int, int, int, int, int]:
+        """(finished, unreadable data, pending data, unreadable not-data, bad data areas)."""
+        done = bad = pending = not_data = areas = 0
+        for s, e, st in self.map.runs():
+            if st == FINISHED:
+                done += e - s
+                continue
+            if st == NON_TRIED:
+                continue
+            for lo, hi in clip([(s, e)], self.data_windows):
+                if st == BAD:
+                    bad += hi - lo
+                    areas += 1
+                else:
+                    pending += hi - lo
+            for lo, hi in clip([(s, e)], self.once_windows):
+                not_data += hi - lo
+        return done, bad, pending, not_data, areas
+
+    def emit(self, now: float) -> None:
+        done, bad, pending, not_data, areas = self.tally()
+        ss = self.ss
         t_mark, b_mark = self._rate_mark
-        if now - t_mark >= 0.5:
-            inst = (done_bytes - b_mark) / (now - t_mark)
+        if now - t_mark >= 0.5 and not self.cancel.paused:
+            inst = (done * ss - b_mark) / (now - t_mark)
             self.rate = inst if self.rate == 0 else 0.5 * self.rate + 0.5 * inst
-            self._rate_mark = (now, done_bytes)
-        remaining = counts[NON_TRIED] * self.ss
-        eta = remaining / self.rate if self.rate > 0 and self.phase == "copy" else None
-        bad = (counts[BAD] + counts[NON_SCRAPED] + counts[NON_TRIMMED]) * self.ss
-        areas = sum(1 for _, _, st in self.map.runs() if st in (BAD, NON_SCRAPED, NON_TRIMMED))
+            self._rate_mark = (now, done * ss)
+        left = sum(hi - lo for lo, hi in clip(self.map.runs_with(NON_TRIED), self.data_windows))
+        eta = left * ss / self.rate if self.rate > 0 and self.phase == "copy" else None
         self.progress(
             Progress(
                 phase=self.phase,
                 pass_no=self.pass_no,
                 pass_count=self.pass_count,
-                position=self.pos * self.ss,
-                total=self.total * self.ss,
-                done=done_bytes,
-                bad=bad,
+                position=self.pos * ss,
+                total=(self.total - self._audio) * ss,
+                done=done * ss,
+                bad=bad * ss,
                 bad_areas=areas,
-                rate=self.rate,
+                rate=self.rate if self.phase in ("copy", "once") else 0.0,
                 eta_seconds=eta,
-                message=message,
+                message="paused" if self.cancel.paused else "",
                 extra={"map": self.map.copy(), "failed_reads": self.failed, "reads": self.reads},
+                pending=pending * ss,
+                not_data=not_data * ss,
+                medium=self.src.medium if self.src.is_drive else None,
+                paused=self.cancel.paused,
+                phase_label=PHASE_WORDS.get(self.phase, self.phase),
             )
         )
 
-    # ---- passes ------------------------------------------------------------------------
+    # ---- passes' bookkeeping ------------------------------------------------------------------
     def begin(self, phase: str, direction: str) -> PassRecord:
         self.phase = phase
-        self.src.set_phase(phase)
+        self.src.set_phase("copy" if phase == "once" else phase)
         self.pass_no += 1
         rec = PassRecord(phase, self.pass_no, direction)
         self.passes.append(rec)
         self.tick(force=True)
         return rec
 
-    def end(self, rec: PassRecord, started: float) -> None:
-        rec.seconds = time.monotonic() - started
-
-    def copy_pass(self, forward: bool, skipping: bool) -> None:
-        if not self.map.count(NON_TRIED)[0]:
-            return
-        started = time.monotonic()
-        rec = self.begin("copy", "forward" if forward else "reverse")
-        cl = self.cfg.cluster
-        size, skip = cl, cl
-        skip_max = max(cl, int(self.total * self.cfg.skip_max_fraction))
-        pos = 0 if forward else self.total
-        careful = pos  # inside a big read that failed: stay small until past it
-        while (run := self.map.next_run(pos, NON_TRIED, forward)) is not None:
-            lo, hi = run
-            n = min(size, hi - lo)
-            lba = lo if forward else hi - n
-            good = self.attempt(lba, n, rec)
-            if good == n:
-                pos = lba + n if forward else lba
-                calm = pos >= careful if forward else pos <= careful
-                size = min(size * 2, self.cfg.max_cluster) if calm else cl
-                skip = cl
-                continue
-            if n > cl:  # a big read failed: look closer before calling the area bad
-                size = cl
-                pos = lba + good if forward else lba + n
-                careful = lba + n if forward else lba
-                continue
-            self.map.set(lba + good, lba + n, NON_TRIMMED)
-            self._dirty = True
-            if skipping:
-                pos = lba + n + skip if forward else lba - skip
-                skip = min(skip * 2, skip_max)
-            else:
-                pos = lba + n if forward else lba
-        self.end(rec, started)
-
-    def trim_pass(self) -> None:
-        runs = self.map.runs_with(NON_TRIMMED)
-        if not runs:
-            return
-        started = time.monotonic()
-        rec = self.begin("trim", "both edges")
-        for lo, hi in runs:
-            a = lo
-            while a < hi and self.attempt(a, 1, rec):
-                a += 1
-            if a < hi:
-                self.map.set(a, a + 1, BAD)
-                b = hi - 1
-                while b > a and self.attempt(b, 1, rec):
-                    b -= 1
-                if b > a:
-                    self.map.set(b, b + 1, BAD)
-                    self.map.set(a + 1, b, NON_SCRAPED)
-                self._dirty = True
-        self.end(rec, started)
-
-    def scrape_pass(self) -> None:
-        runs = self.map.runs_with(NON_SCRAPED)
-        if not runs:
-            return
-        started = time.monotonic()
-        rec = self.begin("scrape", "forward")
-        for lo, hi in runs:
-            for lba in range(lo, hi):
-                if not self.attempt(lba, 1, rec):
-                    self.map.set(lba, lba + 1, BAD)
-                    self._dirty = True
-        self.end(rec, started)
-
-    def retry_passes(self) -> None:
-        for i in range(self.cfg.retries):
-            runs = self.map.runs_with(BAD)
-            if not runs:
-                break
-            forward = i % 2 == 1  # first retry backwards: the scrape just went forwards
-            started = time.monotonic()
-            rec = self.begin("retry", "forward" if forward else "reverse")
-            lbas = [lba for lo, hi in runs for lba in range(lo, hi)]
-            for lba in lbas if forward else reversed(lbas):
-                self.src.prepare_retry(lba)
-                self.attempt(lba, 1, rec)
-            self.end(rec, started)
-            if rec.recovered_sectors == 0:
-                break  # a whole pass with nothing back: more passes only wear the drive
-
     def fill_markers(self) -> None:
-        for lo, hi in self.map.runs_with(BAD + NON_SCRAPED + NON_TRIMMED + NON_TRIED):
+        runs = self.map.runs_with(BAD + NON_SCRAPED + NON_TRIMMED + NON_TRIED)
+        for lo, hi in clip(runs, self.data_windows):
             for lba in range(lo, hi):
                 self.write(lba, marker_sector(lba, self.ss))
 
-    def finish_hashes(self) -> tuple[dict[str, str] | None, str]:
-        if self.hasher is not None and self.hash_next == self.total:
+    def finish_hashes(self) -> tuple[dict[str, str], str]:
+        if self.hasher is not None and self.hash_next == self.image_sectors:
             hashes = self.hasher.finish()
             self.hasher = None
             return hashes, "stream"
@@ -332,7 +364,7 @@ class Engine:
             self.hasher = None
         self.phase = "hash"
         os.fsync(self.img)
-        total = self.total * self.ss
+        total = self.image_sectors * self.ss
 
         def on_bytes(done: int) -> None:
             now = time.monotonic()
@@ -350,7 +382,7 @@ class Engine:
                         0,
                         0.0,
                         None,
-                        "computing checksums from the image",
+                        phase_label=PHASE_WORDS["hash"],
                     )
                 )
 
@@ -362,13 +394,28 @@ class Engine:
         return from_image, "image"
 
 
-def _free_bytes(path: str) -> int | None:
-    try:
-        st = os.statvfs(os.path.dirname(os.path.abspath(path)))
-    except (OSError, AttributeError):
-        return None
-    return st.f_bavail * st.f_frsize
+def rescue(
+    source: SectorSource,
+    image_path: str,
+    map_path: str | None = None,
+    settings: RescueSettings | None = None,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+    *,
+    command_line: str = "",
+    force: bool = False,
+) -> RescueResult:
+    """``Engine(...).run()`` for callers that need nothing else."""
+    return Engine(
+        source,
+        image_path,
+        map_path or "",
+        settings,
+        progress,
+        cancel,
+        command_line=command_line,
+        force=force,
+    ).run()
 
 
-def _mb(n: int) -> str:
-    return f"{n / 1e6:,.1f} MB"
+__all__ = ["DestinationError", "Engine", "Opened", "RescueResult", "RescueSettings", "rescue"]

@@ -8,44 +8,76 @@ import os
 import time
 
 from app import __version__
+from app.core.base.companions import Companions
+from app.core.base.hashing import ALGORITHMS
 from app.core.base.mapfile import save_atomic
+from app.core.base.outcome import Outcome
 from app.core.base.units import human_bytes
-from app.core.rescue.run import RescueResult
+from app.core.disc.plan import Kind
+from app.core.rescue.types import RescueResult
 
 SCHEMA = "discvault.rip/1"
-SIDECARS = {"md5": "md5", "sha1": "sha1", "sha256": "sha256"}  # extension -> algorithm
 
 
-def build(result: RescueResult, source: str, image: str, map_path: str) -> dict[str, object]:
+def build(
+    result: RescueResult, source: str, image: str, map_path: str, cue: str | None = None
+) -> dict[str, object]:
     ss = result.sector_size
-    unreadable = result.sectors - result.rescued_sectors
+    damaged = result.damaged_sectors
     now = time.time()
+    plan = result.plan
+    not_data = []
+    for r in plan.regions:
+        if r.kind is Kind.DATA:
+            continue
+        unread = r.length - sum(
+            max(0, min(e, r.end) - max(s, r.start)) for s, e, st in result.map.runs() if st == "+"
+        )
+        not_data.append(
+            {"kind": str(r.kind), "lba": r.start, "count": r.length, "unreadable": unread}
+        )
     return {
         "schema": SCHEMA,
         "tool": {"name": "DiscVault", "version": __version__},
-        "outcome": result.outcome,
+        "outcome": str(result.outcome),
         "message": result.message,
-        "complete": result.outcome == "complete",
+        "complete": result.outcome is Outcome.COMPLETE,
         "source": {
             "path": source,
-            "capacity_sectors": result.size.capacity,
-            "filesystem_sectors": result.size.filesystem,
-            "size_basis": result.size.basis,
-            "size_note": result.size.note,
+            "capacity_sectors": result.capacity,
+            "filesystem_sectors": result.claims.end or None,
+            "size_basis": "layout",
+            "size_note": "; ".join(plan.notes),
             "drive_control": result.source_notes,
+            "trailing_bytes": result.trailing_bytes,
+            "protection": result.protection or None,
+        },
+        "disc": {
+            "summary": plan.describe(result.map),
+            "layout": plan.layout.to_json(),
+            "identity": result.identity.to_json() if result.identity else None,
+            "filesystems": [
+                {"kind": c.kind, "session": c.session, "start": c.start, "end": c.end}
+                for c in result.claims.claims
+            ],
+            "not_data": not_data,
+            "notes": plan.notes,
         },
         "image": {
             "path": os.path.abspath(image),
             "map": os.path.abspath(map_path),
+            "cue": os.path.abspath(cue) if cue else None,
             "sector_size": ss,
-            "sectors": result.sectors,
-            "bytes": result.sectors * ss,
+            "sectors": result.image_sectors,
+            "bytes": result.image_sectors * ss,
+            "domain_sectors": result.sectors,
         },
         "rescued_sectors": result.rescued_sectors,
-        "unreadable_sectors": unreadable,
-        "unreadable_bytes": unreadable * ss,
+        "unreadable_sectors": damaged,
+        "unreadable_bytes": damaged * ss,
+        "not_data_sectors": sum(result.not_data.values()),
         "bad_ranges": [
-            {"lba": s, "count": e - s, "status": st} for s, e, st in result.map.runs() if st != "+"
+            {"lba": s, "count": e - s, "status": st} for s, e, st in result.damaged_ranges
         ],
         "hashes": result.hashes,
         "hashes_from": result.hashes_from,
@@ -68,37 +100,68 @@ def write_sidecars(image: str, hashes: dict[str, str]) -> list[str]:
     """``IMAGE.md5`` etc. in coreutils format, so ``sha1sum -c IMAGE.sha1`` works in place."""
     written = []
     name = os.path.basename(image)
-    for ext, algo in SIDECARS.items():
+    for algo, path in Companions.of(image).sidecars.items():
         if algo in hashes:
-            path = f"{image}.{ext}"
             save_atomic(path, f"{hashes[algo]}  {name}\n")
             written.append(path)
     return written
 
 
+def _of(part: int, whole: int) -> str:
+    """ "X of Y" that never reads as equal when the numbers are not (100.7 MB of 100.7 MB)."""
+    a, b = human_bytes(part), human_bytes(whole)
+    if part != whole and a == b:
+        return f"{part:,} of {whole:,} bytes"
+    return f"{a} of {b}"
+
+
 def summary(result: RescueResult, image: str) -> str:
     ss = result.sector_size
-    bad = result.sectors - result.rescued_sectors
-    areas = sum(1 for _, _, st in result.map.runs() if st != "+")
+    damaged_runs = result.damaged_ranges
+    bad = result.damaged_sectors
+    areas = len(damaged_runs)
     head = {
-        "complete": f"Backed up: {image}",
-        "incomplete": f"Backed up — {human_bytes(bad * ss)} unreadable in {areas} area(s): {image}",
-        "cancelled": "Stopped — run the same command again to resume.",
-        "source_gone": "The source went away.",
-        "destination_error": "Could not write the image.",
+        Outcome.COMPLETE: f"Backed up: {image}",
+        Outcome.INCOMPLETE: (
+            f"Backed up — {human_bytes(bad * ss)} unreadable in {areas} "
+            f"area{'s' if areas != 1 else ''}: {image}"
+        ),
+        Outcome.PROTECTED: f"Stopped: the disc is copy-protected. Kept what could be read: {image}",
+        Outcome.CANCELLED: "Stopped — run the same command again to resume.",
+        Outcome.SOURCE_GONE: "The source went away.",
+        Outcome.DESTINATION_ERROR: "Could not write the image.",
     }[result.outcome]
     lines = [head]
-    if result.message and result.outcome not in ("complete",):
+    if result.message and result.outcome is not Outcome.COMPLETE:
         lines.append(f"  {result.message}")
+    lines.append(f"  {result.plan.describe(result.map)}")
+    rescued = result.rescued_sectors * ss
     lines.append(
-        f"  rescued {human_bytes(result.rescued_sectors * ss)} of "
-        f"{human_bytes(result.sectors * ss)} in {result.duration:.1f} s, "
-        f"{result.failed_reads} failed read(s)"
+        f"  rescued {_of(rescued, result.data_sectors * ss)} in {result.duration:.1f} s, "
+        f"{result.failed_reads} failed read{'s' if result.failed_reads != 1 else ''}"
     )
-    if result.size.note:
-        lines.append(f"  size: {result.size.basis} — {result.size.note}")
+    audio = result.plan.layout.audio_tracks
+    if audio:
+        nums = ", ".join(str(t.number) for t in audio)
+        lines.append(
+            f"  audio: track{'s' if len(audio) > 1 else ''} {nums} not part of an ISO "
+            "(zero in the image; kept: every data track)"
+        )
+    for note in result.plan.notes:
+        lines.append(f"  note: {note}")
+    if result.trailing_bytes:
+        lines.append(
+            f"  note: the source's last {result.trailing_bytes} bytes are not a whole sector: "
+            "they are not in the image"
+        )
+    if result.image_sectors < result.sectors:
+        lines.append(
+            f"  the image ends at sector {result.image_sectors}: the "
+            f"{result.sectors - result.image_sectors} unreadable run-out sectors after it hold "
+            "nothing"
+        )
     if result.hashes:
-        for algo in ("crc32", "md5", "sha1", "sha256"):
+        for algo in ALGORITHMS:
             if algo in result.hashes:
                 lines.append(f"  {algo:7s} {result.hashes[algo]}")
     return "\n".join(lines)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from app.core.base.outcome import Outcome
 from app.core.base.rangemap import FINISHED, RangeMap
-from app.core.disc import discsize
+from app.core.disc.claims import Claims
+from app.core.disc.identity import DiscIdentity
+from app.core.disc.plan import Kind, Plan
 
 
 class DestinationError(Exception):
@@ -35,11 +38,15 @@ class PassRecord:
 
 @dataclass
 class RescueResult:
-    outcome: str  # "complete", "incomplete", "cancelled", "source_gone", "destination_error"
+    outcome: Outcome
     message: str
-    size: discsize.DiscSize
+    plan: Plan  # what was imaged: the layout, the domain, data and not-data regions
+    claims: Claims  # what the filesystems on the disc claim
+    identity: DiscIdentity | None
+    capacity: int  # sectors the device reported
     sector_size: int
-    sectors: int
+    sectors: int  # the mapfile's domain
+    image_sectors: int  # the image file's length (trailing unreadable run-out left out)
     map: RangeMap
     resumed: bool
     hashes: dict[str, str] | None = None
@@ -50,15 +57,30 @@ class RescueResult:
     duration: float = 0.0
     settings: RescueSettings = field(default_factory=RescueSettings)
     source_notes: list[str] = field(default_factory=list)  # what the drive layer did
+    trailing_bytes: int = 0  # a source file's bytes past its last whole sector (not imaged)
+    protection: str = ""  # "CSS" when the disc said so
 
     @property
-    def bad_ranges(self) -> list[tuple[int, int]]:
-        """Every run that is not finished, as (first LBA, count)."""
-        return [(s, e - s) for s, e, st in self.map.runs() if st != FINISHED]
+    def damaged_sectors(self) -> int:
+        """Data sectors not rescued: the only unreadable sectors that count."""
+        return self.plan.damaged(self.map)
+
+    @property
+    def damaged_ranges(self) -> list[tuple[int, int, str]]:
+        return self.plan.damaged_runs(self.map)
+
+    @property
+    def not_data(self) -> dict[Kind, int]:
+        return self.plan.not_data(self.map)
 
     @property
     def rescued_sectors(self) -> int:
         return self.map.count(FINISHED)[0]
+
+    @property
+    def data_sectors(self) -> int:
+        """Sectors the rescue is about: the domain without audio (never read into an .iso)."""
+        return self.sectors - sum(e - s for s, e in self.plan.runs(Kind.AUDIO))
 
 
 MARKER = b"DISCVAULT: UNREADABLE SECTOR "

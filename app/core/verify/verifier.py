@@ -1,38 +1,35 @@
 """Proof that a backup is good: wholeness, checksums, DAT entries, and a re-read of the source.
 
-The image is read exactly once, in order, and all four hashes are computed in that pass; when a
-source is given it is compared in the same pass, read with the rescue engine's skip-ahead
-strategy so a scratched disc does not stall the verify.
+The image is read exactly once (``compare.py``), in order, every byte hashed; when a source is
+given it is compared in the same pass. The checks that need no disc are in ``checks.py``.
 """
 
 from __future__ import annotations
 
-import json
 import os
+import stat
 import time
 from dataclasses import dataclass, field
 
 from app.core.base import mapfile
-from app.core.base.compat import pread
-from app.core.base.events import Cancelled, CancelToken, Progress, ProgressCallback, no_progress
-from app.core.base.hashing import StreamHasher
-from app.core.base.rangemap import FINISHED, NON_TRIED, RangeMap
-from app.core.disc import discsize
-from app.core.disc.sources import SECTOR, ReadError, SectorSource
+from app.core.base.companions import Companions
+from app.core.base.events import Cancelled, CancelToken, ProgressCallback, no_progress
+from app.core.base.rangemap import RangeMap
+from app.core.base.sector import SECTOR
+from app.core.disc import plan as planmod
+from app.core.disc import wholeness as wholemod
+from app.core.disc.layout import DiscLayout
+from app.core.disc.sources import SectorSource
+from app.core.verify import checks as checkmod
 from app.core.verify import dat as datmod
+from app.core.verify.checks import Check
+from app.core.verify.compare import Comparison, InputError
 
-SIDECAR_ALGOS = {"md5": "md5", "sha1": "sha1", "sha256": "sha256"}
+__all__ = ["Check", "VerifyInputError", "VerifyResult", "to_json", "verify"]
 
 
 class VerifyInputError(Exception):
     """An input (image, DAT, source) cannot be read at all."""
-
-
-@dataclass
-class Check:
-    name: str  # "wholeness", "sidecar:md5", "report", "dat", "source"
-    status: str  # "ok", "mismatch", "incomplete", "not_found", "info"
-    detail: str
 
 
 @dataclass
@@ -45,7 +42,11 @@ class VerifyResult:
     source_unreadable: list[tuple[int, int]] = field(default_factory=list)
     now_readable: list[tuple[int, int]] = field(default_factory=list)
     missing_sectors: int = 0
+    extra_bytes: int = 0
     map_bad_sectors: int = 0
+    not_data_unreadable: int = 0
+    source_sectors: int = 0
+    compared_sectors: int = 0
     dat_match: datmod.DatMatch | None = None
     cancelled: bool = False
     duration: float = 0.0
@@ -71,225 +72,26 @@ def _runs(lbas: list[int]) -> list[tuple[int, int]]:
     return out
 
 
-class _Verify:
-    def __init__(
-        self,
-        image: str,
-        source: SectorSource | None,
-        bad_map: RangeMap | None,
-        progress: ProgressCallback,
-        cancel: CancelToken,
-    ) -> None:
-        self.image = image
-        self.src = source
-        self.bad_map = bad_map
-        self.progress = progress
-        self.cancel = cancel
-        self.fd = os.open(image, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-        self.size = os.fstat(self.fd).st_size
-        self.sectors = self.size // SECTOR
-        self.hasher = StreamHasher()
-        self.mismatch: list[int] = []
-        self.now_readable: list[int] = []
-        self.done = 0
-        self.t0 = time.monotonic()
-        self._last = 0.0
-        # Compared region: the image, bounded by what the source has.
-        n = min(self.sectors, source.sector_count) if source else 0
-        self.state = RangeMap(n)
-
-    def image_read(self, lba: int, count: int) -> bytes:
-        return pread(self.fd, count * SECTOR, lba * SECTOR)
-
-    def compare(self, lba: int, img: bytes, disc: bytes) -> None:
-        if img == disc:
-            return
-        for k in range(len(disc) // SECTOR):
-            a = img[k * SECTOR : (k + 1) * SECTOR]
-            b = disc[k * SECTOR : (k + 1) * SECTOR]
-            if a != b:
-                was_bad = self.bad_map is not None and self.bad_map.status_at(lba + k) != FINISHED
-                (self.now_readable if was_bad else self.mismatch).append(lba + k)
-
-    def tick(self, phase: str, pos: int) -> None:
-        self.cancel.raise_if_cancelled()
-        now = time.monotonic()
-        if now - self._last < 0.1:
-            return
-        self._last = now
-        rate = self.done * SECTOR / max(now - self.t0, 1e-6)
-        left = (self.sectors - self.done) * SECTOR / rate if rate else None
-        bad = self.state.count("-")[0] + self.state.count("*")[0]
-        self.progress(
-            Progress(
-                phase,
-                1,
-                1,
-                pos * SECTOR,
-                self.sectors * SECTOR,
-                self.done * SECTOR,
-                bad * SECTOR,
-                0,
-                rate,
-                left,
-                extra={"map": self.state.copy()},
-            )
-        )
-
-    def sequential_pass(self) -> None:
-        """Hash the whole image in order; compare with the source where it reads."""
-        cluster, size, skip, skip_until = 32, 32, 32, 0
-        skip_max = max(cluster, self.state.size // 100)
-        lba = 0
-        while lba < self.sectors:
-            n = min(size, self.sectors - lba)
-            img = self.image_read(lba, n)
-            if len(img) != n * SECTOR:
-                raise VerifyInputError(f"{self.image}: short read at LBA {lba}")
-            self.hasher.update(img)
-            cmp_end = min(lba + n, self.state.size)
-            if self.src is not None and skip_until <= lba < cmp_end:
-                if lba == 0:
-                    self.src.prepare_retry(0)
-                try:
-                    disc = self.src.read(lba, cmp_end - lba)
-                    self.compare(lba, img, disc)
-                    self.state.set(lba, cmp_end, FINISHED)
-                    size, skip = min(size * 2, 512), cluster
-                except ReadError as e:
-                    good = len(e.good) // SECTOR
-                    if good:
-                        self.compare(lba, img, e.good)
-                        self.state.set(lba, lba + good, FINISHED)
-                    self.state.set(lba + good, cmp_end, "*")
-                    # Skip ahead (doubling) so a scratch costs few failed reads; what is
-                    # skipped stays non-tried for the closer look afterwards.
-                    skip_until = cmp_end + skip
-                    size, skip = cluster, min(skip * 2, skip_max)
-            self.done = lba + n
-            self.tick("verify", lba)
-            lba += n
-
-    def close_look(self) -> None:
-        """Skipped areas in clusters, then failed areas sector by sector (each read once)."""
-        assert self.src is not None
-        for lo, hi in self.state.runs_with(NON_TRIED):
-            for lba in range(lo, hi, 32):
-                n = min(32, hi - lba)
-                try:
-                    disc = self.src.read(lba, n)
-                    self.compare(lba, self.image_read(lba, n), disc)
-                    self.state.set(lba, lba + n, FINISHED)
-                except ReadError:
-                    self.state.set(lba, lba + n, "*")
-                self.tick("verify", lba)
-        for lo, hi in self.state.runs_with("*"):
-            for lba in range(lo, hi):
-                self.src.prepare_retry(lba)
-                try:
-                    self.compare(lba, self.image_read(lba, 1), self.src.read(lba, 1))
-                    self.state.set(lba, lba + 1, FINISHED)
-                except ReadError:
-                    self.state.set(lba, lba + 1, "-")
-                self.tick("verify", lba)
-
-
-def _sidecar_hash(path: str, image_name: str) -> str | None:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            lines = [ln.strip() for ln in f if ln.strip() and not ln.startswith("#")]
-    except OSError:
+def _plan_from(mf: mapfile.Mapfile | None) -> planmod.Plan | None:
+    """The not-data regions the backup recorded in its mapfile (None for ddrescue's files)."""
+    if mf is None or "not_data" not in mf.meta:
         return None
-    for ln in lines:
-        digest, _, name = ln.partition(" ")
-        name = name.lstrip(" *")
-        if name == image_name or len(lines) == 1:
-            return digest.lower()
-    return None
+    try:
+        layout = DiscLayout.from_json(mf.meta.get("layout"))
+        return planmod.from_json(layout, mf.map.size, mf.meta["not_data"])
+    except (ValueError, TypeError):
+        return None
 
 
-def check_checksums(image: str, hashes: dict[str, str]) -> list[Check]:
-    checks = []
-    name = os.path.basename(image)
-    for ext, algo in SIDECAR_ALGOS.items():
-        side = f"{image}.{ext}"
-        if not os.path.exists(side):
-            continue
-        want = _sidecar_hash(side, name)
-        if want is None:
-            checks.append(Check(f"sidecar:{ext}", "mismatch", f"{side} has no line for {name}"))
-        elif want == hashes[algo]:
-            checks.append(Check(f"sidecar:{ext}", "ok", f"{algo} matches {side}"))
-        else:
-            checks.append(
-                Check(
-                    f"sidecar:{ext}",
-                    "mismatch",
-                    f"{algo} differs from {side}: image {hashes[algo]}, file {want}",
-                )
-            )
-    rep = f"{image}.report.json"
-    if os.path.exists(rep):
-        try:
-            with open(rep, encoding="utf-8") as f:
-                recorded = json.load(f).get("hashes") or {}
-        except (OSError, ValueError, AttributeError):
-            recorded = {}
-        differ = [a for a, v in recorded.items() if a in hashes and hashes[a] != v]
-        if recorded and not differ:
-            checks.append(Check("report", "ok", f"all hashes match {os.path.basename(rep)}"))
-        elif differ:
-            checks.append(
-                Check(
-                    "report", "mismatch", f"{', '.join(differ)} differ from {os.path.basename(rep)}"
-                )
-            )
-    return checks
-
-
-def wholeness(image: str, size: int, bad_map: RangeMap | None) -> tuple[list[Check], int, int]:
-    sectors = size // SECTOR
-    missing = 0
-    checks: list[Check] = []
-    with open(image, "rb") as f:
-        f.seek(discsize.PVD_LBA * SECTOR)
-        pvd = f.read(SECTOR)
-    vss = discsize.iso9660_volume_space(pvd)
-    if vss is not None and vss > sectors:
-        missing = vss - sectors
-        checks.append(
-            Check(
-                "wholeness",
-                "incomplete",
-                f"truncated: the filesystem needs {vss} sectors, the image has "
-                f"{sectors} ({missing} missing)",
-            )
-        )
-    elif size % SECTOR:
-        checks.append(
-            Check(
-                "wholeness",
-                "incomplete",
-                f"the image ends {size % SECTOR} bytes into a sector: truncated?",
-            )
-        )
-    else:
-        basis = f"{vss} sectors as its ISO 9660 filesystem says" if vss else f"{sectors} sectors"
-        checks.append(Check("wholeness", "ok", f"whole: {basis}"))
-    bad = 0
-    if bad_map is not None:
-        bad = bad_map.size - bad_map.count(FINISHED)[0]
-        if bad:
-            checks.append(
-                Check(
-                    "mapfile",
-                    "incomplete",
-                    f"incomplete: {bad} sector(s) were unreadable (per the mapfile)",
-                )
-            )
-        else:
-            checks.append(Check("mapfile", "ok", "the mapfile says every sector was rescued"))
-    return checks, missing, bad
+def _check_image(image: str) -> None:
+    try:
+        st = os.stat(image)
+    except FileNotFoundError as e:
+        raise VerifyInputError(f"{image}: no such image file — check the path") from e
+    except OSError as e:
+        raise VerifyInputError(f"{image}: {e.strerror} — check the path") from e
+    if not stat.S_ISREG(st.st_mode):
+        raise VerifyInputError(f"{image} is not an image file — give the .iso to verify")
 
 
 def verify(
@@ -302,24 +104,30 @@ def verify(
     cancel: CancelToken | None = None,
 ) -> VerifyResult:
     token = cancel or CancelToken()
-    if not os.path.isfile(image):
-        raise VerifyInputError(f"{image}: no such image file")
+    _check_image(image)
     dat = datmod.load(dat_path) if dat_path else None  # DatError before the long read
-    map_path = map_path or image + ".map"
-    bad_map = None
+    map_path = map_path or Companions.of(image).map
+    mf = None
     if os.path.exists(map_path):
         try:
-            bad_map = mapfile.load(map_path, SECTOR).map
+            mf = mapfile.load(map_path, SECTOR)
         except mapfile.MapfileError as e:
-            raise VerifyInputError(str(e)) from e
+            raise VerifyInputError(f"{e} — move it away, or give the right one with --map") from e
+    plan = _plan_from(mf)
+    bad_map: RangeMap | None = mf.map if mf is not None else None
     try:
-        job = _Verify(image, source, bad_map, progress, token)
+        job = Comparison(image, source, bad_map, plan, progress, token)
     except OSError as e:
         raise VerifyInputError(f"{image}: {e.strerror}") from e
     result = VerifyResult(image, job.sectors)
-    checks, result.missing_sectors, result.map_bad_sectors = wholeness(image, job.size, bad_map)
-    result.checks += checks
     try:
+        whole = wholemod.check(image, job.fd)
+        result.missing_sectors = whole.missing
+        result.extra_bytes = whole.extra_bytes
+        result.checks += checkmod.wholeness(whole)
+        if bad_map is not None:
+            found, result.map_bad_sectors = checkmod.mapfile_check(bad_map, plan)
+            result.checks += found
         job.sequential_pass()
         if source is not None:
             job.close_look()
@@ -327,15 +135,18 @@ def verify(
     except Cancelled:
         job.hasher.abort()
         result.cancelled = True
+    except InputError as e:
+        job.hasher.abort()
+        raise VerifyInputError(str(e)) from e
     except OSError as e:
         job.hasher.abort()
         raise VerifyInputError(f"{image}: {e.strerror}") from e
     finally:
-        os.close(job.fd)
+        job.close()
     result.duration = time.monotonic() - job.t0
     if result.cancelled or result.hashes is None:
         return result
-    result.checks += check_checksums(image, result.hashes)
+    result.checks += checkmod.checksums(image, result.hashes)
     if dat is not None:
         m = dat.match(job.size, result.hashes, os.path.basename(image))
         result.dat_match = m
@@ -344,7 +155,9 @@ def verify(
     if source is not None:
         result.mismatches = _runs(sorted(job.mismatch))
         result.now_readable = _runs(sorted(job.now_readable))
-        result.source_unreadable = [(s, e - s) for s, e in job.state.runs_with("-")]
+        result.source_unreadable, result.not_data_unreadable = job.unreadable_now()
+        result.source_sectors = source.sector_count
+        result.compared_sectors = job.state.size
         result.checks.append(_source_check(result, source))
     return result
 
@@ -356,19 +169,31 @@ def _source_check(r: VerifyResult, source: SectorSource) -> Check:
         return Check(
             "source",
             "mismatch",
-            f"differs from {name} in {n} sector(s), first at LBA {r.mismatches[0][0]}",
+            f"differs from {name} in {n} sector{'s' if n != 1 else ''}, first at LBA "
+            f"{r.mismatches[0][0]}",
         )
-    parts = [f"identical to {name} on every sector that read"]
+    if r.source_sectors < r.sectors:
+        return Check(
+            "source",
+            "mismatch",
+            f"{name} has {r.source_sectors} sectors, the image {r.sectors}: sectors "
+            f"{r.source_sectors} to {r.sectors - 1} have nothing to be compared with — "
+            "is this the right disc?",
+        )
+    parts = [f"identical to {name} on all {r.compared_sectors} sectors that read"]
     if r.source_unreadable:
         n = sum(c for _, c in r.source_unreadable)
-        parts.append(f"{n} sector(s) unreadable on the source now")
+        parts.append(f"{n} sector{'s' if n != 1 else ''} unreadable on the source now")
+    if r.not_data_unreadable:
+        parts.append(f"{r.not_data_unreadable} unreadable sectors that are not data")
     if r.now_readable:
         n = sum(c for _, c in r.now_readable)
         parts.append(
-            f"{n} sector(s) unreadable at backup time read now: resume the backup to add them"
+            f"{n} sector{'s' if n != 1 else ''} unreadable at backup time read now: resume "
+            "the backup to add them"
         )
-    if source.sector_count != r.sectors:
-        parts.append(f"source has {source.sector_count} sectors, image {r.sectors}")
+    if r.source_sectors > r.sectors:
+        parts.append(f"the source has {r.source_sectors - r.sectors} sectors past the image")
     status = "incomplete" if r.now_readable else "ok"
     return Check("source", status, "; ".join(parts))
 
@@ -393,6 +218,9 @@ def to_json(r: VerifyResult) -> dict[str, object]:
         "checks": [{"name": c.name, "status": c.status, "detail": c.detail} for c in r.checks],
         "missing_sectors": r.missing_sectors,
         "map_bad_sectors": r.map_bad_sectors,
+        "extra_bytes": r.extra_bytes,
+        "compared_sectors": r.compared_sectors,
+        "source_sectors": r.source_sectors if r.compared_sectors or r.source_sectors else None,
         "mismatches": [{"lba": a, "count": n} for a, n in r.mismatches],
         "source_unreadable": [{"lba": a, "count": n} for a, n in r.source_unreadable],
         "now_readable": [{"lba": a, "count": n} for a, n in r.now_readable],

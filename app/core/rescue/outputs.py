@@ -1,0 +1,94 @@
+"""Before a backup writes anything: every output is checked against the source and each other.
+
+Seen in the field: ``--report small.iso`` replaced the *source* with JSON, ``--map OUT.iso``
+replaced the image, ``rip X X --force`` destroyed the source and reported success, and a
+``--map`` in a missing folder left a 420 MB image with no mapfile. So: every output path must
+differ from the source and from every other output (even with ``--force``), every output's
+folder must exist, and an existing file is replaced only when it is DiscVault's own companion of
+this image, or with ``--force``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+from app.core.base.companions import Companions
+from app.core.rescue.types import DestinationError
+
+
+class UsageError(ValueError):
+    """The command contradicts itself (an output equal to the source or to another output)."""
+
+
+def _same(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
+
+
+def _ours(role: str, path: str, image: str) -> bool:
+    """An existing file that this image's earlier run wrote, and may be replaced."""
+    try:
+        if os.path.getsize(path) > 1 << 20:
+            return False
+        with open(path, encoding="utf-8", errors="strict") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError):
+        return False
+    if role == "report":
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            return False
+        return isinstance(doc, dict) and str(doc.get("schema", "")).startswith("discvault.rip/")
+    if role == "cue sheet":
+        return "REM DISCVAULT" in text
+    if role.endswith("checksum file"):
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        return len(lines) == 1 and lines[0].rstrip().endswith(os.path.basename(image))
+    return False
+
+
+def check(source: str | None, comp: Companions, force: bool, cue: bool = False) -> None:
+    """Raise ``UsageError`` (exit 2) or ``DestinationError`` (exit 4) before anything is
+    written. The image and the mapfile themselves are judged by the engine (resume rules).
+    ``cue``: this backup writes a cue sheet (several sessions, or audio tracks)."""
+    outs = [(r, p) for r, p in comp.outputs() if cue or r != "cue sheet"]
+    for i, (role, path) in enumerate(outs):
+        if source and _same(path, source):
+            raise UsageError(
+                f"the {role} {path} is the source itself — choose another name for the {role}"
+            )
+        for role2, path2 in outs[:i]:
+            if _same(path, path2):
+                raise UsageError(
+                    f"the {role} and the {role2} are the same file ({path}) — give them "
+                    "different names"
+                )
+    for role, path in outs:
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise DestinationError(
+                f"the folder for the {role} does not exist ({folder}) — create it or choose "
+                "another place"
+            )
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            continue
+        except OSError as e:
+            raise DestinationError(f"{path}: {e.strerror}") from e
+        if not stat.S_ISREG(st.st_mode):
+            raise DestinationError(
+                f"the {role} {path} exists and is not a file — choose another name"
+            )
+        if role in ("image", "mapfile"):
+            continue  # resume rules decide
+        if not force and not _ours(role, path, comp.image):
+            raise DestinationError(
+                f"{path} exists and is not this backup's {role} — choose another name, or pass "
+                "--force to overwrite it"
+            )
