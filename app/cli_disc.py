@@ -167,6 +167,9 @@ def drive_json(d: DriveInfo) -> dict[str, object]:
         "sectors": d.sectors,
         "bytes": d.sectors * 2048,
         "problem": d.problem,
+        "layout": d.layout.to_json() if d.layout else None,
+        "summary": d.layout.summary() if d.layout else None,
+        "protection": d.protection or None,
     }
 
 
@@ -193,8 +196,16 @@ def cmd_drives(args: argparse.Namespace) -> int:
         parts = [d.path, d.title, state]
         if d.state == "disc_ok":
             parts += [p for p in (d.profile, d.label, f"{d.sectors * 2048 / 1e6:.1f} MB") if p]
-            if d.has_audio:
-                parts.append("audio tracks: cannot become an .iso")
+            if d.layout is not None:
+                parts.append(d.layout.summary())
+                if not d.layout.data_tracks:
+                    parts.append("an audio CD: it has no data for an .iso")
+                elif d.layout.audio_tracks:
+                    parts.append("audio tracks are not part of an .iso")
+            elif d.has_audio:
+                parts.append("audio tracks are not part of an .iso")
+            if d.protection:
+                parts.append(f"{d.protection} copy protection: DiscVault does not circumvent it")
         if d.problem:
             parts.append(d.problem)
         print("  ·  ".join(parts))

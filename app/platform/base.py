@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from app.core.disc.layout import DiscLayout
+
 
 @dataclass
 class DriveInfo:
@@ -20,6 +22,8 @@ class DriveInfo:
     sectors: int = 0
     simulated: bool = False
     problem: str = ""
+    layout: DiscLayout | None = None  # sessions and tracks, when the drive gave a TOC
+    protection: str = ""  # "CSS" when a DVD says so
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

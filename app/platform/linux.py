@@ -16,10 +16,17 @@ import struct
 import time
 from pathlib import Path
 
+from app.core.base.units import medium_for_size
+from app.core.disc import toc
 from app.core.disc.claims import iso9660_volume_space
+from app.core.disc.layout import DiscLayout
 from app.core.disc.sources import ImageSource, ReadError, SourceGone
 from app.platform.base import DriveInfo
 
+CDROMREADTOCHDR = 0x5305
+CDROMREADTOCENTRY = 0x5306
+CDROMMULTISESSION = 0x5310
+CDROM_LBA = 0x01
 CDROMEJECT = 0x5309
 CDROMCLOSETRAY = 0x5319
 CDROM_DRIVE_STATUS = 0x5326
@@ -61,11 +68,22 @@ def _status(dev: str, info: DriveInfo) -> None:
             except OSError:
                 pass
             from app.platform import sgio
+            from app.platform.sgsource import sg_layout
 
             info.profile = sgio.profile(fd)
-            audio = sgio.has_audio(fd)
-            if audio is not None:
-                info.has_audio = audio
+            medium = sgio.medium_of(info.profile)
+            notes: list[str] = []
+            info.layout = sg_layout(fd, medium, notes)
+            if info.layout is None:
+                with contextlib.suppress(OSError, toc.TocError):
+                    info.layout = toc_from_ioctls(fd, medium or "CD")
+            if info.layout is not None:
+                info.has_audio = bool(info.layout.audio_tracks)
+            if medium == "DVD":
+                with contextlib.suppress(OSError):
+                    info.protection = sgio.parse_copyright(
+                        sgio.command(fd, sgio.read_dvd_structure_cdb(1), 8)
+                    )
             try:
                 info.sectors = struct.unpack("Q", fcntl.ioctl(fd, BLKGETSIZE64, b"\0" * 8))[0]
                 info.sectors //= 2048
@@ -175,10 +193,22 @@ class DriveSource(ImageSource):
     retries reach the disc instead of the drive's cache."""
 
     CACHE_DISTANCE = 20_000  # sectors: well beyond any drive's read-ahead cache
+    is_drive = True
 
     def __init__(self, path: str) -> None:
         super().__init__(path)
         self.description = path
+        self.notes: list[str] = []
+
+    def read_layout(self) -> DiscLayout:
+        """The TOC through the kernel's CD-ROM ioctls (drives that refuse SG_IO); one data
+        track when the drive gives none."""
+        medium = self.medium or medium_for_size(self.sector_count * 2048)
+        try:
+            return toc_from_ioctls(self._fd, medium)
+        except (OSError, toc.TocError) as e:
+            self.notes.append(f"no TOC from the drive ({e}): imaged as one data track")
+            return DiscLayout.flat(self.sector_count, medium)
 
     def _check_still_there(self) -> None:
         # The kernel keeps a pulled disc's capacity until the device is reopened: the drive
@@ -209,3 +239,38 @@ class DriveSource(ImageSource):
 def is_optical(path: str, sysfs: str = "/sys") -> bool:
     name = os.path.basename(os.path.realpath(path))
     return _read(Path(sysfs) / "block" / name / "device" / "type") == "5"
+
+
+def toc_entries_ioctl(fd: int) -> tuple[list[toc.TocEntry], int]:
+    """CDROMREADTOCHDR + CDROMREADTOCENTRY (LBA form): track starts and the lead-out."""
+    hdr = fcntl.ioctl(fd, CDROMREADTOCHDR, bytes(2))
+    first, last = hdr[0], hdr[1]
+    if not 1 <= first <= last <= 99:
+        raise toc.TocError(f"the drive reports tracks {first} to {last}")
+    entries = []
+    leadout = 0
+    for track in [*range(first, last + 1), toc.LEADOUT_POINT]:
+        # struct cdrom_tocentry: track, adr:4|ctrl:4, format, pad, addr (int), datamode, pad
+        buf = struct.pack("BBBxiBxxx", track, 0, CDROM_LBA, 0, 0)
+        got = fcntl.ioctl(fd, CDROMREADTOCENTRY, buf)
+        _, adr_ctrl, _, lba, _ = struct.unpack("BBBxiBxxx", got)
+        if track == toc.LEADOUT_POINT:
+            leadout = lba
+        else:
+            entries.append(toc.TocEntry(track, adr_ctrl >> 4, lba))
+    return entries, leadout
+
+
+def last_session_ioctl(fd: int) -> int | None:
+    """CDROMMULTISESSION: the last session's start LBA, None for a single-session disc."""
+    # struct cdrom_multisession: addr (int), xa_flag, addr_format, pad
+    got = fcntl.ioctl(fd, CDROMMULTISESSION, struct.pack("iBBxx", 0, 0, CDROM_LBA))
+    lba, _xa, _ = struct.unpack("iBBxx", got)
+    return lba if lba > 0 else None
+
+
+def toc_from_ioctls(fd: int, medium: str) -> DiscLayout:
+    entries, leadout = toc_entries_ioctl(fd)
+    start = last_session_ioctl(fd)
+    last_track = next((e.track for e in entries if e.lba == start), None) if start else None
+    return toc.from_entries(entries, leadout, last_track, medium)

@@ -6,15 +6,19 @@ Apple's documented keys); the calls run only on macOS. Not exercised on a real M
 
 from __future__ import annotations
 
+import ctypes
 import plistlib
 import re
 import subprocess
 from typing import Any
 
+from app.core.disc import toc
+from app.core.disc.layout import DiscLayout
 from app.core.disc.sources import ImageSource
 from app.platform.base import DriveInfo
 
 IOC_OUT = 0x40000000
+IOC_INOUT = 0xC0000000
 
 
 def _ior(group: str, num: int, size: int) -> int:
@@ -22,8 +26,28 @@ def _ior(group: str, num: int, size: int) -> int:
     return IOC_OUT | ((size & 0x1FFF) << 16) | (ord(group) << 8) | num
 
 
+def _iowr(group: str, num: int, size: int) -> int:
+    return IOC_INOUT | ((size & 0x1FFF) << 16) | (ord(group) << 8) | num
+
+
+class DkCdReadToc(ctypes.Structure):
+    """dk_cd_read_toc_t from <IOKit/storage/IOCDMediaBSDClient.h> (24 bytes on 64-bit)."""
+
+    _fields_ = [
+        ("format", ctypes.c_uint8),
+        ("formatAsTime", ctypes.c_uint8),
+        ("reserved0016", ctypes.c_uint8 * 5),
+        ("address", ctypes.c_uint8),  # session or track
+        ("reserved0064", ctypes.c_uint8 * 6),
+        ("bufferLength", ctypes.c_uint16),
+        ("buffer", ctypes.c_void_p),
+    ]
+
+
 DKIOCGETBLOCKSIZE = _ior("d", 24, 4)  # uint32_t
 DKIOCGETBLOCKCOUNT = _ior("d", 25, 8)  # uint64_t
+DKIOCCDREADTOC = _iowr("d", 160, ctypes.sizeof(DkCdReadToc))
+CD_TOC_FORMAT_FULL = 2  # kCDTOCFormatTOC: Apple's CDTOC is the MMC full TOC
 
 _BSD = re.compile(r"^(?:/dev/)?r?(disk\d+)(s\d+)*$")
 
@@ -91,9 +115,28 @@ def drutil_has_disc(status: dict[str, str]) -> bool:
 class MacDriveSource(ImageSource):
     """/dev/rdiskN: the console user owns optical nodes, so no root is needed."""
 
+    allow_char_device = True  # /dev/rdiskN is a character device on macOS
+    is_drive = True
+
     def __init__(self, spec: str) -> None:
         super().__init__(raw_node(spec))
         self.description = whole_disk(spec)
+        self.notes: list[str] = []
+
+    def read_layout(self) -> DiscLayout:
+        """DKIOCCDREADTOC (the full TOC) on CDs; one data track where it is refused."""
+        import fcntl
+
+        buf = ctypes.create_string_buffer(4096)
+        req = DkCdReadToc(format=CD_TOC_FORMAT_FULL, formatAsTime=1, address=1)
+        req.bufferLength = len(buf)
+        req.buffer = ctypes.cast(buf, ctypes.c_void_p).value
+        try:
+            fcntl.ioctl(self._fd, DKIOCCDREADTOC, req)
+            return toc.parse_full_toc(buf.raw[: req.bufferLength or len(buf)], "CD")
+        except (OSError, toc.TocError) as e:
+            self.notes.append(f"no TOC from the drive ({e}): imaged as one data track")
+            return DiscLayout.flat(self.sector_count)
 
 
 def list_drives() -> list[DriveInfo]:

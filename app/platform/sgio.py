@@ -86,7 +86,7 @@ class Sense:
         if k == (0x05, 0x21):
             return "LBA out of range"
         if k == (0x05, 0x6F):
-            return "copy protection"
+            return "the drive refuses this sector for copy protection"
         if k == (0x05, 0x20):
             return "the drive does not support this command"
         if k in ((0x05, 0x24), (0x05, 0x26)):
@@ -152,8 +152,33 @@ def get_configuration_cdb(alloc: int = 8) -> bytes:
     return bytes([0x46, 0x01, 0, 0, 0, 0, 0, alloc >> 8, alloc & 0xFF, 0])
 
 
-def read_toc_cdb(alloc: int = 804) -> bytes:
-    return bytes([0x43, 0, 0, 0, 0, 0, 0, alloc >> 8, alloc & 0xFF, 0])
+def read_toc_cdb(alloc: int = 804, fmt: int = 0, msf: bool = False, track: int = 0) -> bytes:
+    """READ TOC/PMA/ATIP: format 0 tracks, 1 session info, 2 full TOC (MSF only)."""
+    return bytes(
+        [0x43, 0x02 if msf else 0, fmt & 0x0F, 0, 0, 0, track, alloc >> 8, alloc & 0xFF, 0]
+    )
+
+
+def read_dvd_structure_cdb(fmt: int, alloc: int = 8) -> bytes:
+    return bytes([0xAD, 0, 0, 0, 0, 0, 0, fmt, alloc >> 8, alloc & 0xFF, 0, 0])
+
+
+def medium_of(profile_name: str | None) -> str | None:
+    """ "CD-R" -> "CD", "DVD+R DL" -> "DVD", "BD-RE" -> "BD"; None when unknown."""
+    if not profile_name:
+        return None
+    for medium in ("CD", "DVD", "BD"):
+        if profile_name.startswith(medium + "-") or profile_name.startswith(medium + "+"):
+            return medium
+    return None
+
+
+def parse_copyright(reply: bytes) -> str:
+    """READ DVD STRUCTURE format 01h: "CSS" when the copyright protection system type says
+    CSS/CPPM, "CPRM" for 02h, else ""."""
+    if len(reply) < 5:
+        return ""
+    return {1: "CSS", 2: "CPRM"}.get(reply[4], "")
 
 
 def read12_cdb(lba: int, count: int) -> bytes:

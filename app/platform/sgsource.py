@@ -16,6 +16,8 @@ import os
 import time
 
 from app.core.base.sector import SECTOR
+from app.core.disc import toc
+from app.core.disc.layout import DiscLayout
 from app.core.disc.sources import ReadError, SourceGone
 from app.platform import sgio
 from app.platform.linux import DriveSource
@@ -37,7 +39,22 @@ class SgDriveSource(DriveSource):
         self._saved_mode: bytes | None = None
         self._slowed = False
         self._locked = False
+        self.medium = sgio.medium_of(sgio.profile(self._fd))
+        self.protection = self._copyright() if self.medium == "DVD" else ""
+        if self.protection:
+            self.notes.append(f"the disc says it is {self.protection}-protected")
         self._lock_tray()
+
+    # ---- what the disc is --------------------------------------------------------------------
+    def read_layout(self) -> DiscLayout:
+        layout = sg_layout(self._fd, self.medium, self.notes)
+        return layout if layout is not None else super().read_layout()
+
+    def _copyright(self) -> str:
+        try:
+            return sgio.parse_copyright(sgio.command(self._fd, sgio.read_dvd_structure_cdb(1), 8))
+        except OSError:
+            return ""
 
     # ---- reads -------------------------------------------------------------------------------
     def read(self, lba: int, count: int) -> bytes:
@@ -63,7 +80,7 @@ class SgDriveSource(DriveSource):
                     continue
                 if action == "gone":
                     raise SourceGone(f"{self.path}: {e.strerror}") from e
-                raise ReadError(lba, count, errno.EIO) from e
+                raise ReadError(lba, count, errno.EIO, kind=action) from e
             except OSError as e:
                 if e.errno in (errno.ENXIO, errno.ENODEV, errno.ENOMEDIUM):
                     raise SourceGone(f"{self.path}: {e.strerror}") from e
@@ -77,9 +94,12 @@ class SgDriveSource(DriveSource):
 
     @staticmethod
     def _judge(sense: sgio.Sense | None) -> str:
-        """'bad' (this sector), 'gone' (stop; resumable) or 'wait' (drive spinning up)."""
+        """'bad' (this sector), 'gone' (stop; resumable), 'wait' (drive spinning up) or
+        'protected' (refused for copy protection: neither damage nor worth a retry)."""
         if sense is None:
             return "bad"
+        if sense.key == 0x05 and sense.asc == 0x6F:
+            return "protected"
         if sense.key == 0x02 and sense.asc == 0x3A:
             return "gone"  # medium not present
         if sense.key == 0x02 and sense.asc == 0x04:
@@ -190,3 +210,31 @@ def answers_sg_io(path: str) -> bool:
     finally:
         os.close(fd)
     return True
+
+
+def sg_layout(fd: int, medium: str | None, notes: list[str]) -> DiscLayout | None:
+    """The disc's layout through SG_IO: the full TOC (format 2) on CDs, else tracks (format 0)
+    and session info (format 1). None when the drive answers neither (the caller falls back
+    to the kernel's ioctls); what was refused goes to ``notes``."""
+    medium = medium or "CD"
+    if medium == "CD":
+        try:
+            reply = sgio.command(fd, sgio.read_toc_cdb(4096, fmt=2, msf=True, track=1), 4096)
+            return toc.parse_full_toc(reply, medium)
+        except (OSError, toc.TocError) as e:
+            notes.append(f"no full TOC ({e}): sessions from the track list")
+    try:
+        entries, leadout = toc.parse_tracks(sgio.command(fd, sgio.read_toc_cdb(804), 804))
+    except (OSError, toc.TocError) as e:
+        notes.append(f"no TOC through SG_IO ({e})")
+        return None
+    last_track = None
+    with contextlib.suppress(OSError, toc.TocError):
+        _, last_track, _ = toc.parse_session_info(
+            sgio.command(fd, sgio.read_toc_cdb(12, fmt=1), 12)
+        )
+    try:
+        return toc.from_entries(entries, leadout, last_track, medium)
+    except toc.TocError as e:
+        notes.append(str(e))
+        return None

@@ -15,6 +15,8 @@ import sys
 from typing import Any
 
 from app.core.base.sector import SECTOR
+from app.core.disc import toc
+from app.core.disc.layout import DiscLayout
 from app.core.disc.sources import ReadError, SourceError, SourceGone
 from app.platform.base import DriveInfo
 
@@ -41,6 +43,8 @@ IOCTL_STORAGE_EJECTION_CONTROL = ctl_code(
 IOCTL_CDROM_GET_CONFIGURATION = ctl_code(
     FILE_DEVICE_CD_ROM, 0x0016, METHOD_BUFFERED, FILE_READ_ACCESS
 )
+IOCTL_CDROM_READ_TOC_EX = ctl_code(FILE_DEVICE_CD_ROM, 0x0015, METHOD_BUFFERED, FILE_READ_ACCESS)
+TOC_FORMAT_TOC, TOC_FORMAT_SESSION, TOC_FORMAT_FULL = 0, 1, 2
 IOCTL_DISK_GET_LENGTH_INFO = ctl_code(FILE_DEVICE_DISK, 0x0017, METHOD_BUFFERED, FILE_READ_ACCESS)
 FSCTL_ALLOW_EXTENDED_DASD_IO = ctl_code(
     FILE_DEVICE_FILE_SYSTEM, 32, METHOD_NEITHER, FILE_ANY_ACCESS
@@ -171,10 +175,18 @@ def _ioctl(
     return 0 if ok else int(k.GetLastError())
 
 
+def read_toc_ex_input(fmt: int, msf: bool, session_track: int = 0) -> bytes:
+    """CDROM_READ_TOC_EX: Format:4, Reserved1:3, Msf:1, SessionTrack, Reserved2, Reserved3."""
+    return bytes([(fmt & 0x0F) | (0x80 if msf else 0), session_track, 0, 0])
+
+
 class WindowsDriveSource:
     """\\\\.\\D: read with FILE_FLAG_NO_BUFFERING into page-aligned buffers (2048 multiples)."""
 
     sector_size = SECTOR
+    medium: str | None = None
+    protection = ""
+    is_drive = True
 
     def __init__(self, spec: str) -> None:
         self.volume = parse_drive(spec)
@@ -183,6 +195,41 @@ class WindowsDriveSource:
         _ioctl(self.handle, FSCTL_ALLOW_EXTENDED_DASD_IO)  # read past the filesystem's end
         self.sector_count = self.current_sector_count()
         self._buf = mmap.mmap(-1, 1024 * SECTOR)  # page-aligned, as NO_BUFFERING demands
+
+    def _toc(self, fmt: int, msf: bool, session_track: int) -> bytes:
+        k = _k32()
+        inp = ctypes.create_string_buffer(read_toc_ex_input(fmt, msf, session_track), 4)
+        out = ctypes.create_string_buffer(4096)
+        got = ctypes.c_uint32()
+        ok = k.DeviceIoControl(
+            ctypes.c_void_p(self.handle),
+            IOCTL_CDROM_READ_TOC_EX,
+            inp,
+            4,
+            out,
+            len(out),
+            ctypes.byref(got),
+            None,
+        )
+        if not ok:
+            raise OSError(errno.EIO, f"Windows error {int(k.GetLastError())}")
+        return out.raw[: got.value]
+
+    def read_layout(self) -> DiscLayout:
+        """IOCTL_CDROM_READ_TOC_EX: the full TOC, else tracks + session info, else one track."""
+        try:
+            return toc.parse_full_toc(self._toc(TOC_FORMAT_FULL, True, 1))
+        except (OSError, toc.TocError):
+            pass
+        try:
+            entries, leadout = toc.parse_tracks(self._toc(TOC_FORMAT_TOC, False, 0))
+            try:
+                _, last, _ = toc.parse_session_info(self._toc(TOC_FORMAT_SESSION, False, 0))
+            except (OSError, toc.TocError):
+                last = None
+            return toc.from_entries(entries, leadout, last)
+        except (OSError, toc.TocError):
+            return DiscLayout.flat(self.sector_count)
 
     def current_sector_count(self) -> int:
         info = GET_LENGTH_INFORMATION()

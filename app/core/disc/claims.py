@@ -136,8 +136,20 @@ def _iso9660(r: _Reader, start: int, session: int, out: Claims) -> None:
             if vss is None:
                 out.notes.append(f"session {session}: the ISO 9660 volume size is corrupt")
             else:
-                out.add(Claim("iso9660", start, vss, session))
+                out.add(Claim("iso9660", start, _session_end(start, vss, r.limit), session))
             return
+
+
+def _session_end(start: int, vss: int, limit: int) -> int:
+    """Where a session's ISO 9660 volume ends. genisoimage and xorriso write a later session's
+    volume space size as that session's own size (measured here); a size that cannot be an
+    absolute end (not past the session's start) surely is one. Either reading may be meant
+    when both fit: the session's own size wins when it fits the disc."""
+    if start == 0:
+        return vss
+    if vss <= start or start + vss <= limit:
+        return start + vss
+    return vss
 
 
 def _udf(r: _Reader, start: int, session: int, out: Claims) -> None:

@@ -49,7 +49,7 @@ def _index(frames: int) -> str:
 
 def text(layout: DiscLayout, image_name: str) -> str:
     lines = [
-        f"REM DISCVAULT layout of {image_name}: 2048-byte sectors at their disc LBAs",
+        f"REM DISCVAULT image {image_name}: 2048-byte sectors at their disc LBAs",
         "REM DISCVAULT LAYOUT " + json.dumps(layout.to_json(), separators=(",", ":")),
     ]
     mode = {TrackKind.MODE1: "MODE1/2048", TrackKind.MODE2: "MODE2/2048"}
@@ -104,7 +104,7 @@ def parse(raw: str, name: str = "cue sheet") -> CueSheet:
         if not s:
             continue
         upper = s.upper()
-        if upper.startswith("REM DISCVAULT LAYOUT "):
+        if s.startswith("REM DISCVAULT LAYOUT "):
             try:
                 exact = DiscLayout.from_json(json.loads(s[len("REM DISCVAULT LAYOUT ") :]))
             except ValueError as e:

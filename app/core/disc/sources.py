@@ -102,14 +102,17 @@ def _device_size(fd: int) -> int:
     return int(struct.unpack("Q", buf)[0])
 
 
-def check_source_path(path: str) -> os.stat_result:
+def check_source_path(path: str, allow_char_device: bool = False) -> os.stat_result:
     """Refuse, before opening, anything that is not an image file or a block device: opening
-    a FIFO blocks forever, and a folder or a character device is no disc."""
+    a FIFO blocks forever, and a folder or a character device is no disc (except macOS's raw
+    disk nodes, which the drive layer asks for explicitly)."""
     try:
         st = os.stat(path)
     except OSError as e:
         raise SourceError(f"{path}: {e.strerror} — check the path") from e
     if stat.S_ISREG(st.st_mode) or stat.S_ISBLK(st.st_mode):
+        return st
+    if allow_char_device and stat.S_ISCHR(st.st_mode):
         return st
     what = (
         "a folder"
@@ -135,13 +138,14 @@ class ImageSource:
     medium: str | None = None
     protection = ""
     is_drive = False
+    allow_char_device = False
 
     def __init__(self, path: str, *, max_sectors: int = 1024) -> None:
         self.path = path
         self.sector_size = SECTOR
         self.description = path
         self._fd = -1
-        st = check_source_path(path)
+        st = check_source_path(path, self.allow_char_device)
         self._buf = mmap.mmap(-1, max_sectors * SECTOR)
         self._view = memoryview(self._buf)
         self.is_device = stat.S_ISBLK(st.st_mode)
@@ -184,15 +188,19 @@ class ImageSource:
         if want > len(self._buf):
             self._buf = mmap.mmap(-1, want)
             self._view = memoryview(self._buf)
+        view = self._view[:want]
         try:
-            got = preadinto(self._fd, self._view[:want], lba * SECTOR)
+            got = preadinto(self._fd, view, lba * SECTOR)
         except OSError as e:
+            # A traceback kept by a caller must not pin the buffer (close() could not free it).
+            view.release()
             if e.errno in GONE_ERRNOS:
                 raise SourceGone(f"{self.path}: the disc or device went away ({e.strerror})") from e
             if e.errno in BAD_SECTOR_ERRNOS:
                 self._check_still_there()
                 raise ReadError(lba, count, e.errno) from e
             raise SourceError(f"{self.path}: {e.strerror} at LBA {lba}") from e
+        view.release()
         if got == want:
             return bytes(self._view[:want])
         # Short read: the end of the device moved (disc removed, or the kernel shrank a

@@ -54,7 +54,9 @@ def _body(data: bytes, unit: int) -> bytes:
     length = int.from_bytes(data[0:2], "big") + 2
     if length < 4 or (length - 4) % unit:
         raise TocError(f"TOC length {length - 2} is not whole {unit}-byte descriptors")
-    return data[4 : min(length, len(data))]
+    if len(data) < length:
+        raise TocError(f"the TOC is cut short ({len(data)} of {length} bytes)")
+    return data[4:length]
 
 
 def parse_tracks(data: bytes, msf: bool = False) -> tuple[list[TocEntry], int]:
@@ -160,6 +162,8 @@ def build(
         mine = sorted((e for e in entries if e.session == sno), key=lambda e: e.lba)
         if not mine:
             continue
+        if [e.track for e in mine] != sorted(e.track for e in mine):
+            raise TocError(f"session {sno}: track numbers do not follow the disc's order")
         lead = leadouts[sno]
         number = len(sessions) + 1
         tracks = []

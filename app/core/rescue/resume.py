@@ -142,8 +142,8 @@ class _Probe:
             except ReadError as e:
                 got = e
             self.seen[lba] = got
-        if isinstance(got, ReadError):
-            raise got
+        if isinstance(got, ReadError):  # a fresh one each time: no shared traceback
+            raise ReadError(got.lba, got.count, got.errno, got.good, got.kind)
         return got
 
 
