@@ -33,14 +33,15 @@ DIR, FILE = 1, 2
 INVISIBLE = 0x4000  # Finder flag kIsInvisible
 
 
+_EXTENTS = struct.Struct(">6H")
+
+
 def _extent_record(b: bytes) -> list[tuple[int, int]]:
-    """Three (start block, block count) pairs; zero counts end it."""
-    out = []
-    for i in range(0, min(len(b), 12) - 3, 4):
-        start, count = struct.unpack_from(">HH", b, i)
-        if count:
-            out.append((start, count))
-    return out
+    """Three (start block, block count) pairs; zero counts are unused slots."""
+    if len(b) < 12:
+        return []
+    v = _EXTENTS.unpack_from(b)
+    return [(v[i], v[i + 1]) for i in range(0, 6, 2) if v[i + 1]]
 
 
 def _catalog_key(key: bytes) -> tuple[int, ...]:

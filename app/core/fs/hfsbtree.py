@@ -113,6 +113,13 @@ def byte_runs(
 class BTree:
     """An HFS (``plus=False``) or HFS+ B*-tree inside ``fork``."""
 
+    depth: int
+    root: int
+    first_leaf: int
+    node_size: int
+    max_key: int
+    total_nodes: int
+
     def __init__(self, fork: Fork, plus: bool, what: str) -> None:
         self.fork, self.plus, self.what = fork, plus, what
         head = fork.read(0, 512)

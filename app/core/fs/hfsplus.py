@@ -34,14 +34,15 @@ MAX_LINK = 4096  # a symlink target longer than PATH_MAX is not one
 PRIVATE = {"\0\0\0\0HFS+ Private Data", ".HFS+ Private Directory Data\r"}
 
 
+_EXTENTS = struct.Struct(">16I")
+
+
 def _extent_record(b: bytes) -> list[tuple[int, int]]:
-    """Eight (start block, block count) pairs; zero counts end it."""
-    out = []
-    for i in range(0, min(len(b), 64) - 7, 8):
-        start, count = struct.unpack_from(">II", b, i)
-        if count:
-            out.append((start, count))
-    return out
+    """Eight (start block, block count) pairs; zero counts are unused slots."""
+    if len(b) < 64:
+        return []
+    v = _EXTENTS.unpack_from(b)
+    return [(v[i], v[i + 1]) for i in range(0, 16, 2) if v[i + 1]]
 
 
 def _catalog_key(key: bytes) -> tuple[int, ...]:
