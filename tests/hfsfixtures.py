@@ -216,6 +216,26 @@ def seven_zip_extract(volume: Path, dest: Path) -> Path:
     return root
 
 
+def hfs_wrapper(plus_volume: bytes, out: Path) -> Path:
+    """An HFS wrapper around an HFS+ volume, as Mac OS 8.1-9 wrote them for old ROMs: only the
+    master directory block with its embedded-volume signature and extent (nothing we can call
+    makes one; 7-Zip reads it, and judges it)."""
+    bs, first = 2048, 4  # allocation blocks of 2048 bytes from byte 2048
+    n = -(-len(plus_volume) // bs)
+    data = bytearray(first * 512 + (n + 2) * bs + 1024)
+    mdb = 1024
+    data[mdb : mdb + 2] = b"BD"
+    struct.pack_into(">HI", data, mdb + 18, n + 2, bs)
+    struct.pack_into(">H", data, mdb + 28, first)
+    data[mdb + 36 : mdb + 44] = b"\x07Wrapper"
+    data[mdb + 124 : mdb + 126] = b"H+"
+    struct.pack_into(">HH", data, mdb + 126, 1, n)  # the HFS+ volume: blocks 1..n
+    at = first * 512 + bs
+    data[at : at + len(plus_volume)] = plus_volume
+    out.write_bytes(bytes(data))
+    return out
+
+
 def fragment_hfsplus(
     image: Path, volume_offset: int, name: str, donor: str, pieces: int = 12
 ) -> None:

@@ -11,7 +11,7 @@ from app.core.fs import apm
 from app.core.fs.hfs import HfsFilesystem
 from app.core.fs.hfsbtree import Fork, MacNode
 from app.core.fs.hfsplus import HfsPlusFilesystem
-from app.core.fs.node import SECTOR, Image, Node
+from app.core.fs.node import SECTOR, Image, InspectError, Node
 from tests import hfsfixtures as fx
 from tests.conftest import random_bytes
 
@@ -173,6 +173,33 @@ def test_xorriso_hfsplus_lists_and_reads_like_7zip(
         assert data_of(img, nodes["/scattered.bin"]) == random_bytes(50_001, seed=55)
         assert "/café crème.txt" in nodes  # stored decomposed, shown composed
         assert "/A name that is longer than thirty-one characters.txt" in nodes
+        assert apm.describe(img) == [
+            "Apple partition map (ISO9660_data, Apple_HFS, ISO9660_data)",
+            "HFS+ volume in APM partition 3 'HFSPLUS_Hybrid'",
+        ]
+    finally:
+        img.close()
+
+
+def test_hfsplus_inside_an_hfs_wrapper(plus_image: Path, tmp_path: Path) -> None:
+    img = Image(str(plus_image))
+    (vol,) = apm.mac_volumes(img)
+    img.close()
+    inner = _partition_file(plus_image, vol, tmp_path / "inner.hfs").read_bytes()
+    image = fx.hfs_wrapper(inner, tmp_path / "wrapper.img")
+    img = Image(str(image))
+    try:
+        (wrapped,) = apm.mac_volumes(img)
+        assert (wrapped.kind, wrapped.offset, wrapped.wrapper) == ("hfs+", 4096, True)
+        assert apm.claims(img) == [("hfs", 0, -(-img.size // SECTOR))]  # the wrapper holds all
+        assert apm.describe(img) == ["HFS+ volume (inside an HFS wrapper)"]
+        with pytest.raises(InspectError, match="no HFS volume"):
+            HfsFilesystem(img)  # the wrapper's own catalog is not what the disc holds
+        fs = HfsPlusFilesystem(img)
+        theirs = fx.seven_zip_tree(image)
+        assert listing(tree_of(fs)) == {
+            unicodedata.normalize("NFC", p): v for p, v in theirs.items()
+        }
     finally:
         img.close()
 

@@ -22,7 +22,7 @@ from app.core.fs.node import Image, InspectError, Node
 from tests import hfsfixtures as fx
 from tests.conftest import random_bytes
 
-MUTANTS = 120  # per base: 360 in all
+MUTANTS = 120  # per base: 480 in all
 EDGES = [0, 1, 2, 0x7F, 0x80, 0xFF, 0xFFFF, 0x7FFFFFFF, 0xFFFFFFFF, 0x10000]
 
 
@@ -126,14 +126,18 @@ def bases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     (vol,) = apm.mac_volumes(img)
     img.close()
     fx.fragment_hfsplus(plus, vol.offset, "scattered.bin", "donor.bin")
+    with open(plus, "rb") as f:
+        f.seek(vol.offset)
+        inner = f.read(vol.length)
     return {
+        "wrapper": fx.hfs_wrapper(inner, d / "wrapper.img"),
         "hfs-part": fx.genisoimage(tree, d / "hfs.iso", "-hfs", "-part"),
         "hfsutils": fx.hfsutils_fragmented(d / "frag.hfs", kb=900),
         "hfsplus": plus,
     }
 
 
-@pytest.mark.parametrize("name", ["hfs-part", "hfsutils", "hfsplus"])
+@pytest.mark.parametrize("name", ["hfs-part", "hfsutils", "hfsplus", "wrapper"])
 def test_mutants_never_crash(bases: dict[str, Path], tmp_path: Path, name: str) -> None:
     base = bases[name].read_bytes()
     regions = _regions(bases[name])
@@ -259,3 +263,20 @@ def test_absurd_file_size_is_a_problem_on_that_file_only(
         f"size {huge:,} is larger than its {300_001 + 2048 - 300_001 % 2048:,} allocated bytes"
     ]
     assert "/ReadMe.txt" in {s[0] for s in seen}  # the rest still lists
+
+
+def test_hfs_wrapper_that_wraps_itself_is_not_followed(tmp_path: Path) -> None:
+    """An MDB whose embedded HFS+ extent points back at its own boot blocks."""
+    data = bytearray(8192)
+    data[1024:1026] = b"BD"
+    struct.pack_into(">HI", data, 1024 + 18, 3, 2048)
+    data[1024 + 124 : 1024 + 126] = b"H+"
+    struct.pack_into(">HH", data, 1024 + 126, 0, 1)
+    bad = tmp_path / "selfwrap.img"
+    bad.write_bytes(bytes(data))
+    img = Image(str(bad))
+    try:
+        assert [(v.kind, v.wrapper) for v in apm.mac_volumes(img)] == [("hfs", False)]
+        assert apm.claims(img) == [("hfs", 0, 4)]
+    finally:
+        img.close()

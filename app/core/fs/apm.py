@@ -41,7 +41,7 @@ class MacVolume:
     kind: str  # "hfs", "hfs+", "hfsx"
     offset: int  # bytes into the image where the volume starts (its boot blocks)
     length: int  # bytes the volume claims
-    name: str
+    name: str  # HFS: from the master directory block; HFS+: "" (the catalog holds it)
     partition: Partition | None = None
     wrapper: bool = False  # HFS+ inside an HFS wrapper volume
 
@@ -132,8 +132,11 @@ def gpt_partitions(img: Image) -> tuple[list[Partition], int]:
     return out, claim
 
 
-def probe_volume(img: Image, offset: int, part: Partition | None = None) -> MacVolume | None:
-    """The HFS/HFS+/HFSX volume whose boot blocks start at ``offset``, if one does."""
+def probe_volume(
+    img: Image, offset: int, part: Partition | None = None, unwrap: bool = True
+) -> MacVolume | None:
+    """The HFS/HFS+/HFSX volume whose boot blocks start at ``offset``, if one does; with
+    ``unwrap``, the HFS+ volume inside an HFS wrapper rather than the wrapper."""
     h = img.read(offset + 1024, 512)
     if len(h) < 162:
         return None
@@ -144,10 +147,11 @@ def probe_volume(img: Image, offset: int, part: Partition | None = None) -> MacV
         if not bsize or bsize % 512 or not nblocks or h[36] > 27:
             return None
         name = h[37 : 37 + h[36]].decode("mac_roman")
-        if h[124:126] == HFSPLUS_SIG:  # an HFS wrapper: the real volume is HFS+ inside it
+        if unwrap and h[124:126] == HFSPLUS_SIG:  # an HFS wrapper: the volume is HFS+ inside
             estart, ecount = struct.unpack_from(">HH", h, 126)
-            inner = probe_volume(img, offset + first * 512 + estart * bsize, part)
-            if inner is not None and ecount:
+            # Never unwrap twice: a wrapper "inside" itself would recurse forever.
+            inner = probe_volume(img, offset + first * 512 + estart * bsize, part, unwrap=False)
+            if inner is not None and inner.kind != "hfs" and ecount:
                 return MacVolume(inner.kind, inner.offset, inner.length, inner.name, part, True)
         # Boot blocks + allocation blocks + alternate MDB and a spare sector at the end; the
         # MDB does not record the volume's size, so a partition that holds it says better.
@@ -160,23 +164,24 @@ def probe_volume(img: Image, offset: int, part: Partition | None = None) -> MacV
         if version not in (4, 5) or bsize < 512 or bsize & (bsize - 1) or not blocks:
             return None
         kind = "hfsx" if sig == HFSX_SIG else "hfs+"
-        # The name lives in the catalog, which only the reader opens: name it by partition.
-        return MacVolume(kind, offset, bsize * blocks, part.name if part else "", part)
+        # The name lives in the catalog, which only the reader opens (``volume_name``).
+        return MacVolume(kind, offset, bsize * blocks, "", part)
     return None
+
+
+def _candidates(img: Image) -> list[tuple[int, Partition | None]]:
+    parts = apm_partitions(img) + gpt_partitions(img)[0] + mbr_partitions(img)
+    seen: dict[int, Partition | None] = {0: None}
+    for p in parts:
+        if p.start < img.size:
+            seen.setdefault(p.start, p)
+    return sorted(seen.items(), key=lambda kv: kv[0])
 
 
 def mac_volumes(img: Image) -> list[MacVolume]:
     """Every HFS/HFS+/HFSX volume: in Apple, GPT or MBR partitions, or at the image's start."""
-    parts = apm_partitions(img) + gpt_partitions(img)[0] + mbr_partitions(img)
-    out: dict[int, MacVolume] = {}
-    for p in [None, *parts]:
-        off = p.start if p else 0
-        if off in out or off >= img.size:
-            continue
-        v = probe_volume(img, off, p)
-        if v is not None:
-            out[off] = v
-    return sorted(out.values(), key=lambda v: v.offset)
+    vols = [probe_volume(img, off, p) for off, p in _candidates(img)]
+    return [v for v in vols if v is not None]
 
 
 def _sectors(kind: str, start: int, length: int) -> tuple[str, int, int]:
@@ -199,8 +204,10 @@ def claims(img: Image) -> list[tuple[str, int, int]]:
     for p in apm + gpt + mbr_partitions(img):
         if p.length and not (p.scheme == "mbr" and p.type == "0xee"):
             out.append(_sectors(f"{p.scheme}:{p.type}", p.start, p.length))
-    for v in mac_volumes(img):
-        out.append(_sectors(v.kind, v.offset, v.length))
+    for off, where in _candidates(img):
+        v = probe_volume(img, off, where, unwrap=False)  # a wrapper holds what it wraps
+        if v is not None:
+            out.append(_sectors(v.kind, v.offset, v.length))
     return out
 
 
@@ -220,7 +227,10 @@ def describe(img: Image) -> list[str]:
     names = {"hfs": "HFS", "hfs+": "HFS+", "hfsx": "HFSX"}
     for v in mac_volumes(img):
         label = f" '{v.name}'" if v.name else ""
-        where = f" in partition {v.partition.index}" if v.partition else ""
+        where = ""
+        if v.partition:
+            pname = f" '{v.partition.name}'" if v.partition.name else ""
+            where = f" in {v.partition.scheme.upper()} partition {v.partition.index}{pname}"
         wrap = " (inside an HFS wrapper)" if v.wrapper else ""
         out.append(f"{names[v.kind]} volume{label}{where}{wrap}")
     return out
