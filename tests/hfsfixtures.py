@@ -183,7 +183,7 @@ def seven_zip_tree(volume: Path) -> dict[str, tuple[str, int]]:
             continue  # resource forks: not what a listing shows
         path = "/" + f["Path"].split("/", 1)[1]
         kind = "dir" if f["Folder"] == "+" else "file"
-        if f.get("Symbolic Link"):
+        if f.get("Mode", "").startswith("l"):
             kind = "symlink"
         items[path] = (kind, int(f.get("Size") or 0))
     return items

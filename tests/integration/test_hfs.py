@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import unicodedata
 from pathlib import Path
 
@@ -121,11 +122,13 @@ def test_hfsutils_fragmented_volume_reads_through_the_extents_overflow(tmp_path:
 def plus_image(tree: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     (tree / "donor.bin").write_bytes(random_bytes(2048, seed=54))
     (tree / "scattered.bin").write_bytes(random_bytes(50_001, seed=55))
+    (tree / "link to readme").symlink_to("ReadMe.txt")
+    (tree / "deep" / "absolute link").symlink_to("/etc/passwd")
     try:
         return fx.xorriso_hfsplus(tree, tmp_path_factory.mktemp("plus") / "plus.iso")
     finally:
-        (tree / "donor.bin").unlink()
-        (tree / "scattered.bin").unlink()
+        for p in ("donor.bin", "scattered.bin", "link to readme", "deep/absolute link"):
+            (tree / p).unlink()
 
 
 def _partition_file(image: Path, vol: apm.MacVolume, out: Path) -> Path:
@@ -162,12 +165,17 @@ def test_xorriso_hfsplus_lists_and_reads_like_7zip(
         extracted = {
             "/" + unicodedata.normalize("NFC", str(f.relative_to(out))): f
             for f in out.rglob("*")
-            if f.is_file()
+            if f.is_file() and not f.is_symlink()
         }
         files = {p: n for p, n in nodes.items() if n.kind == "file"}
         assert files.keys() == extracted.keys()
         for p, n in files.items():
             assert data_of(img, n) == extracted[p].read_bytes(), p
+        links = {p: n.target for p, n in nodes.items() if n.kind == "symlink"}
+        assert links == {"/link to readme": "ReadMe.txt", "/deep/absolute link": "/etc/passwd"}
+        for p, target in links.items():  # 7-Zip re-roots absolute targets under its folder
+            got = os.readlink(out / p[1:])
+            assert got == target or (str(target)[0] == "/" and got == f"{out.parent}{target}")
         runs = nodes["/scattered.bin"].byte_extents  # type: ignore[attr-defined]
         assert len(runs) == (12 if scatter else 1)
         assert data_of(img, nodes["/scattered.bin"]) == random_bytes(50_001, seed=55)
