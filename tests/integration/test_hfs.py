@@ -277,3 +277,25 @@ def test_gpt_appended_partition_is_claimed_like_7zip_lists_it(tree: Path, tmp_pa
         assert apm.mac_volumes(img) == []
     finally:
         img.close()
+
+
+def test_mbr_appended_partition_past_the_iso_volume_is_claimed(tree: Path, tmp_path: Path) -> None:
+    """xorriso's -append_partition puts a partition after the ISO volume and names it in the
+    MBR: its bytes sit where the MBR says (7-Zip will not open this MBR: partition 1 starts at
+    sector 0), and the claims reach its end, past the ISO 9660 volume."""
+    efi = tmp_path / "efi.img"
+    efi.write_bytes(random_bytes(65_536, seed=57))
+    image = tmp_path / "mbr.iso"
+    fx.run_xorriso("-R", "-append_partition", "2", "0xef", str(efi), "-o", str(image), str(tree))
+    img = Image(str(image))
+    try:
+        parts = apm.mbr_partitions(img)
+        assert [(p.index, p.type) for p in parts] == [(1, "0x83"), (2, "0xef")]
+        esp = parts[1]
+        assert img.read(esp.start, esp.length) == efi.read_bytes()
+        iso_end = int.from_bytes(img.read(16 * SECTOR + 80, 4), "little")
+        ends = {kind: end for kind, _, end in apm.claims(img)}
+        assert ends["mbr:0xef"] == (esp.start + esp.length) // SECTOR > iso_end
+        assert apm.describe(img) == ["MBR (type 0x83, type 0xef)"]
+    finally:
+        img.close()
