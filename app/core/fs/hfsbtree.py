@@ -3,9 +3,10 @@
 Both filesystems keep their directory tree in a B*-tree stored in an ordinary fork, so this
 module knows forks (a file's bytes as runs inside the image) and trees (header node, index
 descent, the leaf chain). Nothing here trusts the image: a node number past the tree, a record
-offset outside its node, a descent deeper than the header says, or a leaf chain that comes back
-on itself is refused with ``InspectError``. Only the first key field(s) that listings need are
+offset outside its node, a descent deeper than 16 levels, or a leaf chain that comes back on
+itself is refused with ``InspectError``. Only the first key field(s) that listings need are
 compared (parent folder ID, or file ID/fork/start block), so name collation never matters.
+Also shared by both readers: ``MacNode`` (a Node with exact byte runs), names, dates.
 """
 
 from __future__ import annotations
