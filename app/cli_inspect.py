@@ -97,21 +97,11 @@ def dump_json(doc: dict[str, object]) -> str:
     return text[:-2] + ',\n  "files": [' + (f"\n    {body}\n  " if files else "") + "]\n}"
 
 
-class _Batched:
-    """Lines written a few thousand at a time: one write per line costs more than the
-    listing itself, one write for all of them costs memory in proportion."""
-
-    def __init__(self, out: TextIO, size: int = 4096) -> None:
-        self.out, self.size, self.buf = out, size, list[str]()
-
-    def add(self, text: str) -> None:
-        self.buf.append(text)
-        if len(self.buf) >= self.size:
-            self.flush()
-
-    def flush(self) -> None:
-        self.out.write("".join(self.buf))
-        self.buf.clear()
+def _stamp(mtime: float | None) -> str:
+    try:
+        return time.strftime("%Y-%m-%d %H:%M", time.gmtime(mtime))
+    except (OverflowError, OSError, ValueError):
+        return "?" * 16
 
 
 def write_json(
@@ -127,12 +117,16 @@ def write_json(
     damage = {p: b for p, _, b in damaged} if damaged is not None else None
     encode = json.JSONEncoder(ensure_ascii=True).encode
     out.write(json.dumps(doc, indent=2)[:-2] + ',\n  "files": [')
-    lines = _Batched(out)
+    batch: list[str] = []
+    add = batch.append
     sep = "\n    "
     for n in i.walk(keep=False):
-        lines.add(sep + encode(node_json(n, damage)))
+        add(sep + encode(node_json(n, damage)))
         sep = ",\n    "
-    lines.flush()
+        if len(batch) >= 4096:  # written in batches: one write per line costs more
+            out.write("".join(batch))
+            batch.clear()
+    out.write("".join(batch))
     out.write("\n  ]" if sep != "\n    " else "]")
     out.write(",\n" + json.dumps(_problems_json(i), indent=2)[2:] + "\n")
 
@@ -157,35 +151,38 @@ def write_text(
     out.write("\n".join(head) + "\n")
     nfiles = ndirs = total = past = 0
     example = ""
-    batch = _Batched(out)
+    batch: list[str] = []
+    add = batch.append
     # A disc's files share a handful of timestamps: format each one once (100 000 lines).
     stamps: dict[float | None, str] = {None: " " * 16, 0.0: " " * 16}
     for n in i.walk(keep=False):
         if n.kind == "dir":
             ndirs += 1
+            size: int | str = "<dir>"
         else:
             nfiles += 1
-            total += n.size
+            size = n.size
+            total += size
+            if n.missing:
+                past += 1
+                example = example or n.path
+        if not files:
+            continue
+        when = stamps.get(n.mtime)
+        if when is None:
+            when = _stamp(n.mtime)
+            if len(stamps) > 10_000:  # a hostile image: every entry its own time
+                stamps.clear()
+            stamps[n.mtime] = when
+        lba = n.extents[0][0] if n.extents else ""
+        name = n.path if n.target is None else f"{n.path} -> {n.target}"
         if n.missing and n.kind != "dir":
-            past += 1
-            example = example or n.path
-        if files:
-            when = stamps.get(n.mtime)
-            if when is None:
-                try:
-                    when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(n.mtime))
-                except (OverflowError, OSError, ValueError):
-                    when = "?" * 16
-                if len(stamps) > 10_000:  # a hostile image: every entry its own time
-                    stamps.clear()
-                stamps[n.mtime] = when
-            size = "<dir>" if n.kind == "dir" else n.size
-            lba = n.extents[0][0] if n.extents else ""
-            tail = "" if n.target is None else f" -> {n.target}"
-            if n.missing and n.kind != "dir":
-                tail += f"  [PAST THE END: {human_bytes(n.missing)} missing]"
-            batch.add(f"  {size:>12}  {when}  {lba:>9}  {printable(n.path + tail)}\n")
-    batch.flush()
+            name += f"  [PAST THE END: {human_bytes(n.missing)} missing]"
+        add(f"  {size:>12}  {when}  {lba:>9}  {printable(name)}\n")
+        if len(batch) >= 4096:  # written in batches: one write per line costs more
+            out.write("".join(batch))
+            batch.clear()
+    out.write("".join(batch))
     summary = [f"  {nfiles} file(s), {ndirs} folder(s), {human_bytes(total)}"]
     if past:
         summary.append(f"  {past} file(s) lie past the end of the image, e.g. {printable(example)}")
@@ -228,6 +225,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     # Nodes hold no reference cycles, and a 100 000-file listing is a short-lived burst of
     # allocations: the cyclic collector would only re-scan them over and over.
     gc.disable()
+    if args.map and os.path.exists(args.map) and not os.path.isfile(args.map):
+        return _fail(printable(f"{args.map}: is not a file — give the image's ddrescue mapfile"))
     try:
         i = open_image(args.image)
     except InspectError as e:

@@ -65,3 +65,12 @@ def test_boot_images_with_files_and_for_the_gui(images: dict[str, Path], tmp_pat
         f"not overwritten: {tmp_path / 'b' / '[BOOT]' / name} exists"
         for name in ("1-Boot-NoEmul.img", "2-Boot-NoEmul.img")
     ]
+
+
+def test_an_image_without_boot_images_says_so(tmp_path: Path) -> None:
+    tree = fx.make_tree(tmp_path / "tree")
+    iso = fx.build("geniso_joliet", tree, tmp_path / "plain.iso")
+    r = run_cli("extract", str(iso), "--boot-images", "-o", str(tmp_path / "out"))
+    assert r.returncode == 4
+    assert r.stderr == "discvault: /[BOOT]: the image has no El Torito boot image\n"
+    assert os.listdir(tmp_path / "out") == []

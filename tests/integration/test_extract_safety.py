@@ -212,3 +212,14 @@ def test_conflict_policies_never_follow_or_leave_partial_files(policy: str, tmp_
     assert names == (["a.txt"] if policy == "skip" else ["a (1).txt", "a.txt"])
     if policy == "rename":
         assert (out / "a (1).txt").read_text() == "new"
+
+
+def test_a_folder_and_a_folder_inside_it_both_asked_for(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    (src / "docs" / "sub").mkdir(parents=True)
+    (src / "docs" / "sub" / "a.txt").write_text("a")
+    i = open_image(str(fx.build_xorriso(src, tmp_path / "src.iso")))
+    res = extract(i, ["/docs", "/docs/sub"], str(tmp_path / "out"))
+    assert res.refused == []
+    assert (tmp_path / "out" / "docs" / "sub" / "a.txt").read_text() == "a"
+    assert (tmp_path / "out" / "sub" / "a.txt").read_text() == "a"

@@ -375,6 +375,8 @@ def extract(
                 tops.append(node)
         names: dict[str, str] = {}
         for top in tops:
+            # One loop guard per top: "/docs" and "/docs/sub" both asked for list sub twice.
+            job.entries = insp.lister()
             if top is insp.root:
                 for child in job.entries(top):
                     job.place(child, out.top, names)
@@ -382,10 +384,12 @@ def extract(
                     job.res.refused.append((top.path, top.problem))
             else:
                 job.place(top, out.top, names)
-        if boot:
+        images = boot_images(insp) if boot else []
+        if images:
             folder = Node(BOOT_DIR, "/" + BOOT_DIR, "dir")
-            names[BOOT_DIR.casefold()] = folder.path
-            job._dir(folder, out.top, {}, boot_images(insp))
+            job._dir(folder, out.top, {}, images)
+        elif boot:
+            job.res.refused.append(("/" + BOOT_DIR, "the image has no El Torito boot image"))
         job.make_links()
         return job.res
     finally:

@@ -22,6 +22,9 @@ __all__ = ["InspectError", "Inspection", "Node", "open_image"]
 
 
 PROBLEM_LINES = 1000  # problems kept word for word; past that, only counted per kind
+# What a reader may raise on a malformed directory (InspectError says why; the rest is a bug
+# of ours meeting bytes it did not expect, still only that directory's problem).
+_READ_ERRORS = (InspectError, struct.error, IndexError, ValueError, UnicodeError)
 
 
 @dataclass
@@ -94,16 +97,15 @@ class Inspection:
         # twice that is room for rr_moved and slack. Past it, folders are refused.
         return _Walk(2 * self.size + (1 << 20))
 
-    def _entries(self, node: Node, walk: _Walk) -> Iterator[Node]:
-        """A directory's entries as they are read, each checked: a loop or an unreadable
-        listing is recorded on the directory (with what was read before it), entries with
-        ignored metadata or data past the end of the image are marked."""
+    def _open(self, node: Node, walk: _Walk) -> Iterator[Node] | None:
+        """The reader's stream of a directory's entries, or None (recorded on the directory)
+        for a loop, or a listing past the byte budget."""
         key = node.ref[0] if node.ref else -1
         if key in walk.seen:
             node.problem = f"{node.path}: directory loop (extent {key} listed twice)"
             node.problem_kind = "loop"
             self.problem(node.problem, "loop")
-            return
+            return None
         walk.seen.add(key)
         size = self.size
         # What the listing can read (a reader refuses a size beyond the image by itself).
@@ -112,9 +114,32 @@ class Inspection:
             node.problem = f"{node.path}: more directory data than the image holds"
             node.problem_kind = "overlap"
             self.problem(node.problem, "overlap")
-            return
+            return None
         try:
-            for kid in self.fs.iterdir(node):
+            return iter(self.fs.iterdir(node))
+        except _READ_ERRORS as e:
+            self._failed(node, e)
+            return None
+
+    def _failed(self, node: Node, e: Exception) -> None:
+        """A listing stopped: what was read before stays, the directory says why."""
+        if isinstance(e, InspectError):
+            msg, kind = str(e), e.kind
+        else:
+            msg, kind = f"{node.path}: malformed ({e})", "malformed"
+        node.problem, node.problem_kind = msg, kind
+        self.problem(msg, kind)
+
+    def _entries(self, node: Node, walk: _Walk) -> Iterator[Node]:
+        """A directory's entries as they are read, each checked: a loop or an unreadable
+        listing is recorded on the directory (with what was read before it), entries with
+        ignored metadata or data past the end of the image are marked."""
+        kids = self._open(node, walk)
+        if kids is None:
+            return
+        size = self.size
+        try:
+            for kid in kids:
                 for lba, ln in kid.extents:
                     if lba * SECTOR + ln > size:
                         kid.missing = missing_bytes(kid.extents, size)
@@ -122,13 +147,8 @@ class Inspection:
                 if kid.problem:
                     self.problem(kid.problem, kid.problem_kind or "other")
                 yield kid
-        except (InspectError, struct.error, IndexError, ValueError, UnicodeError) as e:
-            if isinstance(e, InspectError):
-                msg, kind = str(e), e.kind
-            else:
-                msg, kind = f"{node.path}: malformed ({e})", "malformed"
-            node.problem, node.problem_kind = msg, kind
-            self.problem(msg, kind)
+        except _READ_ERRORS as e:
+            self._failed(node, e)
 
     def children(self, node: Node) -> list[Node]:
         """A directory's entries, read on first use and kept; a broken one lists what could
@@ -152,19 +172,50 @@ class Inspection:
 
         ``keep=False`` streams: nothing is kept, so memory stays flat for millions of entries
         (the command line's listings); the GUI keeps what it lists (``children``)."""
+        if not keep:
+            yield from self._stream(top or self.root)
+            return
         stack = [top or self.root]
         count = 0
-        walk = self._new_walk()
         while stack:
             node = stack.pop()
-            kids = self.children(node) if keep else self._entries(node, walk)
-            for child in kids:
+            for child in self.children(node):
                 count += 1
                 if count > MAX_ENTRIES:
                     raise InspectError(f"more than {MAX_ENTRIES} entries: not a real disc")
                 yield child
                 if child.kind == "dir":
                     stack.append(child)
+
+    def _stream(self, top: Node) -> Iterator[Node]:
+        # _entries, inlined: this loop runs once per entry of the whole tree.
+        stack = [top]
+        count = 0
+        walk = self._new_walk()
+        size = self.size
+        while stack:
+            node = stack.pop()
+            kids = self._open(node, walk)
+            if kids is None:
+                continue
+            try:
+                for kid in kids:
+                    for lba, ln in kid.extents:
+                        if lba * SECTOR + ln > size:
+                            kid.missing = missing_bytes(kid.extents, size)
+                            break
+                    if kid.problem:
+                        self.problem(kid.problem, kid.problem_kind or "other")
+                    count += 1
+                    if count > MAX_ENTRIES:
+                        break
+                    yield kid
+                    if kid.kind == "dir":
+                        stack.append(kid)
+            except _READ_ERRORS as e:
+                self._failed(node, e)
+            if count > MAX_ENTRIES:
+                raise InspectError(f"more than {MAX_ENTRIES} entries: not a real disc")
 
     def find(self, path: str) -> Node | None:
         node = self.root
