@@ -111,7 +111,8 @@ class Image:
         check_image_path(path)
         # O_NONBLOCK: should the path become a FIFO between the check and the open, the open
         # still returns at once, and the fstat below refuses it.
-        flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+        nonblock = getattr(os, "O_NONBLOCK", 0)
+        flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | nonblock
         try:
             self.fd = os.open(path, flags)
         except OSError as e:
@@ -126,7 +127,7 @@ class Image:
                 f"{path}: is {what}, not an image file or a block device — give an .iso file "
                 "or a disc device"
             )
-        if hasattr(os, "set_blocking"):
+        if nonblock:
             os.set_blocking(self.fd, True)
         # A block device reports st_size 0: its size is where its end is.
         self.size = st.st_size if mode == stat.S_IFREG else os.lseek(self.fd, 0, os.SEEK_END)
