@@ -280,7 +280,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
     for path, why in res.refused:
         print(f"discvault: {printable(path)}: {printable(why)}", file=sys.stderr)
     for _path, why in res.notes:
-        print(f"discvault: note: {printable(why)}", file=sys.stderr)
+        print(f"discvault: note: {printable(why)} — extracted all the same", file=sys.stderr)
     extra = "".join(
         f"; {len(lst)} {word}"
         for lst, word in (

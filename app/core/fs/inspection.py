@@ -172,10 +172,10 @@ class Inspection:
 
         ``keep=False`` streams: nothing is kept, so memory stays flat for millions of entries
         (the command line's listings); the GUI keeps what it lists (``children``)."""
-        if not keep:
-            yield from self._stream(top or self.root)
-            return
-        stack = [top or self.root]
+        return self._kept(top or self.root) if keep else self._stream(top or self.root)
+
+    def _kept(self, top: Node) -> Iterator[Node]:
+        stack = [top]
         count = 0
         while stack:
             node = stack.pop()

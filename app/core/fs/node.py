@@ -165,7 +165,7 @@ _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u
 def printable(text: str) -> str:
     """``text`` safe for a terminal or a one-line message: control characters (ESC, newline,
     carriage return...) become visible escapes such as ``\\x1b``; everything else is kept."""
-    if not _UNPRINTABLE.search(text):
+    if text.isprintable() or not _UNPRINTABLE.search(text):  # isprintable: C, and the usual
         return text
     return _UNPRINTABLE.sub(_escape, text)
 
