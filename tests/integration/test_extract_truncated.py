@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from app.core.base.events import Cancelled, CancelToken, Progress
 from app.core.fs.extract import extract
 from app.core.fs.inspection import open_image
 from tests.integration import isofixtures as fx
@@ -133,3 +134,21 @@ def test_inspect_sums_problems_up_per_kind(base: tuple[Path, Path], tmp_path: Pa
     assert len(doc["problems"]) == 30
     ((summary),) = doc["problem_summary"]
     assert summary["kind"] == "malformed" and summary["count"] == 30
+
+
+def test_cancelled_mid_file_leaves_no_partial_file(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_text("a")
+    (src / "big.bin").write_bytes(os.urandom(3 << 20))
+    iso = fx.build_xorriso(src, tmp_path / "src.iso")
+    token = CancelToken()
+
+    def progress(p: Progress) -> None:
+        if p.message == "/big.bin":
+            token.cancel()  # after its first MiB
+
+    out = tmp_path / "out"
+    with pytest.raises(Cancelled):
+        extract(open_image(str(iso)), None, str(out), progress, token)
+    assert os.listdir(out) == ["a.txt"]

@@ -105,8 +105,9 @@ class _Extraction:
     def _conflict(
         self, node: Node, d: Dir, name: str, names: dict[str, str], folder: bool
     ) -> tuple[str, str] | None:
-        """Settle an existing entry at ``name``: (name to use, "create" or "replace"), or None
-        when the node is not to be written (skipped or refused, and recorded)."""
+        """Settle an existing entry at ``name``: (name to use, "create", "replace" or, for a
+        folder over a real folder, "merge"), or None when the node is not to be written
+        (skipped or refused, and recorded)."""
         st = d.lstat(name)
         if st is None:
             return name, "create"
