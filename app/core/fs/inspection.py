@@ -115,8 +115,11 @@ class Inspection:
             node.problem_kind = "overlap"
             self.problem(node.problem, "overlap")
             return None
+        # A reader streams a directory (iterdir), or hands it out whole (listdir). Either way
+        # it keeps no loop guard of its own: a second pass over the tree is no loop.
+        listing = getattr(self.fs, "iterdir", None) or self.fs.listdir
         try:
-            return iter(self.fs.iterdir(node))
+            return iter(listing(node))
         except _READ_ERRORS as e:
             self._failed(node, e)
             return None
