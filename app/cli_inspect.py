@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import os
 import sys
 import time
-from collections.abc import Iterator
+from typing import TextIO
 
-from app.cli_common import EXIT_IO, EXIT_OK
+from app.cli_common import EXIT_CANCELLED, EXIT_IO, EXIT_OK
 from app.cli_common import fail as _fail
 from app.core.base import mapfile
 from app.core.base.units import human_bytes
 from app.core.fs.inspection import Inspection, open_image
-from app.core.fs.node import InspectError, Node
+from app.core.fs.node import PROBLEM_KINDS, InspectError, Node, printable
+
+# What to do about each kind of problem (node.PROBLEM_KINDS says what it is).
+_ADVICE = {
+    "truncated": "the image is incomplete: resume or redo the backup; the rest is listed",
+    "rock_ridge": "nothing lost: the entry is listed as 7-Zip lists it",
+    "zisofs": "its own zisofs header is trusted where sound; otherwise it comes out as stored",
+}
+_NOTES = {"rock_ridge", "zisofs"}  # metadata ignored, everything still listed: not a failure
 
 
 def node_json(n: Node, damage: dict[str, int] | None) -> dict[str, object]:
@@ -34,12 +43,17 @@ def node_json(n: Node, damage: dict[str, int] | None) -> dict[str, object]:
         d["zisofs"] = {"real_size": n.zisofs[2], "block_log2": n.zisofs[1]}
     if n.inline is not None:
         d["embedded"] = True  # UDF: the bytes live inside the file entry at the extent's LBA
+    if n.missing:
+        d["missing_bytes"] = n.missing  # past the end of a truncated image
+    if n.problem:
+        d["problem"] = n.problem
     if damage is not None:
         d["unreadable_bytes"] = damage.get(n.path, 0)
     return d
 
 
-def inspection_json(i: Inspection, files: bool, damage: dict[str, int] | None) -> dict[str, object]:
+def inspection_json(i: Inspection, damaged: list[tuple[str, str, int]] | None) -> dict[str, object]:
+    """The document without ``files``, ``problems`` and ``problem_summary`` (see write_json)."""
     doc: dict[str, object] = {
         "schema": "discvault.inspect/1",
         "image": os.path.abspath(i.path),
@@ -54,16 +68,21 @@ def inspection_json(i: Inspection, files: bool, damage: dict[str, int] | None) -
         "boot": [vars(b) for b in i.boot],
         "hybrid": i.hybrid,
     }
-    if files:
-        doc["files"] = [node_json(n, damage) for n in i.walk()]
-    if damage is not None:
-        dirs = {n.path for n in i.walk() if n.kind == "dir"} | {"/"}
+    if damaged is not None:
         doc["damaged"] = [
-            {"path": p, "kind": "dir" if p in dirs else "file", "unreadable_bytes": b}
-            for p, b in sorted(damage.items())
+            {"path": p, "kind": "dir" if k == "dir" else "file", "unreadable_bytes": b}
+            for p, k, b in damaged
         ]
-    doc["problems"] = list(i.problems)
     return doc
+
+
+def _problems_json(i: Inspection) -> dict[str, object]:
+    return {
+        "problems": list(i.problems),
+        "problem_summary": [
+            {"kind": k, "count": n, "example": ex} for k, n, ex in i.problem_summary()
+        ],
+    }
 
 
 def dump_json(doc: dict[str, object]) -> str:
@@ -78,99 +97,203 @@ def dump_json(doc: dict[str, object]) -> str:
     return text[:-2] + ',\n  "files": [' + (f"\n    {body}\n  " if files else "") + "]\n}"
 
 
-def inspection_text(i: Inspection, files: bool, damage: dict[str, int] | None) -> str:
+def _stamp(mtime: float | None) -> str:
+    try:
+        return time.strftime("%Y-%m-%d %H:%M", time.gmtime(mtime))
+    except (OverflowError, OSError, ValueError):
+        return "?" * 16
+
+
+def write_json(
+    i: Inspection, files: bool, damaged: list[tuple[str, str, int]] | None, out: TextIO
+) -> None:
+    """The document as dump_json lays it out, but ``files`` streams as the tree is read (two
+    million entries in constant memory); the problems met on the way follow it."""
+    doc = inspection_json(i, damaged)
+    if not files:
+        doc.update(_problems_json(i))
+        out.write(dump_json(doc) + "\n")
+        return
+    damage = {p: b for p, _, b in damaged} if damaged is not None else None
+    encode = json.JSONEncoder(ensure_ascii=True).encode
+    out.write(json.dumps(doc, indent=2)[:-2] + ',\n  "files": [')
+    batch: list[str] = []
+    add = batch.append
+    sep = "\n    "
+    for n in i.walk(keep=False):
+        add(sep + encode(node_json(n, damage)))
+        sep = ",\n    "
+        if len(batch) >= 4096:  # written in batches: one write per line costs more
+            out.write("".join(batch))
+            batch.clear()
+    out.write("".join(batch))
+    out.write("\n  ]" if sep != "\n    " else "]")
+    out.write(",\n" + json.dumps(_problems_json(i), indent=2)[2:] + "\n")
+
+
+def write_text(
+    i: Inspection, files: bool, damaged: list[tuple[str, str, int]] | None, out: TextIO
+) -> None:
     state = "complete" if i.whole else f"TRUNCATED: {i.missing_sectors} sector(s) missing"
-    lines = [
-        f"{os.path.basename(i.path)}  {human_bytes(i.size)}  {' + '.join(i.formats)}  ·  {state}"
+    head = [
+        f"{printable(os.path.basename(i.path))}  {human_bytes(i.size)}  "
+        f"{' + '.join(i.formats)}  ·  {state}"
     ]
     for v in i.volumes:
         if v["kind"] in ("primary", "joliet", "udf"):
             extra = f", created {v['created']}" if v.get("created") else ""
-            lines.append(f"  {v['kind']:8s} volume {v.get('volume_id', '')!r}{extra}")
+            label = printable(repr(v.get("volume_id", "")))
+            head.append(f"  {v['kind']:8s} volume {label}{extra}")
     for b in i.boot:
-        lines.append(
-            f"  boot     {b.platform}, {b.emulation}, {b.sectors} sector(s) at LBA {b.lba}"
-        )
+        head.append(f"  boot     {b.platform}, {b.emulation}, {b.sectors} sector(s) at LBA {b.lba}")
     for h in i.hybrid:
-        lines.append(f"  hybrid   {h}")
-    nodes = list(i.walk())
-    nfiles = [n for n in nodes if n.kind != "dir"]
-    lines.append(
-        f"  {len(nfiles)} file(s), {len(nodes) - len(nfiles)} folder(s), "
-        f"{human_bytes(sum(n.size for n in nfiles))}"
-    )
-    if files:
-        lines += _file_lines(nodes)
-    if damage is not None:
-        if damage:
-            dirs = {n.path for n in nodes if n.kind == "dir"} | {"/"}
-            n = len(damage)
-            lines.append(f"  {n} item{' sits' if n == 1 else 's sit'} on unreadable sectors:")
-            lines += [
-                f"    {p}  ({human_bytes(b)} of its listing unreadable: entries may be missing)"
-                if p in dirs
-                else f"    {p}  ({human_bytes(b)} unreadable)"
-                for p, b in sorted(damage.items())
-            ]
-        else:
-            lines.append("  nothing sits on an unreadable sector")
-    return "\n".join(lines)
-
-
-def _file_lines(nodes: list[Node]) -> Iterator[str]:
+        head.append(f"  hybrid   {h}")
+    out.write("\n".join(head) + "\n")
+    nfiles = ndirs = total = past = 0
+    example = ""
+    batch: list[str] = []
+    add = batch.append
     # A disc's files share a handful of timestamps: format each one once (100 000 lines).
     stamps: dict[float | None, str] = {None: " " * 16, 0.0: " " * 16}
-    for n in nodes:
+    for n in i.walk(keep=False):
+        if n.kind == "dir":
+            ndirs += 1
+            size: int | str = "<dir>"
+        else:
+            nfiles += 1
+            size = n.size
+            total += size
+            if n.missing:
+                past += 1
+                example = example or n.path
+        if not files:
+            continue
         when = stamps.get(n.mtime)
         if when is None:
-            when = stamps[n.mtime] = time.strftime("%Y-%m-%d %H:%M", time.gmtime(n.mtime))
-        size = "<dir>" if n.kind == "dir" else n.size
+            when = _stamp(n.mtime)
+            if len(stamps) > 10_000:  # a hostile image: every entry its own time
+                stamps.clear()
+            stamps[n.mtime] = when
         lba = n.extents[0][0] if n.extents else ""
-        tail = "" if n.target is None else f" -> {n.target}"
-        yield f"  {size:>12}  {when}  {lba:>9}  {n.path}{tail}"
+        name = n.path if n.target is None else f"{n.path} -> {n.target}"
+        if n.missing and n.kind != "dir":
+            name += f"  [PAST THE END: {human_bytes(n.missing)} missing]"
+        add(f"  {size:>12}  {when}  {lba:>9}  {printable(name)}\n")
+        if len(batch) >= 4096:  # written in batches: one write per line costs more
+            out.write("".join(batch))
+            batch.clear()
+    out.write("".join(batch))
+    summary = [f"  {nfiles} file(s), {ndirs} folder(s), {human_bytes(total)}"]
+    if past:
+        summary.append(f"  {past} file(s) lie past the end of the image, e.g. {printable(example)}")
+    if damaged is not None:
+        if damaged:
+            k = len(damaged)
+            summary.append(f"  {k} item{' sits' if k == 1 else 's sit'} on unreadable sectors:")
+            summary += [
+                f"    {printable(p)}  ({human_bytes(b)} of its listing unreadable: "
+                "entries may be missing)"
+                if kind == "dir"
+                else f"    {printable(p)}  ({human_bytes(b)} unreadable)"
+                for p, kind, b in damaged
+            ]
+        else:
+            summary.append("  nothing sits on an unreadable sector")
+    out.write("\n".join(summary) + "\n")
+
+
+def problem_lines(i: Inspection) -> list[str]:
+    """One line per kind of problem, with its count and an example (not one per entry)."""
+    out = []
+    for kind, count, example in i.problem_summary():
+        advice = _ADVICE.get(kind, "the image is damaged there; the rest is listed")
+        if count == 1:
+            out.append(f"{printable(example)} — {advice}")
+        else:
+            what = PROBLEM_KINDS.get(kind, PROBLEM_KINDS["other"])
+            out.append(f"{count} {what}; e.g. {printable(example)} — {advice}")
+    return out
+
+
+def _quiet_broken_pipe() -> None:
+    # The reader went away (`inspect ... | head`): nothing more to say, and nowhere to say it.
+    with contextlib.suppress(OSError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
     # Nodes hold no reference cycles, and a 100 000-file listing is a short-lived burst of
     # allocations: the cyclic collector would only re-scan them over and over.
     gc.disable()
+    if args.map and os.path.exists(args.map) and not os.path.isfile(args.map):
+        return _fail(printable(f"{args.map}: is not a file — give the image's ddrescue mapfile"))
     try:
         i = open_image(args.image)
     except InspectError as e:
-        return _fail(str(e))
+        return _fail(printable(str(e)))
     try:
-        damage = i.damage(args.map) if args.map else None
+        damaged = i.damaged(args.map) if args.map else None
         if args.json:
-            print(dump_json(inspection_json(i, args.files, damage)))
+            write_json(i, args.files, damaged, sys.stdout)
         else:
-            print(inspection_text(i, args.files, damage))
+            write_text(i, args.files, damaged, sys.stdout)
+        sys.stdout.flush()
     except (InspectError, mapfile.MapfileError) as e:
-        return _fail(str(e))
+        return _fail(printable(str(e)))
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return _fail("stopped", EXIT_CANCELLED)
     finally:
         i.close()
-    for p in i.problems:
-        print(f"discvault: {p}", file=sys.stderr)
-    return EXIT_IO if i.problems else EXIT_OK
+    for line in problem_lines(i):
+        print(f"discvault: {line}", file=sys.stderr)
+    return EXIT_IO if set(i.problem_counts) - _NOTES else EXIT_OK
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
+    from app.core.base.events import Cancelled
     from app.core.fs.extract import extract
+    from app.core.fs.links import FolderTooBig
 
     try:
         i = open_image(args.image)
     except InspectError as e:
-        return _fail(str(e))
+        return _fail(printable(str(e)))
+    # No PATH: everything, unless only the boot images were asked for.
+    paths = args.paths or (None if not args.boot_images else [])
     try:
-        res = extract(i, args.paths or None, args.out)
+        res = extract(i, paths, args.out, conflict=args.conflict, boot=args.boot_images)
     except OSError as e:
-        return _fail(f"{args.out}: {e.strerror}")
+        where = e.filename if isinstance(e.filename, str) else args.out
+        return _fail(
+            printable(f"{where}: {e.strerror or e}")
+            + " — free some space or choose another folder, then run again"
+        )
+    except FolderTooBig as e:
+        return _fail(printable(str(e)))
+    except (Cancelled, KeyboardInterrupt):
+        return _fail("stopped: what was extracted stays, no partial file was left", EXIT_CANCELLED)
     finally:
         i.close()
     for path, why in res.refused:
-        print(f"discvault: {path}: {why}", file=sys.stderr)
+        print(f"discvault: {printable(path)}: {printable(why)}", file=sys.stderr)
+    for _path, why in res.notes:
+        print(f"discvault: note: {printable(why)} — extracted all the same", file=sys.stderr)
+    extra = "".join(
+        f"; {len(lst)} {word}"
+        for lst, word in (
+            (res.refused, "refused"),
+            (res.skipped, "skipped (already there)"),
+            (res.renamed, "renamed"),
+            (res.replaced, "replaced"),
+        )
+        if lst
+    )
     print(
-        f"extracted {len(res.written)} item(s), {human_bytes(res.bytes)} into {args.out}"
-        + (f"; {len(res.refused)} refused" if res.refused else "")
+        f"extracted {len(res.written)} item(s), {human_bytes(res.bytes)} into "
+        f"{printable(args.out)}{extra}"
     )
     return EXIT_IO if res.refused else EXIT_OK
 
@@ -224,11 +347,26 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "extract",
         help="copy files out of an image, safely",
         description="Extract PATHs (default: everything) from IMAGE into DIR. "
-        "Nothing is ever written outside DIR or over an existing file.",
+        "Nothing is ever written outside DIR, no link that could lead outside it is made, "
+        "no partial file is left, and nothing existing is overwritten unless --conflict "
+        "replace is given.",
     )
     ext.add_argument("image", metavar="IMAGE")
     ext.add_argument("paths", metavar="PATH", nargs="*")
     ext.add_argument("-o", "--out", metavar="DIR", required=True)
+    ext.add_argument(
+        "--boot-images",
+        action="store_true",
+        help="extract the El Torito boot images into DIR/[BOOT]/ as 7-Zip names them "
+        "(only those, unless PATHs are given too)",
+    )
+    ext.add_argument(
+        "--conflict",
+        choices=("refuse", "skip", "replace", "rename"),
+        default="refuse",
+        help="what to do with an entry that already exists in DIR: refuse it (default, exit "
+        "4), skip it, replace it (files and links only), or write it as 'name (1).ext'",
+    )
     ext.set_defaults(func=cmd_extract)
     bld = sub.add_parser(
         "build",

@@ -129,6 +129,14 @@ def build(kind: str, tree: Path, out: Path) -> Path:
     return out
 
 
+def build_xorriso(tree: Path, out: Path) -> Path:
+    """Rock Ridge only (xorriso's native mode): every name, link and mode as in ``tree``."""
+    need("xorriso")
+    cmd = ["xorriso", "-outdev", str(out), "-map", str(tree), "/"]
+    subprocess.run(cmd, check=True, capture_output=True)
+    return out
+
+
 def udf_only_from_bridge(bridge: Path, out: Path) -> Path:
     """Erase the ISO 9660 descriptors: what remains is a UDF-only disc, like most BD-ROMs."""
     data = bytearray(bridge.read_bytes())
@@ -260,3 +268,126 @@ def map_with_hole(path: Path, image_bytes: int, start: int, length: int) -> Path
         f"{hex(end)} {hex(image_bytes - end)} +\n"
     )
     return path
+
+
+# ---- Hand-made Rock Ridge: what no writer makes, for the hostile tests ---------------------------
+
+
+def _both(fmt: str, v: int) -> bytes:
+    return struct.pack("<" + fmt, v) + struct.pack(">" + fmt, v)
+
+
+def su_ce(lba: int, offset: int, length: int) -> bytes:
+    return b"CE\x1c\x01" + _both("I", lba) + _both("I", offset) + _both("I", length)
+
+
+def su_nm(name: bytes) -> bytes:
+    """NM entries for ``name``, split at 250 bytes (each but the last flagged CONTINUE)."""
+    parts = [name[i : i + 250] for i in range(0, len(name), 250)] or [b""]
+    out = b""
+    for k, p in enumerate(parts):
+        out += b"NM" + bytes([5 + len(p), 1, 1 if k < len(parts) - 1 else 0]) + p
+    return out
+
+
+def su_sl(target: bytes) -> bytes:
+    """SL entries for ``target`` (components split at 200 bytes, entries at 250)."""
+    comps = b""
+    for c in target.split(b"/"):
+        if c == b".":
+            comps += b"\x02\x00"
+        elif c == b"..":
+            comps += b"\x04\x00"
+        else:
+            pieces = [c[i : i + 200] for i in range(0, len(c), 200)] or [b""]
+            for k, p in enumerate(pieces):
+                comps += bytes([1 if k < len(pieces) - 1 else 0, len(p)]) + p
+    out = b""
+    # Split the component records over SL entries without cutting a record.
+    entry = b""
+    pos = 0
+    while pos < len(comps):
+        rec = comps[pos : pos + 2 + comps[pos + 1]]
+        if len(entry) + len(rec) > 245:
+            out += b"SL" + bytes([5 + len(entry), 1, 1]) + entry
+            entry = b""
+        entry += rec
+        pos += len(rec)
+    return out + b"SL" + bytes([5 + len(entry), 1, 0]) + entry
+
+
+def su_px(mode: int) -> bytes:
+    return b"PX\x24\x01" + _both("I", mode) + _both("I", 1) + _both("I", 0) + _both("I", 0)
+
+
+def find_dir_record(data: bytes, name: bytes) -> int:
+    """Byte offset of the directory record named ``name`` (not a path table entry that happens
+    to hold the same bytes): its both-endian fields must agree."""
+    j = data.find(name)
+    while j >= 0:
+        off = j - 33
+        if (
+            off >= 0
+            and data[off + 32] == len(name)
+            and data[off] >= 33 + len(name)
+            and data[off + 2 : off + 6] == data[off + 6 : off + 10][::-1]
+            and data[off + 10 : off + 14] == data[off + 14 : off + 18][::-1]
+        ):
+            return off
+        j = data.find(name, j + 1)
+    raise AssertionError(f"no directory record named {name!r}")
+
+
+def rr_payload(data: bytes, iso_name: bytes, entries: bytes, loop: bool = False) -> bytes:
+    """Give the record named ``iso_name`` (the first one found) new Rock Ridge entries: its
+    system use area becomes one CE pointing at sectors appended to the image, which hold
+    ``entries`` (with ``loop``, followed by a CE pointing back at those same sectors)."""
+    out = bytearray(data)
+    assert len(out) % 2048 == 0
+    off = find_dir_record(data, iso_name)
+    ln, nl = out[off], out[off + 32]
+    su = off + 33 + nl + (1 - nl % 2)
+    assert off + ln - su >= 28, "no room for a CE entry"
+    lba = len(out) // 2048
+    area = len(entries) + (28 if loop else 0)
+    payload = entries + (su_ce(lba, 0, area) if loop else b"")
+    out[su : off + ln] = su_ce(lba, 0, area) + bytes(off + ln - su - 28)
+    out += payload + bytes(-len(payload) % 2048)
+    return bytes(out)
+
+
+def many_entries_iso(tmp: Path, entries: int) -> Path:
+    """A plain ISO 9660 image whose root holds ``entries`` empty files (names F0000000;1...),
+    written record by record: 300 000 entries take 12.8 MB."""
+    need("genisoimage")
+    empty = tmp / "empty"
+    empty.mkdir(exist_ok=True)
+    base = tmp / "base.iso"
+    subprocess.run(["genisoimage", "-quiet", "-o", str(base), str(empty)], check=True)
+    data = bytearray(base.read_bytes())
+    lba = len(data) // 2048
+    when = bytes([126, 1, 1, 0, 0, 0, 0])
+
+    def record(name: bytes, at: int, size: int, flags: int) -> bytes:
+        body = _both("I", at) + _both("I", size) + when + bytes([flags, 0, 0]) + _both("H", 1)
+        rec = bytes([0, 0]) + body + bytes([len(name)]) + name
+        rec += bytes(len(rec) % 2)
+        return bytes([len(rec)]) + rec[1:]
+
+    per = 2048 // len(record(b"F0000000;1", 0, 0, 0))
+    sectors = 1 + -(-entries // per)
+    size = sectors * 2048
+    out = bytearray(record(b"\0", lba, size, 2) + record(b"\1", lba, size, 2))
+    out += bytes(2048 - len(out))
+    for first in range(0, entries, per):
+        sector = b"".join(
+            record(b"F%07d;1" % k, 0, 0, 0) for k in range(first, min(first + per, entries))
+        )
+        out += sector + bytes(2048 - len(sector))
+    data += out
+    root = 16 * 2048 + 156
+    data[root : root + 34] = record(b"\0", lba, size, 2)
+    data[16 * 2048 + 80 : 16 * 2048 + 88] = _both("I", len(data) // 2048)
+    iso = tmp / f"many_{entries}.iso"
+    iso.write_bytes(bytes(data))
+    return iso

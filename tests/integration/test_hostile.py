@@ -99,7 +99,7 @@ def test_enormous_sizes(base: bytes, tmp_path: Path) -> None:
     p = tmp_path / "huge_file.iso"
     p.write_bytes(patch_record(base, b"DATA.BIN;1", size=0xFFFFFFF0))
     problems = survive(p, tmp_path / "b")
-    assert any("ends inside this file" in x for x in problems), problems
+    assert any("past the end of the image" in x for x in problems), problems
 
 
 def test_dot_dot_and_slash_names_never_leave_the_folder(base: bytes, tmp_path: Path) -> None:
@@ -118,7 +118,7 @@ def test_dot_dot_and_slash_names_never_leave_the_folder(base: bytes, tmp_path: P
     assert not (tmp_path / "evil").exists() and not (tmp_path / "deep" / "evil").exists()
 
 
-def test_symlink_chains_that_resolve_outside_are_removed(tmp_path: Path) -> None:
+def test_symlink_chains_that_could_resolve_outside_are_never_made(tmp_path: Path) -> None:
     tree = tmp_path / "tree"
     tree.mkdir()
     (tree / "f.txt").write_text("f")
@@ -131,7 +131,8 @@ def test_symlink_chains_that_resolve_outside_are_removed(tmp_path: Path) -> None
     )
     i = open_image(str(iso))
     res = extract(i, None, str(tmp_path / "out"))
-    assert ("/x", "refused: link resolves outside the folder") in res.refused
+    assert [p for p, _ in res.refused] == ["/x"]
+    assert "climbs ('..') after 'd'" in res.refused[0][1]
     assert not os.path.lexists(tmp_path / "out" / "x")
     assert os.readlink(tmp_path / "out" / "d") == "."
 

@@ -1,25 +1,46 @@
-"""Extract files from an image without ever writing outside the chosen folder.
+"""Extract files from an image without ever writing, or leaving a link that leads, outside the
+chosen folder, and without ever leaving a partial file.
 
 Refused, each with a message, while the rest goes on: names that are empty, ``.``/``..``, hold a
-``/``, ``\\`` or NUL; names that collide with another after case folding (they would overwrite
-each other on Windows and macOS); anything that already exists; symlinks that are absolute or
-point outside the folder. Symlinks are made last, so no file is ever written through one.
-Data streams in 1 MiB pieces (constant memory for a 4 GB file); zisofs files are decompressed.
+``/``, ``\\`` or NUL; names or paths too long for the folder's filesystem; names that collide with
+another after case folding (they would overwrite each other on Windows and macOS); files that lie
+past the end of a truncated image or cannot be read; links that could resolve outside the folder
+(see ``links``). Parents are opened without following links (see ``outdir``). Files are written
+under a temporary name and renamed into place when whole. An existing entry is a conflict,
+settled by the policy: refuse (the default), skip, replace (files and links, never a folder) or
+rename (``name (1).ext``); a callback may ask the user, once or "for all".
+Data streams in 1 MiB pieces (constant memory for a 4 GB file); zisofs files are decompressed
+block by block.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
-import struct
-import zlib
+import secrets
+import stat
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from app.core.base.events import CancelToken, Progress, ProgressCallback, no_progress
+from app.core.base.units import human_bytes
+from app.core.fs import zisofs
+from app.core.fs.boot import BOOT_DIR, boot_images
 from app.core.fs.inspection import Inspection
+from app.core.fs.links import LinkJudge
 from app.core.fs.node import SECTOR, InspectError, Node
+from app.core.fs.outdir import TEMP_PREFIX, TEMP_SUFFIX, Dir, NotADir, OutDir
 
 CHUNK = 1 << 20
-ZISOFS_MAGIC = b"\x37\xe4\x53\x96\xc9\xdb\xd6\x07"
+CONFLICT_ACTIONS = ("refuse", "skip", "replace", "rename")
+# (image path, destination path) -> (action, apply to all later conflicts too)
+AskConflict = Callable[[str, str], tuple[str, bool]]
+ConflictPolicy = str | AskConflict
+# Errors that every later entry would meet too: stop, instead of one refusal per entry.
+_FATAL = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+# Entries whose data cannot be trusted to be whole: refused, not extracted half.
+_UNREADABLE_KINDS = {"udf", "extents"}
 
 
 @dataclass
@@ -27,6 +48,12 @@ class ExtractResult:
     written: list[str] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)  # (image path, why)
     bytes: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (image path, existing dest)
+    renamed: list[tuple[str, str]] = field(default_factory=list)  # (image path, dest used)
+    replaced: list[str] = field(default_factory=list)  # destinations written over
+    # Extracted, with something to know: an entry under its ISO 9660 name because its Rock
+    # Ridge data was ignored, a zisofs file written as stored (image path, what).
+    notes: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _bad_name(name: str) -> str | None:
@@ -37,85 +64,287 @@ def _bad_name(name: str) -> str | None:
     return None
 
 
-def _stream(insp: Inspection, node: Node) -> bytes:
-    """Yield-free reader used by zisofs: the raw stored bytes (bounded by the image)."""
-    out = bytearray()
-    for lba, ln in node.extents:
-        out += insp.img.read(lba * SECTOR, ln)
-    return bytes(out)
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
 
 
-def _zisofs_blocks(raw: bytes, size: int) -> list[bytes]:
-    if raw[:8] != ZISOFS_MAGIC or len(raw) < 16:
-        raise InspectError("not zisofs data")
-    hdr_size, log2 = raw[12] * 4, raw[13]
-    if not 15 <= log2 <= 17:
-        raise InspectError(f"zisofs block size 2^{log2} is not valid")
-    block = 1 << log2
-    nblocks = -(-size // block)
-    ptrs = struct.unpack_from(f"<{nblocks + 1}I", raw, hdr_size)
-    blocks = []
-    for i in range(nblocks):
-        a, b = ptrs[i], ptrs[i + 1]
-        want = min(block, size - i * block)
-        if a == b:
-            blocks.append(bytes(want))
-            continue
-        d = zlib.decompressobj()
-        data = d.decompress(raw[a:b], want)  # bounded: a zip bomb cannot grow past a block
-        if len(data) != want:
-            raise InspectError("zisofs block decompresses to the wrong size")
-        blocks.append(data)
-    return blocks
+class _Extraction:
+    def __init__(
+        self,
+        insp: Inspection,
+        out: OutDir,
+        progress: ProgressCallback,
+        token: CancelToken,
+        conflict: ConflictPolicy,
+    ) -> None:
+        self.insp = insp
+        self.out = out
+        self.judge = LinkJudge(out)
+        self.progress = progress
+        self.token = token
+        self.policy = conflict
+        self.res = ExtractResult()
+        self.links: list[tuple[Node, tuple[str, ...]]] = []
+        self.entries = insp.lister()
 
+    # ---- conflicts ------------------------------------------------------------------------------
+    def _decide(self, node: Node, dest: str) -> str:
+        policy = self.policy
+        if callable(policy):
+            action, for_all = policy(node.path, dest)
+            if action not in CONFLICT_ACTIONS:
+                action = "refuse"
+            if for_all:
+                self.policy = action
+            return action
+        return policy if policy in CONFLICT_ACTIONS else "refuse"
 
-def _write_file(
-    insp: Inspection,
-    node: Node,
-    dest: str,
-    res: ExtractResult,
-    tick: ProgressCallback,
-    cancel: CancelToken,
-) -> None:
-    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-    try:
+    def _conflict(
+        self, node: Node, d: Dir, name: str, names: dict[str, str], folder: bool
+    ) -> tuple[str, str] | None:
+        """Settle an existing entry at ``name``: (name to use, "create", "replace" or, for a
+        folder over a real folder, "merge"), or None when the node is not to be written
+        (skipped or refused, and recorded)."""
+        st = d.lstat(name)
+        if st is None:
+            return name, "create"
+        if folder and stat.S_ISDIR(st.st_mode):
+            return name, "merge"
+        dest = os.path.join(d.path, name)
+        action = self._decide(node, dest)
+        if action == "skip":
+            self.res.skipped.append((node.path, dest))
+            return None
+        if action == "rename":
+            new = self._free_name(d, name, names, folder)
+            if new is None:
+                self.res.refused.append((node.path, f"not overwritten: {dest} exists"))
+                return None
+            self.res.renamed.append((node.path, os.path.join(d.path, new)))
+            return new, "create"
+        if action == "replace" and not folder and not stat.S_ISDIR(st.st_mode):
+            self.res.replaced.append(dest)
+            return name, "replace"
+        why = "a folder is in the way" if stat.S_ISDIR(st.st_mode) else "exists"
+        if action == "replace":
+            why += "; only files and links are replaced"
+        self.res.refused.append((node.path, f"not overwritten: {dest} {why}"))
+        return None
+
+    def _free_name(self, d: Dir, name: str, names: dict[str, str], folder: bool) -> str | None:
+        stem, ext = (name, "") if folder else os.path.splitext(name)
+        for k in range(1, 10_000):
+            cand = f"{stem} ({k}){ext}"
+            if (
+                cand.casefold() not in names
+                and not self.out.too_long((*d.parts, cand))
+                and d.lstat(cand) is None
+            ):
+                names[cand.casefold()] = ""
+                return cand
+        return None
+
+    # ---- the tree -------------------------------------------------------------------------------
+    def place(self, node: Node, d: Dir, names: dict[str, str]) -> None:
+        self.token.raise_if_cancelled()
+        res = self.res
+        why = _bad_name(node.name)
+        if why:
+            res.refused.append((node.path, f"refused: {why}"))
+            return
+        key = node.name.casefold()
+        if key in names:
+            res.refused.append(
+                (node.path, f"refused: same name as {names[key]} when case is ignored")
+            )
+            return
+        names[key] = node.path
+        parts = (*d.parts, node.name)
+        too_long = self.out.too_long(parts)
+        if too_long:
+            res.refused.append((node.path, f"refused: {too_long}"))
+            return
+        try:
+            if node.kind == "symlink":
+                self.links.append((node, parts))
+            elif node.is_dir:
+                self._dir(node, d, names)
+            else:
+                self._file(node, d, names)
+        except OSError as e:
+            if e.errno in _FATAL:
+                raise
+            res.refused.append((node.path, f"could not extract: {e.strerror or e}"))
+
+    def _dir(
+        self, node: Node, d: Dir, names: dict[str, str], kids: Iterable[Node] | None = None
+    ) -> None:
+        settled = self._conflict(node, d, node.name, names, folder=True)
+        if settled is None:
+            return
+        name, how = settled
+        if how != "merge":
+            why = self.judge.folder_refusal((*d.parts, name))
+            if why:
+                self.res.refused.append((node.path, f"refused: {why}"))
+                return
+            try:
+                d.mkdir(name)
+            except FileExistsError:
+                self.res.refused.append((node.path, "not overwritten: it appeared meanwhile"))
+                return
+            self.res.written.append(os.path.join(d.path, name))
+        try:
+            sub = d.sub(name)
+        except NotADir:
+            self.res.refused.append((node.path, "refused: replaced by a link meanwhile"))
+            return
+        try:
+            inner: dict[str, str] = {}
+            for child in self.entries(node) if kids is None else kids:
+                self.place(child, sub, inner)
+            if node.mtime is not None:  # after the children, whose writes would change it
+                sub.utime(None, node.mtime)
+        finally:
+            sub.close()
+        if node.problem and node.problem_kind in ("rock_ridge", "zisofs"):
+            self.res.notes.append((node.path, node.problem))
+        elif node.problem:
+            self.res.refused.append((node.path, node.problem))
+
+    def _file(self, node: Node, d: Dir, names: dict[str, str]) -> None:
+        res = self.res
+        if node.missing:
+            cut = "" if self.insp.whole else " (the image is truncated)"
+            res.refused.append(
+                (
+                    node.path,
+                    f"could not extract: {human_bytes(node.missing)} of it lie past the end "
+                    f"of the image{cut}",
+                )
+            )
+            return
+        if node.problem and node.problem_kind in _UNREADABLE_KINDS:
+            res.refused.append((node.path, f"could not extract: {node.problem}"))
+            return
+        settled = self._conflict(node, d, node.name, names, folder=False)
+        if settled is None:
+            return
+        name, how = settled
+        fd, tmp = d.temp()
+        done = False
+        try:
+            size = self._copy(node, fd)
+            if node.mode is not None and os.chmod in os.supports_fd:
+                os.chmod(fd, node.mode & 0o777)  # never setuid/setgid/sticky from an image
+            if node.mtime is not None and os.utime in os.supports_fd:
+                os.utime(fd, (node.mtime, node.mtime))
+            os.close(fd)
+            fd = -1
+            d.publish(tmp, name, replace=how == "replace")
+            done = True
+            if node.mode is not None and os.chmod not in os.supports_fd:
+                os.chmod(os.path.join(d.path, name), node.mode & 0o777)
+            if node.mtime is not None and os.utime not in os.supports_fd:
+                d.utime(name, node.mtime)
+            res.written.append(os.path.join(d.path, name))
+            res.bytes += size
+            if node.problem:
+                res.notes.append((node.path, node.problem))
+        except FileExistsError:
+            res.refused.append((node.path, "not overwritten: it appeared meanwhile"))
+        except InspectError as e:
+            res.refused.append((node.path, f"could not extract: {e}"))
+        finally:
+            if fd >= 0:
+                os.close(fd)
+            if not done:
+                with contextlib.suppress(OSError):
+                    d.unlink(tmp)
+
+    def _copy(self, node: Node, fd: int) -> int:
         if node.zisofs is not None:
-            real_size = node.zisofs[2]
-            if real_size > 64 * node.size + CHUNK:
-                raise InspectError("zisofs size is implausible for its stored size")
-            for blk in _zisofs_blocks(_stream(insp, node), real_size):
-                os.write(fd, blk)
-                res.bytes += len(blk)
+            read = zisofs.stored_reader(self.insp.img, node.extents)
+            chunks: Iterable[bytes] = zisofs.decompress(
+                read, node.size, self.token.raise_if_cancelled, node.zisofs
+            )
         elif node.inline is not None:
-            os.write(fd, node.inline)
-            res.bytes += len(node.inline)
+            chunks = [node.inline]
         else:
-            left = node.size
-            for lba, ln in node.extents:
-                off, end = lba * SECTOR, lba * SECTOR + min(ln, left)
-                while off < end:
-                    cancel.raise_if_cancelled()
-                    data = insp.img.read(off, min(CHUNK, end - off))
-                    if not data:
-                        raise InspectError("the image ends inside this file (truncated image)")
-                    os.write(fd, data)
-                    off += len(data)
-                    left -= len(data)
-                    res.bytes += len(data)
-                    tick(Progress("extract", 1, 1, off, 0, res.bytes, 0, 0, 0.0, None, node.path))
-    finally:
-        os.close(fd)
-    if node.mode is not None:
-        os.chmod(dest, node.mode & 0o777)  # never setuid/setgid/sticky from an image
-    if node.mtime is not None:
-        os.utime(dest, (node.mtime, node.mtime))
+            chunks = self._plain(node)
+        total = 0
+        for data in chunks:
+            _write_all(fd, data)
+            total += len(data)
+            self.progress(
+                Progress(
+                    "extract", 1, 1, total, 0, self.res.bytes + total, 0, 0, 0.0, None, node.path
+                )
+            )
+        return total
 
+    def _plain(self, node: Node) -> Iterator[bytes]:
+        left = node.size
+        img = self.insp.img
+        for lba, ln in node.extents:
+            off, end = lba * SECTOR, lba * SECTOR + min(ln, left)
+            while off < end:
+                self.token.raise_if_cancelled()
+                data = img.read(off, min(CHUNK, end - off))
+                if not data:
+                    raise InspectError("the image ends inside this file (truncated image)")
+                off += len(data)
+                left -= len(data)
+                yield data
 
-def _link_escapes(root: str, link_dir: str, target: str) -> bool:
-    if os.path.isabs(target) or target.startswith("\\"):
-        return True
-    resolved = os.path.normpath(os.path.join(link_dir, target))
-    return os.path.commonpath([root, resolved]) != root
+    # ---- links, last --------------------------------------------------------------------------
+    def make_links(self) -> None:
+        for node, parts in self.links:
+            self.token.raise_if_cancelled()
+            try:
+                self._link(node, parts)
+            except OSError as e:
+                if e.errno in _FATAL:
+                    raise
+                self.res.refused.append((node.path, f"could not extract: {e.strerror or e}"))
+
+    def _link(self, node: Node, parts: tuple[str, ...]) -> None:
+        target = node.target or ""
+        why = self.judge.refusal(parts[:-1], target)
+        if why:
+            self.res.refused.append((node.path, f"refused: {why}"))
+            return
+        try:
+            d = self.out.open(parts[:-1])
+        except (NotADir, FileNotFoundError):
+            self.res.refused.append((node.path, "refused: its folder was replaced meanwhile"))
+            return
+        try:
+            settled = self._conflict(node, d, parts[-1], {}, folder=False)
+            if settled is None:
+                return
+            name, how = settled
+            if how == "replace":
+                tmp = f"{TEMP_PREFIX}{secrets.token_hex(6)}{TEMP_SUFFIX}"
+                d.symlink(target, tmp)
+                try:
+                    d.publish(tmp, name, replace=True)
+                except OSError:
+                    d.unlink(tmp)
+                    raise
+            else:
+                try:
+                    d.symlink(target, name)  # never replaces: EEXIST if anything is there
+                except FileExistsError:
+                    self.res.refused.append((node.path, "not overwritten: it appeared meanwhile"))
+                    return
+            self.judge.made((*parts[:-1], name))
+            self.res.written.append(os.path.join(d.path, name))
+        finally:
+            d.close()
 
 
 def extract(
@@ -124,86 +353,56 @@ def extract(
     out_dir: str,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
+    conflict: ConflictPolicy = "refuse",
+    boot: bool = False,
 ) -> ExtractResult:
+    """Extract ``paths`` (None: everything) from the image into ``out_dir``; with ``boot``,
+    also its El Torito boot images into ``out_dir/[BOOT]/`` (as 7-Zip shows them).
+
+    ``conflict``: what to do with an entry that already exists, or a callback asking.
+    Raises OSError for a folder that cannot be made or written at all (disk full, read-only),
+    ``links.FolderTooBig`` for a folder too big to check, and ``Cancelled``; every other
+    problem refuses that entry alone and is listed in the result."""
     token = cancel or CancelToken()
-    res = ExtractResult()
-    root = os.path.realpath(out_dir)
-    os.makedirs(root, exist_ok=True)
-    tops: list[Node] = []
-    for p in paths or ["/"]:
-        node = insp.find(p)
-        if node is None:
-            res.refused.append((p, "not in the image"))
-        else:
-            tops.append(node)
-    links: list[tuple[Node, str]] = []
-    folded: dict[str, str] = {}
+    out = OutDir(out_dir)
+    try:
+        job = _Extraction(insp, out, progress, token, conflict)
+        tops: list[Node] = []
+        for p in ["/"] if paths is None else paths:
+            node = insp.find(p)
+            if node is None:
+                job.res.refused.append((p, "not in the image"))
+            else:
+                tops.append(node)
+        names: dict[str, str] = {}
+        for top in tops:
+            # One loop guard per top: "/docs" and "/docs/sub" both asked for list sub twice.
+            job.entries = insp.lister()
+            if top is insp.root:
+                for child in job.entries(top):
+                    job.place(child, out.top, names)
+                if top.problem:
+                    job.res.refused.append((top.path, top.problem))
+            else:
+                job.place(top, out.top, names)
+        images = boot_images(insp) if boot else []
+        if images:
+            folder = Node(BOOT_DIR, "/" + BOOT_DIR, "dir")
+            job._dir(folder, out.top, {}, images)
+        elif boot:
+            job.res.refused.append(("/" + BOOT_DIR, "the image has no El Torito boot image"))
+        job.make_links()
+        return job.res
+    finally:
+        out.close()
 
-    def place(node: Node, rel_parts: list[str]) -> None:
-        token.raise_if_cancelled()
-        why = next((w for w in map(_bad_name, rel_parts) if w), None)
-        if why:
-            res.refused.append((node.path, f"refused: {why}"))
-            return
-        key = "/".join(rel_parts).casefold()
-        if key in folded and folded[key] != node.path:
-            res.refused.append(
-                (node.path, f"refused: same name as {folded[key]} when case is ignored")
-            )
-            return
-        folded[key] = node.path
-        dest = os.path.join(root, *rel_parts)
-        parent = os.path.dirname(dest)
-        if os.path.realpath(parent) != parent or os.path.commonpath([root, parent]) != root:
-            res.refused.append((node.path, "refused: would be written outside the folder"))
-            return
-        if node.kind == "symlink":
-            links.append((node, dest))
-            return
-        if os.path.lexists(dest) and not (
-            node.is_dir and os.path.isdir(dest) and not os.path.islink(dest)
-        ):
-            res.refused.append((node.path, f"not overwritten: {dest} exists"))
-            return
-        if node.is_dir:
-            os.makedirs(dest, exist_ok=True)
-            res.written.append(dest)
-            for child in insp.children(node):
-                place(child, [*rel_parts, child.name])
-            if node.mtime is not None:  # after the children, whose writes would change it
-                os.utime(dest, (node.mtime, node.mtime))
-            if node.problem:
-                res.refused.append((node.path, node.problem))
-            return
-        try:
-            _write_file(insp, node, dest, res, progress, token)
-            res.written.append(dest)
-        except (InspectError, OSError, struct.error) as e:
-            res.refused.append((node.path, f"could not extract: {e}"))
 
-    for top in tops:
-        if top is insp.root:
-            for child in insp.children(top):
-                place(child, [child.name])
-        else:
-            place(top, [top.name])
-    for node, dest in links:
-        target = node.target or ""
-        if not target or _link_escapes(root, os.path.dirname(dest), target):
-            res.refused.append(
-                (node.path, f"refused: link to {target!r} points outside the folder")
-            )
-            continue
-        if os.path.lexists(dest):
-            res.refused.append((node.path, f"not overwritten: {dest} exists"))
-            continue
-        os.symlink(target, dest)
-        res.written.append(dest)
-    # Links can chain (d -> ".", x -> "d/.."): a lexical check is not enough, so resolve every
-    # link physically now that all exist, and remove any that lands outside.
-    for node, dest in links:
-        if os.path.islink(dest) and os.path.commonpath([root, os.path.realpath(dest)]) != root:
-            os.unlink(dest)
-            res.written.remove(dest)
-            res.refused.append((node.path, "refused: link resolves outside the folder"))
-    return res
+def extract_boot_images(
+    insp: Inspection,
+    out_dir: str,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+    conflict: ConflictPolicy = "refuse",
+) -> ExtractResult:
+    """Only the El Torito boot images, into ``out_dir/[BOOT]/`` (the GUI's Boot tab)."""
+    return extract(insp, [], out_dir, progress, cancel, conflict, boot=True)

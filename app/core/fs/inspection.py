@@ -9,16 +9,30 @@ from __future__ import annotations
 
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from app.core.base import mapfile
 from app.core.base.rangemap import FINISHED, RangeMap
 from app.core.fs.iso9660 import BootEntry, IsoFilesystem, read_boot_catalog, read_descriptors
-from app.core.fs.node import MAX_ENTRIES, SECTOR, Image, InspectError, Node
+from app.core.fs.node import MAX_ENTRIES, SECTOR, Image, InspectError, Node, missing_bytes
 from app.core.fs.udf import UdfFilesystem, UdfInfo
 
 __all__ = ["InspectError", "Inspection", "Node", "open_image"]
+
+
+PROBLEM_LINES = 1000  # problems kept word for word; past that, only counted per kind
+# What a reader may raise on a malformed directory (InspectError says why; the rest is a bug
+# of ours meeting bytes it did not expect, still only that directory's problem).
+_READ_ERRORS = (InspectError, struct.error, IndexError, ValueError, UnicodeError)
+
+
+@dataclass
+class _Walk:
+    """What one pass over the tree has listed: the loop guard and the byte budget."""
+
+    budget: int
+    seen: set[int] = field(default_factory=set)
 
 
 @dataclass
@@ -34,11 +48,21 @@ class Inspection:
     required_sectors: int  # what the filesystem says the image must hold
     fs: IsoFilesystem | UdfFilesystem
     img: Image
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # the first PROBLEM_LINES, one line each
+    # Per kind of problem (see node.PROBLEM_KINDS), over every problem found: how many, and the
+    # first one met.
+    problem_counts: dict[str, int] = field(default_factory=dict)
+    problem_examples: dict[str, str] = field(default_factory=dict)
     _children: dict[tuple[str, tuple[int, ...]], list[Node]] = field(default_factory=dict)
     # The GUI lists directories while a background thread indexes the rest: one reader at a
     # time, or the loop guard would see the same directory twice.
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _cached: _Walk | None = None
+    _known: set[tuple[str, str]] = field(default_factory=set)
+    _plock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self._cached = self._new_walk()
 
     @property
     def root(self) -> Node:
@@ -52,39 +76,149 @@ class Inspection:
     def whole(self) -> bool:
         return self.missing_sectors == 0 and self.size % SECTOR == 0
 
-    def children(self, node: Node) -> list[Node]:
-        """A directory's entries, read on first use; a broken one lists as empty + problem."""
-        with self._lock:
-            return self._children_locked(node)
+    def problem(self, message: str, kind: str = "other") -> None:
+        """Record one problem (once, however many walks meet it)."""
+        key = (kind, message)
+        with self._plock:
+            if key in self._known:
+                return
+            self._known.add(key)
+            if len(self.problems) < PROBLEM_LINES:
+                self.problems.append(message)
+            self.problem_counts[kind] = self.problem_counts.get(kind, 0) + 1
+            self.problem_examples.setdefault(kind, message)
 
-    def _children_locked(self, node: Node) -> list[Node]:
-        key = (node.path, node.ref)
-        if key in self._children:
-            return self._children[key]
+    def problem_summary(self) -> list[tuple[str, int, str]]:
+        """(kind, count, an example) per kind of problem, in the order first met."""
+        return [(k, n, self.problem_examples[k]) for k, n in self.problem_counts.items()]
+
+    def _new_walk(self) -> _Walk:
+        # Directory data in a sane image never overlaps, so all of it fits in the image;
+        # twice that is room for rr_moved and slack. Past it, folders are refused.
+        return _Walk(2 * self.size + (1 << 20))
+
+    def _open(self, node: Node, walk: _Walk) -> Iterator[Node] | None:
+        """The reader's stream of a directory's entries, or None (recorded on the directory)
+        for a loop, or a listing past the byte budget."""
+        key = node.ref[0] if node.ref else -1
+        if key in walk.seen:
+            node.problem = f"{node.path}: directory loop (extent {key} listed twice)"
+            node.problem_kind = "loop"
+            self.problem(node.problem, "loop")
+            return None
+        walk.seen.add(key)
+        size = self.size
+        # What the listing can read (a reader refuses a size beyond the image by itself).
+        walk.budget -= sum(min(ln, max(size - lba * SECTOR, 0)) for lba, ln in node.extents)
+        if walk.budget < 0:
+            node.problem = f"{node.path}: more directory data than the image holds"
+            node.problem_kind = "overlap"
+            self.problem(node.problem, "overlap")
+            return None
+        # A reader streams a directory (iterdir), or hands it out whole (listdir). Either way
+        # it keeps no loop guard of its own: a second pass over the tree is no loop.
+        listing = getattr(self.fs, "iterdir", None) or self.fs.listdir
         try:
-            kids = self.fs.listdir(node)
-        except (InspectError, struct.error, IndexError, ValueError, UnicodeError) as e:
-            msg = str(e) if isinstance(e, InspectError) else f"{node.path}: malformed ({e})"
-            node.problem = msg
-            self.problems.append(msg)
-            kids = []
-        self._children[key] = kids
-        return kids
+            return iter(listing(node))
+        except _READ_ERRORS as e:
+            self._failed(node, e)
+            return None
 
-    def walk(self, top: Node | None = None) -> Iterator[Node]:
-        """Every node below ``top`` (depth first), bounded in count."""
-        stack = [top or self.root]
+    def _failed(self, node: Node, e: Exception) -> None:
+        """A listing stopped: what was read before stays, the directory says why."""
+        if isinstance(e, InspectError):
+            msg, kind = str(e), e.kind
+        else:
+            msg, kind = f"{node.path}: malformed ({e})", "malformed"
+        node.problem, node.problem_kind = msg, kind
+        self.problem(msg, kind)
+
+    def _entries(self, node: Node, walk: _Walk) -> Iterator[Node]:
+        """A directory's entries as they are read, each checked: a loop or an unreadable
+        listing is recorded on the directory (with what was read before it), entries with
+        ignored metadata or data past the end of the image are marked."""
+        kids = self._open(node, walk)
+        if kids is None:
+            return
+        size = self.size
+        try:
+            for kid in kids:
+                for lba, ln in kid.extents:
+                    if lba * SECTOR + ln > size:
+                        kid.missing = missing_bytes(kid.extents, size)
+                        break
+                if kid.problem:
+                    self.problem(kid.problem, kid.problem_kind or "other")
+                yield kid
+        except _READ_ERRORS as e:
+            self._failed(node, e)
+
+    def children(self, node: Node) -> list[Node]:
+        """A directory's entries, read on first use and kept; a broken one lists what could
+        be read, and says why on ``node.problem``."""
+        with self._lock:
+            key = (node.path, node.ref)
+            kids = self._children.get(key)
+            if kids is None:
+                assert self._cached is not None
+                kids = self._children[key] = list(self._entries(node, self._cached))
+            return kids
+
+    def lister(self) -> Callable[[Node], Iterator[Node]]:
+        """Entries of one directory at a time, streamed and not kept, with one loop guard for
+        every directory it lists (an extraction's pass over the tree)."""
+        walk = self._new_walk()
+        return lambda node: self._entries(node, walk)
+
+    def walk(self, top: Node | None = None, *, keep: bool = True) -> Iterator[Node]:
+        """Every node below ``top`` (depth first), bounded in count.
+
+        ``keep=False`` streams: nothing is kept, so memory stays flat for millions of entries
+        (the command line's listings); the GUI keeps what it lists (``children``)."""
+        return self._kept(top or self.root) if keep else self._stream(top or self.root)
+
+    def _kept(self, top: Node) -> Iterator[Node]:
+        stack = [top]
         count = 0
         while stack:
             node = stack.pop()
-            kids = self.children(node)
-            count += len(kids)
-            if count > MAX_ENTRIES:
-                raise InspectError(f"more than {MAX_ENTRIES} entries: not a real disc")
-            for child in kids:
+            for child in self.children(node):
+                count += 1
+                if count > MAX_ENTRIES:
+                    raise InspectError(f"more than {MAX_ENTRIES} entries: not a real disc")
                 yield child
                 if child.kind == "dir":
                     stack.append(child)
+
+    def _stream(self, top: Node) -> Iterator[Node]:
+        # _entries, inlined: this loop runs once per entry of the whole tree.
+        stack = [top]
+        count = 0
+        walk = self._new_walk()
+        size = self.size
+        while stack:
+            node = stack.pop()
+            kids = self._open(node, walk)
+            if kids is None:
+                continue
+            try:
+                for kid in kids:
+                    for lba, ln in kid.extents:
+                        if lba * SECTOR + ln > size:
+                            kid.missing = missing_bytes(kid.extents, size)
+                            break
+                    if kid.problem:
+                        self.problem(kid.problem, kid.problem_kind or "other")
+                    count += 1
+                    if count > MAX_ENTRIES:
+                        break
+                    yield kid
+                    if kid.kind == "dir":
+                        stack.append(kid)
+            except _READ_ERRORS as e:
+                self._failed(node, e)
+            if count > MAX_ENTRIES:
+                raise InspectError(f"more than {MAX_ENTRIES} entries: not a real disc")
 
     def find(self, path: str) -> Node | None:
         node = self.root
@@ -98,16 +232,20 @@ class Inspection:
     def damage(self, map_path: str) -> dict[str, int]:
         """Unreadable bytes per path, from the image's ddrescue mapfile: a file's data, or a
         directory's own listing (then some of its entries may be missing altogether)."""
+        return {path: lost for path, _, lost in self.damaged(map_path)}
+
+    def damaged(self, map_path: str) -> list[tuple[str, str, int]]:
+        """(path, kind, unreadable bytes) of every node on unreadable sectors, by path."""
         rmap = mapfile.load(map_path, SECTOR, self.sectors).map
         bad = [(s, e) for s, e, st in rmap.runs() if st != FINISHED]
         if not bad:
-            return {}
-        out: dict[str, int] = {}
-        for node in (self.root, *self.walk()):
+            return []
+        out: list[tuple[str, str, int]] = []
+        for node in (self.root, *self.walk(keep=False)):
             lost = _bad_bytes(node.extents, bad, rmap) if node.extents else 0
             if lost:
-                out[node.path] = lost
-        return out
+                out.append((node.path, node.kind, lost))
+        return sorted(out)
 
     def close(self) -> None:
         self.img.close()
@@ -216,17 +354,17 @@ def _open(img: Image) -> Inspection:
             fs = udf
             required = max((s + ln for _, s, ln in info.partitions), default=0)
     boot: list[BootEntry] = []
-    problems: list[str] = []
+    boot_problem = ""
     cat = next((v.boot_catalog for v in vds if v.boot_catalog is not None), None)
     if cat is not None:
         try:
             boot = read_boot_catalog(img, cat)
         except InspectError as e:
-            problems.append(str(e))
+            boot_problem = str(e)
     label = (pvd.volume_id if pvd else "") or (udf.info.volume_id if udf else "")
     if joliet and joliet.volume_id:
         label = joliet.volume_id
-    return Inspection(
+    insp = Inspection(
         img.path,
         img.size,
         img.sectors,
@@ -238,5 +376,7 @@ def _open(img: Image) -> Inspection:
         required,
         fs,
         img,
-        problems,
     )
+    if boot_problem:
+        insp.problem(boot_problem, "boot")
+    return insp

@@ -20,7 +20,8 @@ from typing import Any, NamedTuple
 
 from app.core.fs.node import SECTOR, Image
 
-CE_MAX = 64  # continuation areas per record: more is a loop
+CE_MAX = 64  # continuation areas per record: more is hostile
+NAME_MAX = 1023  # bytes of a Rock Ridge name: longer ones are hostile (NAME_MAX is 255)
 # Entries a layout never compiles: they change what a record means (links, relocation,
 # continuation, compression), so such records always take the full parser.
 _SPECIAL = {b"SL", b"CE", b"RE", b"CL", b"ZF"}
@@ -67,6 +68,9 @@ class RockRidge:
         self.relocated = False  # RE: the real entry lives elsewhere (hide this one)
         self.child_link: int | None = None  # CL: a relocated directory's real extent
         self.zisofs: tuple[int, int, int] | None = None
+        # Why this entry's Rock Ridge data must be ignored (continuation areas that loop, a
+        # name of kilobytes): the caller falls back to the record's own name.
+        self.broken = ""
 
 
 def parse_su(img: Image, su: bytes, skip: int) -> RockRidge:
@@ -77,7 +81,7 @@ def parse_su(img: Image, su: bytes, skip: int) -> RockRidge:
     link_parts: list[str] = []
     link_pending = b""
     areas = [su[skip:] if skip else su]
-    seen = 0
+    seen: set[tuple[int, int, int]] = set()
     unpack = struct.unpack_from
     while areas:
         area = areas.pop()
@@ -112,15 +116,22 @@ def parse_su(img: Image, su: bytes, skip: int) -> RockRidge:
                         link_parts.append(link_pending.decode("utf-8", "replace"))
                         link_pending = b""
                     p += 2 + cl
-            elif sig == b"CE" and ln >= 28 and seen < CE_MAX:
-                seen += 1
-                lba, off, cl = (
+            elif sig == b"CE" and ln >= 28:
+                ce = (
                     unpack("<I", area, pos + 4)[0],
                     unpack("<I", area, pos + 12)[0],
                     unpack("<I", area, pos + 20)[0],
                 )
-                if cl <= SECTOR * 4:
-                    areas.append(img.read(lba * SECTOR + off, cl))
+                if ce in seen or len(seen) >= CE_MAX:
+                    rr.broken = (
+                        "Rock Ridge continuation areas loop"
+                        if ce in seen
+                        else f"more than {CE_MAX} Rock Ridge continuation areas"
+                    )
+                    return rr
+                seen.add(ce)
+                if ce[2] <= SECTOR * 4:
+                    areas.append(img.read(ce[0] * SECTOR + ce[1], ce[2]))
             elif sig == b"RE":
                 rr.relocated = True
             elif sig == b"CL" and ln >= 12:
@@ -131,7 +142,11 @@ def parse_su(img: Image, su: bytes, skip: int) -> RockRidge:
                 break
             pos += ln
     if name_parts:
-        rr.name = b"".join(name_parts).decode("utf-8", "replace")
+        raw = b"".join(name_parts)
+        if len(raw) > NAME_MAX:
+            rr.broken = f"a Rock Ridge name of {len(raw)} bytes"
+            return rr
+        rr.name = raw.decode("utf-8", "replace")
     if link_parts:
         rr.target = "/".join(link_parts)
     return rr

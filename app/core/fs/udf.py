@@ -2,20 +2,35 @@
 
 Enough to list files and their physical extents: anchor → volume descriptors → partitions
 (physical, and the UDF 2.50+ metadata partition used on Blu-ray) → file set → directories.
-Every descriptor is checked by tag id and every read bounded; directory loops are refused.
+Every descriptor is checked by tag id and every read bounded (loops are caught by
+``inspection``); directories stream through a window.
 """
 
 from __future__ import annotations
 
 import calendar
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from app.core.fs.node import MAX_DEPTH, SECTOR, Image, InspectError, Node
 
 TAG_AVDP, TAG_PD, TAG_LVD, TAG_TD = 2, 5, 6, 8
 TAG_FSD, TAG_FID, TAG_FE, TAG_EFE = 256, 257, 261, 266
 MAX_ADS = 100_000
+MAX_LINK = 16 * 1024  # bytes of a symlink's path components: PATH_MAX is 4096 characters
+WINDOW = 256 * SECTOR  # bytes of a directory read at a time
+
+
+class _Entry(NamedTuple):
+    data: bytes  # the embedded bytes, or the entry's own sector
+    extents: list[tuple[int, int]]  # (physical LBA, bytes)
+    ftype: int
+    mtime: float | None
+    size: int
+    embedded: bool
+    problem: str = ""
 
 
 def _tag(d: bytes) -> int:
@@ -115,12 +130,11 @@ class UdfFilesystem:
                 fe = self._read_fe(start + mfile, physical=start)
                 if fe is None:
                     raise InspectError("UDF metadata file is unreadable")
-                self.meta_extents = fe[1]
+                self.meta_extents = fe.extents
         fsd = self.img.sector(self.phys(fsd_ad[2], fsd_ad[1]))
         if _tag(fsd) != TAG_FSD:
             raise InspectError("UDF file set descriptor not found")
         _, rlbn, rpref = struct.unpack_from("<IIH", fsd, 400)
-        self.seen: set[int] = set()
         root_lba = self.phys(rpref, rlbn)
         self.root = Node("", "/", "dir", 0, [], ref=(root_lba, 0))
 
@@ -138,13 +152,13 @@ class UdfFilesystem:
             raise InspectError(f"UDF metadata block {lbn} is outside the metadata file")
         return self.parts.get(pn, 0) + lbn
 
-    def _read_fe(
-        self, lba: int, physical: int | None = None
-    ) -> tuple[bytes, list[tuple[int, int]], int, float | None, int] | None:
-        """(inline data, extents as (physical LBA, bytes), file type, mtime, size) of an ICB.
+    def _read_fe(self, lba: int, physical: int | None = None) -> _Entry | None:
+        """An ICB's file entry: its type, mtime, size, and where its bytes are.
 
-        Inline data is the file's bytes when the entry embeds them (extents are then just
-        ``[(lba, 0)]``), else the whole entry.
+        ``embedded``: the entry holds the file's bytes itself (``data``; ``extents`` is then
+        just ``[(lba, 0)]``). Allocation descriptors are followed through continuation blocks,
+        each block once, and never past the image's size in total: a crafted entry cannot make
+        a listing read the same extents again and again.
 
         ``physical``: the entry lives in the physical partition starting there (the metadata
         file's own entry), so its short allocation descriptors count from that sector.
@@ -164,11 +178,14 @@ class UdfFilesystem:
             lea, lad = struct.unpack_from("<II", d, 208)
         ads = d[base + lea : base + lea + lad]
         if adtype == 3:  # data embedded in the entry itself
-            return ads[:size], [(lba, 0)], ftype, mtime, min(size, len(ads))
+            return _Entry(ads[:size], [(lba, 0)], ftype, mtime, min(size, len(ads)), True)
         pref = self._pref_of(lba)
         extents: list[tuple[int, int]] = []
         step = 8 if adtype == 0 else 16
         p = 0
+        total = 0
+        blocks = {lba}
+        problem = ""
         for _ in range(MAX_ADS):
             if p + step > len(ads):
                 break
@@ -179,12 +196,20 @@ class UdfFilesystem:
             ref = pref if adtype == 0 else struct.unpack_from("<H", ads, p + 8)[0]
             where = physical + pos if physical is not None else self.phys(ref, pos)
             if etype == 3:  # the list continues in another block
+                if where in blocks:
+                    problem = "its allocation descriptors loop"
+                    break
+                blocks.add(where)
                 ads, p = self.img.sector(where)[24:], 0
                 continue
             if etype == 0:
+                if total >= self.img.size:  # the extent that crosses the end is kept
+                    problem = "its extents add up to more than the image holds"
+                    break
+                total += ln
                 extents.append((where, ln))
             p += step
-        return d, extents, ftype, mtime, size
+        return _Entry(d, extents, ftype, mtime, size, False, problem)
 
     def _pref_of(self, lba: int) -> int:
         # Short allocation descriptors are relative to the partition the entry lives in; for
@@ -194,69 +219,104 @@ class UdfFilesystem:
                 return i
         return 0
 
-    def data(self, extents: list[tuple[int, int]], size: int) -> bytes:
-        out = bytearray()
+    def chunks(self, extents: list[tuple[int, int]], size: int) -> Iterator[bytes]:
+        """A file's bytes in pieces of at most ``WINDOW``, never more than ``size`` or than
+        the image holds, in all."""
+        left = min(size, self.img.size)
         for lba, ln in extents:
-            out += self.img.read(lba * SECTOR, ln)
-            if len(out) >= size:
-                break
-        return bytes(out[:size])
+            off = lba * SECTOR
+            end = off + min(ln, left)
+            while off < end:
+                piece = self.img.read(off, min(WINDOW, end - off))
+                if not piece:
+                    return
+                yield piece
+                off += len(piece)
+                left -= len(piece)
+            if left <= 0:
+                return
 
-    def listdir(self, node: Node) -> list[Node]:
+    def data(self, extents: list[tuple[int, int]], size: int) -> bytes:
+        return b"".join(self.chunks(extents, size))
+
+    def iterdir(self, node: Node) -> Iterator[Node]:
         lba, depth = node.ref
         if depth > MAX_DEPTH:
-            raise InspectError(f"{node.path}: directories nested deeper than {MAX_DEPTH}")
-        if lba in self.seen:
-            raise InspectError(f"{node.path}: directory loop (ICB {lba} listed twice)")
-        self.seen.add(lba)
+            raise InspectError(f"{node.path}: directories nested deeper than {MAX_DEPTH}", "deep")
         fe = self._read_fe(lba)
         if fe is None:
-            raise InspectError(f"{node.path}: not a UDF file entry at sector {lba}")
-        inline, extents, _, _, size = fe
-        if size > self.img.size:
-            raise InspectError(f"{node.path}: directory larger than the image")
-        data = inline if extents == [(lba, 0)] else self.data(extents, size)
-        out: list[Node] = []
+            kind = "truncated" if lba >= self.img.sectors else "udf"
+            raise InspectError(f"{node.path}: not a UDF file entry at sector {lba}", kind)
+        if fe.size > self.img.size:
+            raise InspectError(f"{node.path}: directory larger than the image", "malformed")
+        chunks = iter([fe.data]) if fe.embedded else self.chunks(fe.extents, fe.size)
+        return self._fids(chunks, node, depth)
+
+    def listdir(self, node: Node) -> list[Node]:
+        return list(self.iterdir(node))
+
+    def _fids(self, chunks: Iterator[bytes], node: Node, depth: int) -> Iterator[Node]:
+        """File identifier descriptors, parsed as their bytes arrive (they may straddle
+        blocks): a directory of a million entries streams through a window."""
+        buf = b""
         p = 0
-        while p + 38 <= len(data):
-            if _tag(data[p:]) != TAG_FID:
-                break
-            chars, lfi = data[p + 18], data[p + 19]
-            _, ilbn, ipref = struct.unpack_from("<IIH", data, p + 20)
-            liu = struct.unpack_from("<H", data, p + 36)[0]
-            name = _cs0(data[p + 38 + liu : p + 38 + liu + lfi])
-            p += (38 + liu + lfi + 3) // 4 * 4
-            if chars & 0x08 or chars & 0x04:  # parent / deleted
-                continue
+        for chunk in chunks:
+            buf = buf[p:] + chunk
+            p = 0
+            while p + 38 <= len(buf):
+                if struct.unpack_from("<H", buf, p)[0] != TAG_FID:
+                    return
+                chars, lfi = buf[p + 18], buf[p + 19]
+                liu = struct.unpack_from("<H", buf, p + 36)[0]
+                if p + 38 + liu + lfi > len(buf):
+                    break  # the rest of this descriptor is in the next chunk
+                _, ilbn, ipref = struct.unpack_from("<IIH", buf, p + 20)
+                name = _cs0(buf[p + 38 + liu : p + 38 + liu + lfi])
+                p += (38 + liu + lfi + 3) // 4 * 4
+                if chars & 0x08 or chars & 0x04:  # parent / deleted
+                    continue
+                yield self._child(node, depth, name, chars, ipref, ilbn)
+
+    def _child(
+        self, parent: Node, depth: int, name: str, chars: int, ipref: int, ilbn: int
+    ) -> Node:
+        path = _join(parent.path, name)
+        try:
             child = self.phys(ipref, ilbn)
             cfe = self._read_fe(child)
-            if cfe is None:
-                out.append(Node(name, _join(node.path, name), "file", problem="entry unreadable"))
-                continue
-            cinline, cext, ftype, mtime, csize = cfe
-            embedded = cinline if cext == [(child, 0)] else None
-            kind = "dir" if ftype == 4 else ("symlink" if ftype == 12 else "file")
-            if embedded is not None and kind == "file":
-                # The bytes sit in the entry's own sector: that sector is the file's extent
-                # (where damage to it is counted), and the node carries the bytes themselves.
-                cext = [(child, len(embedded))] if embedded else []
-            n = Node(
-                name,
-                _join(node.path, name),
-                kind,
-                0 if kind == "dir" else csize,
-                cext,
-                mtime,
-                hidden=bool(chars & 0x01),
-                ref=(child, depth + 1),
-                inline=embedded if kind == "file" else None,
-            )
-            if kind == "symlink":
+        except InspectError as e:
+            return Node(name, path, "file", problem=f"{path}: {e}", problem_kind="udf")
+        if cfe is None:
+            return Node(name, path, "file", problem=f"{path}: entry unreadable", problem_kind="udf")
+        kind = "dir" if cfe.ftype == 4 else ("symlink" if cfe.ftype == 12 else "file")
+        embedded = cfe.data if cfe.embedded else None
+        cext = cfe.extents
+        if embedded is not None and kind == "file":
+            # The bytes sit in the entry's own sector: that sector is the file's extent
+            # (where damage to it is counted), and the node carries the bytes themselves.
+            cext = [(child, len(embedded))] if embedded else []
+        n = Node(
+            name,
+            path,
+            kind,
+            0 if kind == "dir" else cfe.size,
+            cext,
+            cfe.mtime,
+            hidden=bool(chars & 0x01),
+            ref=(child, depth + 1),
+            inline=embedded if kind == "file" else None,
+        )
+        if cfe.problem:
+            n.problem, n.problem_kind = f"{path}: {cfe.problem}", "extents"
+        if kind == "symlink":
+            if cfe.size > MAX_LINK:
+                n.problem = (n.problem or path) + f": a link of {cfe.size} bytes, not read"
+                n.problem_kind = "udf"
+            else:
                 n.target = _udf_symlink(
-                    embedded if embedded is not None else self.data(cext, csize)
+                    embedded if embedded is not None else self.data(cext, cfe.size)
                 )
-            out.append(n)
-        return out
+        return n
 
 
 def _join(parent: str, name: str) -> str:
