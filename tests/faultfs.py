@@ -9,7 +9,8 @@ us), ``MOUNTPOINT/control`` (write a command: ``vanish``, ``restore``, ``reset``
 ``MOUNTPOINT/stats`` (JSON read counters). A loop device with 2048-byte sectors over ``disc``
 then fails reads with EIO through the kernel exactly where the spec says, as a scratched disc
 does. SPEC: ``{"faults": [{"lba": 100, "count": 4, "kind": "bad"|"flaky"|"slow",
-"fails": 2, "delay": 0.05}], "error_delay": 0.0}``.
+"fails": 2, "delay": 0.05}], "error_delay": 0.0}``. As on a drive, a read stops at the first
+sector that fails: a flaky sector after it in the same request is not attempted.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class FaultFS(mfusepy.Operations):  # type: ignore[misc]
                     self.slow[lba] = float(f.get("delay", 0.05))
         self.reads = 0
         self.failed = 0
+        self.failed_on_bad = 0  # failed reads that touched a permanently bad sector
         self.bytes_read = 0
         self.sector_reads: dict[int, int] = {}
 
@@ -92,18 +94,24 @@ class FaultFS(mfusepy.Operations):  # type: ignore[misc]
         with self.lock:
             self.reads += 1
             fail = self.vanished
+            on_bad = False
             delay = 0.0
+            # A drive reads a request's sectors in order and gives up at the first one it
+            # cannot read: sectors after it are not attempted (a marginal one there gets no try).
             for lba in range(first, last + 1):
+                if fail:
+                    break
                 if lba in self.bad or lba in self.flaky or lba in self.slow:
                     self.sector_reads[lba] = self.sector_reads.get(lba, 0) + 1
                 if lba in self.bad:
-                    fail = True
+                    fail = on_bad = True
                 elif self.flaky.get(lba, 0) > 0:
                     self.flaky[lba] -= 1
                     fail = True
                 delay = max(delay, self.slow.get(lba, 0.0))
             if fail:
                 self.failed += 1
+                self.failed_on_bad += on_bad
                 delay = max(delay, self.error_delay)
             else:
                 self.bytes_read += size
@@ -133,6 +141,7 @@ class FaultFS(mfusepy.Operations):  # type: ignore[misc]
             doc = {
                 "reads": self.reads,
                 "failed": self.failed,
+                "failed_on_bad": self.failed_on_bad,
                 "bytes_read": self.bytes_read,
                 "sector_reads": {str(k): v for k, v in sorted(self.sector_reads.items())},
             }
