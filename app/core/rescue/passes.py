@@ -22,6 +22,10 @@ from app.core.disc.sources import SectorSource
 from app.core.rescue.types import PassRecord, RescueSettings
 
 Windows = list[tuple[int, int]]
+WOBBLE = 2  # a scratch's crossing wanders by a sector or two from one revolution to the next
+BURST = 3  # this many unreadable sectors in a row: a large area, not a scratch's crossing
+# Sectors per revolution: about 9 at a CD's hub, 21 at its rim; DVDs and BDs hold more.
+MIN_PERIOD, MAX_PERIOD = 6, 64
 
 
 def clip(runs: list[tuple[int, int]], windows: Windows) -> list[tuple[int, int]]:
@@ -38,6 +42,41 @@ def clip(runs: list[tuple[int, int]], windows: Windows) -> list[tuple[int, int]]
                 out.append((a, b))
             j += 1
     return out
+
+
+class Scratch:
+    """Bad sectors found alone, in reading order; when they recur at a steady period (a radial
+    scratch: one crossing per revolution, 9 sectors at the hub to 21 at the rim of a CD, slowly
+    growing with the radius), where the next one will be."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+
+    def found(self, lba: int) -> None:
+        if self.starts and lba <= self.starts[-1] + 1:
+            return  # the same crossing (a 2-sector burst)
+        self.starts.append(lba)
+        del self.starts[:-3]
+
+    def forget(self) -> None:
+        self.starts.clear()
+
+    def next_after(self, pos: int) -> int | None:
+        """The next crossing: the last one plus the period (the mean of the last two gaps, or
+        a single gap in the range a disc's revolutions have)."""
+        s = self.starts
+        if len(s) < 2:
+            return None
+        g1 = s[-1] - s[-2]
+        if len(s) >= 3:
+            g2 = s[-2] - s[-3]
+            if abs(g1 - g2) > 3:
+                return None
+            g1 = round((g1 + g2) / 2)
+        if not MIN_PERIOD <= g1 <= MAX_PERIOD:
+            return None
+        nxt = s[-1] + g1
+        return nxt if nxt >= pos else None
 
 
 class Passes:
@@ -61,6 +100,12 @@ class Passes:
     def copy_pass(
         self, windows: Windows, forward: bool, skipping: bool, phase: str = "copy"
     ) -> None:
+        """ddrescue's copy sweep. The first sweep (forward, skipping) also learns the damage's
+        shape: an isolated bad sector is located at once (the failed read is walked sector by
+        sector, which trimming would do later anyway), and when such sectors recur at a steady
+        period — a radial scratch crossing the spiral once per revolution — the sweep reads the
+        good run between them and hits each predicted bad sector once, instead of failing one
+        cluster read per revolution."""
         if not clip(self.map.runs_with(NON_TRIED), windows):
             return
         started = time.monotonic()
@@ -68,13 +113,22 @@ class Passes:
         cl = self.cfg.cluster
         size, skip = cl, cl
         skip_max = max(cl, int(self.total * self.cfg.skip_max_fraction))
+        learn = forward and skipping
+        scratch = Scratch()
         for w_lo, w_hi in windows if forward else list(reversed(windows)):
             pos = w_lo if forward else w_hi
             careful = pos  # inside a big read that failed: stay small until past it
+            big = False  # inside a large unreadable area: skip it as ddrescue does
             while (run := self.map.next_run(pos, NON_TRIED, forward)) is not None:
                 lo, hi = max(run[0], w_lo), min(run[1], w_hi)
                 if lo >= hi:
                     break  # the next non-tried run lies outside this window
+                if learn and not big:
+                    nxt = self._predicted(scratch, lo, hi, rec)
+                    if nxt is not None:
+                        pos, big = nxt
+                        size = cl
+                        continue
                 n = min(size, hi - lo)
                 lba = lo if forward else hi - n
                 good = self.attempt(lba, n, rec)
@@ -83,12 +137,18 @@ class Passes:
                     calm = pos >= careful if forward else pos <= careful
                     size = min(size * 2, self.cfg.max_cluster) if calm else cl
                     skip = cl
+                    big = False
                     continue
                 if n > cl:  # a big read failed: look closer before calling the area bad
                     size = cl
                     pos = lba + good if forward else lba + n
                     careful = lba + n if forward else lba
                     continue
+                if learn and not big:
+                    bad = self._locate(lba + good, lba + n, rec)
+                    if bad is not None:
+                        pos, big = self._burst(bad, hi, rec, scratch)
+                        continue
                 self.map.set(lba + good, lba + n, NON_TRIMMED)
                 self._dirty = True
                 if skipping:
@@ -97,6 +157,51 @@ class Passes:
                 else:
                     pos = lba + n if forward else lba
         rec.seconds = time.monotonic() - started
+
+    def _predicted(
+        self, scratch: Scratch, lo: int, hi: int, rec: PassRecord
+    ) -> tuple[int, bool] | None:
+        """Read up to the scratch's next predicted crossing, then sector by sector within a
+        sector of it. None when there is no prediction here (the caller reads a cluster)."""
+        pred = scratch.next_after(lo)
+        if pred is None or pred - WOBBLE >= hi or pred - WOBBLE - lo > self.cfg.max_cluster:
+            return None
+        a = max(lo, pred - WOBBLE)
+        if a > lo:
+            good = self.attempt(lo, a - lo, rec)
+            if good < a - lo:  # it came early: find it, one overhead read
+                bad = self._locate(lo + good, a, rec)
+                if bad is None:
+                    return a, False
+                return self._burst(bad, hi, rec, scratch)
+        for s in range(a, min(pred + WOBBLE + 1, hi)):
+            if not self.attempt(s, 1, rec):
+                self.map.set(s, s + 1, BAD)
+                return self._burst(s, hi, rec, scratch)
+        scratch.forget()  # no crossing where predicted: back to cluster reads
+        return min(pred + WOBBLE + 1, hi), False
+
+    def _locate(self, lo: int, hi: int, rec: PassRecord) -> int | None:
+        """The first unreadable sector of a failed read, read sector by sector (marked bad)."""
+        for s in range(lo, hi):
+            if not self.attempt(s, 1, rec):
+                self.map.set(s, s + 1, BAD)
+                self._dirty = True
+                return s
+        return None  # every sector read alone: the failure was passing
+
+    def _burst(self, bad: int, hi: int, rec: PassRecord, scratch: Scratch) -> tuple[int, bool]:
+        """After a bad sector found alone: the burst's other sectors, one by one. Returns where
+        to go on, and whether this is a large area (then the sweep skips as ddrescue does)."""
+        scratch.found(bad)
+        s = bad + 1
+        while s < hi and s - bad < BURST:
+            if self.attempt(s, 1, rec):
+                return s + 1, False
+            self.map.set(s, s + 1, BAD)
+            self._dirty = True
+            s += 1
+        return s, s - bad >= BURST
 
     # ---- trim, scrape, retry ------------------------------------------------------------------
     def trim_pass(self) -> None:
@@ -142,6 +247,10 @@ class Passes:
         rec.seconds = time.monotonic() - started
 
     def retry_passes(self) -> None:
+        """Up to N passes over bad data sectors, sector by sector, alternating direction; they
+        stop when a whole pass recovers nothing. (Reading a run of bad sectors as one read
+        would cost fewer failed reads, but a drive gives up at the run's first dead sector:
+        a marginal one after it would get no attempt.)"""
         for i in range(self.cfg.retries):
             runs = clip(self.map.runs_with(BAD), self.data_windows)
             lbas = [lba for lo, hi in runs for lba in range(lo, hi)]
