@@ -6,10 +6,12 @@ usb-storage sends a 31-byte CBW on bulk OUT, moves the data phase, and reads a 1
 bulk IN (USB Mass Storage Class Bulk-Only Transport 1.0).
 
 Pitfalls this code is shaped by (see ../shared/VM-DRIVE.md):
-- the data-in phase is always sent whole: a reply shorter than the host asked for, or a failed
-  command that expected data, is padded with zeros and the CSW residue says how much was real.
-  A short reply that is a multiple of the packet size would otherwise leave the host waiting
-  (FunctionFS sends no zero-length packet);
+- a data-in reply shorter than the host asked for ends with a short packet, or, when its length
+  is a multiple of the packet size (0 included: a failed command), with a stall of bulk IN:
+  FunctionFS sends no zero-length packet, and the host would wait for the rest. Padding with
+  zeros instead is allowed by BOT, but Linux's usb-storage then sees a residue on a 36-byte
+  INQUIRY (a VPD page) and decides to ignore every later residue (US_FL_IGNORE_RESIDUE), so
+  SG_IO callers get the padding as data;
 - a data-out phase is always read whole, even when the command fails;
 - a Bulk-Only Reset on ep0 interrupts a transfer the host gave up on (a signal to the bulk
   thread dequeues it), so the next CBW is read afresh.
@@ -83,9 +85,12 @@ class Transport:
         lock: threading.Lock,
         ep0: int = -1,
         say: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True),
+        packet_size: Callable[[], int] = lambda: 512,
     ) -> None:
         self.drive, self.lock, self.say = drive, lock, say
         self.ep0, self.ep_in, self.ep_out = ep0, ep_in, ep_out
+        self.packet_size = packet_size
+        self.packet = packet_size()  # bulk max packet at the speed the host enumerated
         self.enabled = threading.Event()
         self._in_io = False  # the bulk thread is blocked in a transfer a reset may abort
         self._reset_pending = False
@@ -93,7 +98,13 @@ class Transport:
         self.resets = 0
 
     @classmethod
-    def open(cls, drive: Drive, ffs: Path, lock: threading.Lock) -> Transport:
+    def open(
+        cls,
+        drive: Drive,
+        ffs: Path,
+        lock: threading.Lock,
+        packet_size: Callable[[], int] = lambda: 512,
+    ) -> Transport:
         """Write our descriptors and strings to the FunctionFS instance at ``ffs``; FunctionFS
         then creates the endpoint files."""
         ep0 = os.open(ffs / "ep0", os.O_RDWR)
@@ -101,7 +112,7 @@ class Transport:
         os.write(ep0, strings())
         ep_in = os.open(ffs / "ep1", os.O_RDWR)
         ep_out = os.open(ffs / "ep2", os.O_RDWR)
-        return cls(drive, ep_in, ep_out, lock, ep0)
+        return cls(drive, ep_in, ep_out, lock, ep0, packet_size=packet_size)
 
     # ---- ep0: enumeration events and class requests ------------------------------------------
     def control_loop(self) -> None:
@@ -116,6 +127,7 @@ class Transport:
     def _event(self, ev: bytes) -> None:
         kind = ev[8]
         if kind == ENABLE:
+            self.packet = self.packet_size()
             self.enabled.set()
         elif kind in (DISABLE, UNBIND):
             self.enabled.clear()
@@ -212,10 +224,21 @@ class Transport:
         return bytes(out)
 
     def _send_data(self, reply: Reply, expected: int) -> int:
-        """Send exactly ``expected`` bytes (the reply, then zeros); return the residue."""
+        """Send the reply (at most ``expected`` bytes) and end the data phase; return the
+        residue for the CSW."""
         real = reply.data[:expected]
-        payload = real + bytes(expected - len(real))
-        for at in range(0, len(payload), CHUNK):
-            piece = payload[at : at + CHUNK]
+        for at in range(0, len(real), CHUNK):
+            piece = real[at : at + CHUNK]
             self._io(lambda piece=piece: os.write(self.ep_in, piece))  # type: ignore[misc]
+        if len(real) < expected and len(real) % self.packet == 0:
+            self.halt_in()  # no short packet ended the transfer: a stall does
         return expected - len(real)
+
+    def halt_in(self) -> None:
+        """Stall bulk IN. FunctionFS halts an endpoint asked for I/O in the wrong direction;
+        the host clears the halt before it reads the CSW."""
+        try:
+            os.read(self.ep_in, 1)
+        except OSError as e:
+            if e.errno != errno.EBADMSG:
+                raise

@@ -20,6 +20,14 @@ from tests.vm.usbdrive.ffs import Transport
 from tests.vm.usbdrive.mmc import Drive, LogEntry
 
 
+def packet_size() -> int:
+    """Bulk max packet size at the speed dummy_hcd enumerated the gadget."""
+    for speed in Path("/sys/class/udc").glob("*/current_speed"):
+        text = speed.read_text().strip()
+        return {"super-speed": 1024, "high-speed": 512}.get(text, 64)
+    return 512
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("disc", type=Path)
@@ -37,7 +45,7 @@ def main() -> None:
 
         drive.on_command = record
     lock = threading.Lock()
-    transport = Transport.open(drive, args.ffs, lock)
+    transport = Transport.open(drive, args.ffs, lock, packet_size)
     control.serve(drive, lock)
     threading.Thread(target=transport.control_loop, name="ep0", daemon=True).start()
     transport.bulk_loop()
