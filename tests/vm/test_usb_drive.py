@@ -334,3 +334,9 @@ def test_one_usb_command_carries_at_most_120_kib(run: dict[str, Any]) -> None:
     assert ok["status"] == 0 and bytes.fromhex(ok["data"]) == run["s1"][: 60 * 2048]
     assert big["errno"] == errno.EIO
     assert not [c for c in run["g"].commands() if c["cdb"].startswith("a800000000000000000040")]
+
+
+def test_a_scsi_reset_is_a_bulk_only_reset_and_reads_go_on(run: dict[str, Any]) -> None:
+    assert "bulk-only reset" in run["g"].text("usbdrive/commands.stderr")
+    (after,) = run["r"]["ms_after_reset"]
+    assert after["status"] == 0 and bytes.fromhex(after["data"]) == run["s1"][: 4 * 2048]

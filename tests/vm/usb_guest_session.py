@@ -33,6 +33,7 @@ CDROMREADTOCHDR, CDROMREADTOCENTRY = 0x5305, 0x5306
 CDROMEJECT, CDROMCLOSETRAY = 0x5309, 0x5319
 CDROM_LBA = 0x01
 BLKGETSIZE64 = 0x80081272
+SG_SCSI_RESET, SG_SCSI_RESET_DEVICE = 0x2284, 1
 
 
 def save(name: str, value: Any) -> None:
@@ -220,6 +221,14 @@ def main(config_path: str) -> None:
     )
     save("ms_settings", settings)
     save("ms_big_reads", sg(read12(0, 60), read12(0, 64)))
+    # SG_SCSI_RESET reaches the drive as a Bulk-Only Reset on ep0; reads go on afterwards
+    fd = os.open("/dev/sg0", os.O_RDWR | os.O_NONBLOCK)
+    try:
+        fcntl.ioctl(fd, SG_SCSI_RESET, ctypes.c_int(SG_SCSI_RESET_DEVICE))
+    finally:
+        os.close(fd)
+    settle()
+    save("ms_after_reset", sg(read10(0, 4)))
     save("ms_status", control.request("status"))
     # --- CD-Extra: audio session, then data -------------------------------------------------
     save("extra_load", control.request("load", path=cfg["extra"]["json"]))

@@ -48,7 +48,7 @@ def handle(drive: Drive, req: dict[str, Any]) -> dict[str, Any]:
             "read_speed": drive.read_speed,
             "requested_speed": drive.requested_speed,
             "failures": {str(k): v for k, v in drive.failures.items()},
-            "commands": drive._seq,
+            "commands": drive.commands_seen,
         }
     return {"ok": False, "error": f"unknown command {cmd!r}"}
 

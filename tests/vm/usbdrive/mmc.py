@@ -389,5 +389,9 @@ class Drive:
         return b""
 
     # ---- for tests ---------------------------------------------------------------------------
+    @property
+    def commands_seen(self) -> int:
+        return self._seq
+
     def commands(self, name: str | None = None) -> list[LogEntry]:
         return [e for e in self.log if name is None or e.name == name]

@@ -121,11 +121,12 @@ def sg_run(fd: int, p: Probe, timeout_ms: int = 30_000) -> Answer:
     return Answer(p.name, status, key, info, data.hex())
 
 
-def model_run(drive: Any, p: Probe) -> Answer:
-    """The same probe against a ``mmc.Drive``; a CHECK CONDITION's sense is fetched at once, as
-    an HBA's autosense (and usb-storage's REQUEST SENSE) does."""
+def model_run(drive: Any, p: Probe, autosense: bool = True) -> Answer:
+    """The same probe against a ``mmc.Drive``. With ``autosense``, a CHECK CONDITION's sense
+    is fetched at once with REQUEST SENSE, as usb-storage does (which clears it); without, it
+    stays pending, as QEMU's scsi-cd keeps it after virtio-scsi delivered it."""
     r = drive.execute(p.cdb, p.out)
-    if r.status:
+    if r.status and autosense:
         drive.execute(bytes([0x03, 0, 0, 0, 18, 0]))
     data = b"" if p.out else r.data[: p.alloc]
     return Answer(p.name, r.status, str(r.sense) if r.sense else None, r.info, data.hex())
