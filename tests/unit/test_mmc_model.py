@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.vm.usbdrive import control
 from tests.vm.usbdrive.disc import Disc, Sense
 from tests.vm.usbdrive.ffs import CBW_SIGNATURE, CSW_SIGNATURE, Transport, descriptors, strings
 from tests.vm.usbdrive.mmc import Drive, LogEntry
@@ -556,3 +557,29 @@ def test_a_data_out_phase_is_read_whole_even_when_the_command_fails(drive: Drive
     assert csw == (CSW_SIGNATURE, 7, len(params), 1)
     _, csw = p.command(bytes([0x00, 0, 0, 0, 0, 0]), 0)  # the next CBW is read as one
     assert csw == (CSW_SIGNATURE, 7, 0, 0)
+
+
+def test_an_explicit_lead_out_leaves_a_gap_after_the_last_track(tmp_path: Path) -> None:
+    doc = {"sessions": [{"leadout": 30, "tracks": [{"start": 0, "length": 20}]}]}
+    d = make_drive(tmp_path, doc)
+    assert struct.unpack(">I", run(d, 0x25, *bytes(9)).data[:4])[0] == 29
+    assert toc(d, 0).data[-4:] == (30).to_bytes(4, "big")
+    assert sense_of(read10(d, 25, 1)) == "05/21/00"  # the default gap sense
+    assert read10(d, 19, 1).data == bytes(2048)  # no backing file: zeros
+
+
+def test_the_front_panel_swaps_ejects_and_reports(tmp_path: Path, drive: Drive) -> None:
+    other = tmp_path / "other.json"
+    other.write_text(
+        json.dumps({"profile": "DVD-ROM", "sessions": [{"tracks": [{"start": 0, "length": 8}]}]})
+    )
+    assert control.handle(drive, {"cmd": "load", "path": str(other)}) == {"ok": True}
+    assert sense_of(run(drive, 0, 0, 0, 0, 0, 0)) == "06/28/00"
+    assert run(drive, 0x46, 1, 0, 0, 0, 0, 0, 0, 8, 0).data[6:8] == b"\x00\x10"
+    run(drive, 0x1E, 0, 0, 0, 1, 0)
+    assert control.handle(drive, {"cmd": "eject"}) == {"ok": False}  # locked
+    assert control.handle(drive, {"cmd": "eject", "force": True}) == {"ok": True}
+    status = control.handle(drive, {"cmd": "status"})
+    assert (status["tray_open"], status["disc"], status["commands"]) == (True, str(other), 3)
+    assert control.handle(drive, {"cmd": "remove"}) == {"ok": True} and drive.disc is None
+    assert control.handle(drive, {"cmd": "jump"})["ok"] is False
