@@ -137,7 +137,8 @@ class Drive:
 
     # ---- the one entry point --------------------------------------------------------------
     def execute(self, cdb: bytes, data_out: bytes = b"") -> Reply:
-        cdb = bytes(cdb) + bytes(max(0, 12 - len(cdb)))  # short CDBs read as zero-padded
+        received = bytes(cdb)
+        cdb = received + bytes(max(0, 12 - len(received)))  # short CDBs read as zero-padded
         op = cdb[0]
         try:
             if op not in self._handlers:
@@ -155,7 +156,14 @@ class Drive:
             self.pending = (e.sense, e.info)
         self._seq += 1
         entry = LogEntry(
-            self._seq, op, cdb, reply.status, reply.sense, reply.info, len(reply.data), data_out
+            self._seq,
+            op,
+            received,
+            reply.status,
+            reply.sense,
+            reply.info,
+            len(reply.data),
+            data_out,
         )
         self.log.append(entry)
         if self.on_command is not None:
