@@ -5,6 +5,10 @@ and chroots into it, so it runs this very checkout with the host's Python. QEMU'
 answers MMC commands; ``blkdebug`` turns chosen sectors into MEDIUM ERRORs (sense 03/11/00),
 exactly what a scratched disc returns. Results come back through a writable 9p folder.
 Recipe: ../shared/VM-DRIVE.md.
+
+With ``usb=True`` and no ``disc``, the guest instead loads the USB gadget stack and has no SCSI
+CD: ``tests/vm/usbdrive`` then makes an emulated USB drive whose firmware is ours the guest's
+/dev/sr0 (use ``tests.vm.usbdrive.host.usb_drive_guest``).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ MODULES = [
     "cdrom",
     "crc-itu-t",
     "udf",  # a third reader of UDF 2.50 metadata partitions (tests/vm/test_udf_kernel.py)
+    "isofs",  # the kernel's ISO 9660 reader judges multi-session discs (tests/vm/test_usb_drive.py)
     "sr_mod",
     "sg",
     "virtio_scsi",
@@ -39,17 +44,34 @@ MODULES = [
     "9p",
 ]
 
+# Loaded only when the kernel command line says dvusb=1: USB host + gadget on dummy_hcd, with
+# usb-storage binding the emulated drive (tests/vm/usbdrive/gadget.py).
+USB_MODULES = [
+    "usb-common",
+    "usbcore",
+    "udc-core",
+    "configfs",
+    "libcomposite",
+    "usb_f_fs",
+    "dummy_hcd",
+    "usb-storage",
+]
+
 INIT = r"""#!/bin/busybox sh
 /bin/busybox --install -s /bin
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 for m in __MODULES__; do insmod /lib/modules/$m.ko 2>/dev/null; done
+usb=0; case " $(cat /proc/cmdline) " in *" dvusb=1 "*) usb=1;; esac
+if [ $usb = 1 ]; then
+  for m in __USB_MODULES__; do insmod /lib/modules/$m.ko 2>/dev/null; done
+fi
 mkdir -p /newroot
 mount -t 9p -o trans=virtio,version=9p2000.L,ro hostroot /newroot
 mount -t 9p -o trans=virtio,version=9p2000.L out /newroot/mnt
 mount --bind /dev /newroot/dev; mount --bind /proc /newroot/proc; mount --bind /sys /newroot/sys
 mkdir -p /newroot/mnt/tmp
 script=$(sed -n 's/.*dvscript=\([^ ]*\).*/\1/p' /proc/cmdline)
-for i in 1 2 3 4 5 6 7 8 9 10; do [ -e /dev/sr0 ] && break; sleep 0.5; done
+[ $usb = 0 ] && for i in 1 2 3 4 5 6 7 8 9 10; do [ -e /dev/sr0 ] && break; sleep 0.5; done
 chroot /newroot /usr/bin/env HOME=/mnt/tmp TMPDIR=/mnt/tmp /bin/sh "$script" \
   > /newroot/mnt/guest.log 2>&1
 echo $? > /newroot/mnt/guest.rc
@@ -85,7 +107,7 @@ def build(cache: Path | None = None) -> tuple[Path, Path]:
     """Kernel and initramfs, made once and cached."""
     import hashlib
 
-    recipe = hashlib.sha256((INIT + " ".join(MODULES)).encode()).hexdigest()[:12]
+    recipe = hashlib.sha256((INIT + " ".join(MODULES + USB_MODULES)).encode()).hexdigest()[:12]
     cache = (cache or cache_dir()) / recipe  # a changed init script never reuses a stale one
     kernel, initrd = cache / "vmlinuz", cache / "initrd.gz"
     if kernel.exists() and initrd.exists():
@@ -106,11 +128,15 @@ def build(cache: Path | None = None) -> tuple[Path, Path]:
     for d in ("bin", "proc", "sys", "dev", "lib/modules", "newroot"):
         (ird / d).mkdir(parents=True)
     shutil.copy(shutil.which("busybox") or "/bin/busybox", ird / "bin" / "busybox")
-    for m in MODULES:
+    for m in MODULES + USB_MODULES:
         (src,) = moddir.rglob(f"{m}.ko")
         shutil.copy(src, ird / "lib" / "modules" / f"{m}.ko")
     init = ird / "init"
-    init.write_text(INIT.replace("__MODULES__", " ".join(MODULES)))
+    init.write_text(
+        INIT.replace("__MODULES__", " ".join(MODULES)).replace(
+            "__USB_MODULES__", " ".join(USB_MODULES)
+        )
+    )
     init.chmod(0o755)
     files = subprocess.run(["find", "."], cwd=ird, capture_output=True, check=True).stdout
     cpio = subprocess.run(
@@ -138,16 +164,20 @@ def faults_conf(bad: list[int], flaky: list[int]) -> str:
 
 
 class Guest:
-    """One boot of the guest running ``script`` (a shell script path on the host)."""
+    """One boot of the guest running ``script`` (a shell script path on the host).
+
+    ``disc`` is the image in QEMU's scsi-cd (with ``bad``/``flaky`` LBAs); ``disc=None`` boots
+    without a SCSI CD, and ``usb=True`` loads the USB gadget modules (see tests/vm/usbdrive)."""
 
     def __init__(
         self,
         script: Path,
-        disc: Path,
+        disc: Path | None,
         workdir: Path,
         bad: list[int],
         flaky: list[int],
         timeout: float = 600,
+        usb: bool = False,
     ) -> None:
         kernel, initrd = build()
         self.out = workdir / "out"
@@ -175,13 +205,21 @@ class Guest:
             "-initrd",
             str(initrd),
             "-append",
-            "console=ttyS0 panic=-1 loglevel=3 dvscript=/mnt/guest.sh",
-            "-device",
-            "virtio-scsi-pci,id=scsi0",
-            "-drive",
-            f"file=blkdebug:{conf}:{disc},if=none,id=cd0,media=cdrom,format=raw,readonly=on",
-            "-device",
-            "scsi-cd,drive=cd0,bus=scsi0.0,id=cddev",
+            "console=ttyS0 panic=-1 loglevel=3 dvscript=/mnt/guest.sh"
+            + (" dvusb=1" if usb else ""),
+            *(
+                [
+                    "-device",
+                    "virtio-scsi-pci,id=scsi0",
+                    "-drive",
+                    f"file=blkdebug:{conf}:{disc},if=none,id=cd0,media=cdrom,format=raw,"
+                    "readonly=on",
+                    "-device",
+                    "scsi-cd,drive=cd0,bus=scsi0.0,id=cddev",
+                ]
+                if disc is not None
+                else []
+            ),
             "-virtfs",
             "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap",
             "-virtfs",
