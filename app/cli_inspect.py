@@ -17,6 +17,7 @@ from app.core.base import mapfile
 from app.core.base.units import human_bytes
 from app.core.fs.inspection import Inspection, open_image
 from app.core.fs.node import PROBLEM_KINDS, InspectError, Node, printable
+from app.core.fs.sessions import mark_earlier, only_earlier
 
 # What to do about each kind of problem (node.PROBLEM_KINDS says what it is).
 _ADVICE = {
@@ -41,6 +42,8 @@ def node_json(n: Node, damage: dict[str, int] | None) -> dict[str, object]:
         d["target"] = n.target
     if n.zisofs is not None:
         d["zisofs"] = {"real_size": n.zisofs[2], "block_log2": n.zisofs[1]}
+    if n.later:
+        d["later"] = n.later  # multi-session: deleted or replaced by a later session
     if n.inline is not None:
         d["embedded"] = True  # UDF: the bytes live inside the file entry at the extent's LBA
     if n.missing:
@@ -67,13 +70,44 @@ def inspection_json(i: Inspection, damaged: list[tuple[str, str, int]] | None) -
         "volumes": i.volumes,
         "boot": [vars(b) for b in i.boot],
         "hybrid": i.hybrid,
+        "session": i.session,
+        "sessions": [{"number": n, "start": s, "end": e} for n, s, e in i.sessions],
+        "filesystem": i.view,
+        "filesystems": i.views,
+        "layout": i.layout.to_json() if i.layout is not None else None,
     }
+    earlier = only_earlier(i)
+    if earlier:
+        doc["earlier_only"] = [
+            {"path": path, "session": n, "later": status} for path, n, status in earlier
+        ]
     if damaged is not None:
         doc["damaged"] = [
             {"path": p, "kind": "dir" if k == "dir" else "file", "unreadable_bytes": b}
             for p, k, b in damaged
         ]
     return doc
+
+
+def session_lines(i: Inspection) -> list[str]:
+    """Sessions and trees: which one is shown, and what only an earlier session holds."""
+    out = []
+    if len(i.views) > 1:
+        others = ", ".join(v for v in i.views if v != i.view)
+        out.append(f"  showing  the {i.view} tree (also: {others}; --filesystem picks one)")
+    if len(i.sessions) > 1:
+        last = i.sessions[-1][0]
+        spans = ", ".join(f"{n}: LBA {s}–{e - 1}" for n, s, e in i.sessions)
+        which = "the last, as an OS shows it" if i.session == last else "an earlier one"
+        out.append(f"  sessions {len(i.sessions)} ({spans}); showing session {i.session}, {which}")
+        earlier = only_earlier(i)
+        if earlier:
+            k = len(earlier)
+            out.append(
+                f"  {k} file{'s' if k != 1 else ''} only in earlier sessions (deleted or replaced "
+                f"later), e.g. {printable(earlier[0][0])} — --session {earlier[0][1]} shows them"
+            )
+    return out
 
 
 def _problems_json(i: Inspection) -> dict[str, object]:
@@ -148,6 +182,7 @@ def write_text(
         head.append(f"  boot     {b.platform}, {b.emulation}, {b.sectors} sector(s) at LBA {b.lba}")
     for h in i.hybrid:
         head.append(f"  hybrid   {h}")
+    head += session_lines(i)
     out.write("\n".join(head) + "\n")
     nfiles = ndirs = total = past = 0
     example = ""
@@ -178,6 +213,8 @@ def write_text(
         name = n.path if n.target is None else f"{n.path} -> {n.target}"
         if n.missing and n.kind != "dir":
             name += f"  [PAST THE END: {human_bytes(n.missing)} missing]"
+        if n.later:
+            name += f"  [{n.later} in a later session]"
         add(f"  {size:>12}  {when}  {lba:>9}  {printable(name)}\n")
         if len(batch) >= 4096:  # written in batches: one write per line costs more
             out.write("".join(batch))
@@ -228,7 +265,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     if args.map and os.path.exists(args.map) and not os.path.isfile(args.map):
         return _fail(printable(f"{args.map}: is not a file — give the image's ddrescue mapfile"))
     try:
-        i = open_image(args.image)
+        i = open_image(args.image, args.session, args.filesystem)
+        mark_earlier(i)
     except InspectError as e:
         return _fail(printable(str(e)))
     try:
@@ -258,7 +296,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
     from app.core.fs.links import FolderTooBig
 
     try:
-        i = open_image(args.image)
+        i = open_image(args.image, args.session, args.filesystem)
     except InspectError as e:
         return _fail(printable(str(e)))
     # No PATH: everything, unless only the boot images were asked for.
@@ -330,6 +368,26 @@ def cmd_build(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _session_number(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a session number (1, 2, …)")
+    return int(text)
+
+
+def add_view_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--session",
+        type=_session_number,
+        metavar="N",
+        help="a multi-session disc's session N (default: the last, as an OS shows it)",
+    )
+    p.add_argument(
+        "--filesystem",
+        choices=("iso9660", "udf", "hfs"),
+        help="which tree of a hybrid disc (default: Rock Ridge/Joliet, else UDF, else HFS)",
+    )
+
+
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ins = sub.add_parser(
         "inspect",
@@ -342,6 +400,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     ins.add_argument("--json", action="store_true", help="machine-readable output")
     ins.add_argument("--files", action="store_true", help="list every file with its extents")
     ins.add_argument("--map", metavar="MAP", help="ddrescue mapfile of the image")
+    add_view_args(ins)
     ins.set_defaults(func=cmd_inspect)
     ext = sub.add_parser(
         "extract",
@@ -354,6 +413,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     ext.add_argument("image", metavar="IMAGE")
     ext.add_argument("paths", metavar="PATH", nargs="*")
     ext.add_argument("-o", "--out", metavar="DIR", required=True)
+    add_view_args(ext)
     ext.add_argument(
         "--boot-images",
         action="store_true",

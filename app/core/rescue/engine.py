@@ -24,7 +24,7 @@ from app.core.base.rangemap import BAD, FINISHED, NON_SCRAPED, NON_TRIED, NON_TR
 from app.core.disc.plan import Kind
 from app.core.disc.sources import ReadError, SectorSource, SourceError, SourceGone
 from app.core.rescue.passes import Passes, clip
-from app.core.rescue.resume import Opened, open_run
+from app.core.rescue.resume import Opened, open_run, size_image
 from app.core.rescue.types import (
     DestinationError,
     PassRecord,
@@ -189,6 +189,7 @@ class Engine(Passes):
             self.hasher = StreamHasher()
         try:
             self.save()  # the mapfile exists from the first second: resume is always possible
+            size_image(self.img, self.image_path, self.total * self.ss)
         except DestinationError:
             os.close(self.img)
             raise

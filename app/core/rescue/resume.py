@@ -100,7 +100,7 @@ def open_run(
             )
         if mf is None and force:
             os.ftruncate(fd, 0)
-        _make_room(fd, comp.image, plan.sectors * src.sector_size)
+        check_room(fd, comp.image, plan.sectors * src.sector_size)
         meta: dict[str, object] = {
             "identity": identity.to_json(),
             "layout": layout.to_json(),
@@ -246,16 +246,20 @@ def _domain(mf: mapfile.Mapfile | None, sectors: int) -> RangeMap:
     return grown
 
 
-def _make_room(fd: int, image: str, size: int) -> None:
-    st = os.fstat(fd)
-    need = size - st.st_blocks * 512
+def check_room(fd: int, image: str, size: int) -> None:
+    need = size - os.fstat(fd).st_blocks * 512
     free = _free_bytes(image)
     if free is not None and need > free:
         raise DestinationError(
             f"not enough space for {image}: needs {human_bytes(need)}, {human_bytes(free)} "
             "free — free some space or choose another folder"
         )
-    if st.st_size < size:
+
+
+def size_image(fd: int, image: str, size: int) -> None:
+    """Grow the image to its domain (sparse). Done after the first mapfile is saved: a kill
+    in between must never leave a full-size image that no mapfile vouches for."""
+    if os.fstat(fd).st_size < size:
         try:
             os.ftruncate(fd, size)
         except OSError as e:
