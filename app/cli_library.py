@@ -333,20 +333,30 @@ def cmd_add(args: argparse.Namespace) -> int:
 
     from app.core.base.events import Cancelled, CancelToken, Progress
     from app.core.library import importer
-    from app.core.library.folder import check_template
+    from app.core.library.catalogue import CatalogueError
+    from app.core.library.folder import LibraryError, check_template
     from app.core.library.shelf import ingest
     from app.core.library.state import disc_state
 
     lib = _lib(args)
-    check_template(args.template)
+    try:
+        check_template(args.template)
+    except LibraryError as e:
+        return fail(str(e), EXIT_USAGE)
     token = CancelToken()
     _signals(token)
     try:
         plan = importer.plan(lib, args.image)
         lib.ensure()
-        with _catalogue(lib, "library add", create=True) as cat:
+        # Hold the writer lock over the copy: a second `add` waits here, before copying.
+        with _catalogue(lib, "library add", create=True) as cat, cat.hold():
+            twin = importer.duplicate_of(cat, plan)
+            if twin is not None:
+                return fail(
+                    f"{args.image} is already in the library as {twin.folder} (same checksums) "
+                    "— nothing added"
+                )
             bar = _Lines()
-
             t0 = time.monotonic()
 
             def on_bytes(done: int, total: int) -> None:
@@ -364,7 +374,13 @@ def cmd_add(args: argparse.Namespace) -> int:
                 )
             finally:
                 bar.close()
-            rec = ingest(cat, lib, folder)
+            try:
+                rec = ingest(cat, lib, folder)
+            except CatalogueError as e:
+                return fail(
+                    f"the backup is in the library as {lib.path(folder)}, but not yet in the "
+                    f"catalogue ({e}) — run `discvault library add {lib.path(folder)}` again later"
+                )
     except Cancelled:
         return fail("stopped: nothing was added", EXIT_CANCELLED)
     except OSError as e:

@@ -54,6 +54,14 @@ PRAGMA user_version = {SCHEMA_VERSION};
 TABLES = ("events", "names", "files", "dirs", "discs")
 
 
+def wait_seconds() -> float:
+    """How long a write waits for another process's (``DISCVAULT_LIBRARY_WAIT``, default 10 s)."""
+    try:
+        return max(float(os.environ.get("DISCVAULT_LIBRARY_WAIT", "10")), 0.0)
+    except ValueError:
+        return 10.0
+
+
 class CatalogueError(Exception):
     """One line: what is wrong with the catalogue and what to do."""
 
@@ -80,12 +88,12 @@ class Catalogue:
         *,
         create: bool = False,
         what: str = "DiscVault",
-        timeout: float = 10.0,
+        timeout: float | None = None,
         lock: ProcessLock | None = None,
     ) -> None:
         self.library = library
         self.path = library.catalogue_path
-        self.timeout = timeout
+        self.timeout = wait_seconds() if timeout is None else timeout
         # One lock object per process job: a second one on the same file would wait on this.
         self.lock = lock or ProcessLock(library.lock_path, what)
         self._own_lock = lock is None
@@ -98,7 +106,7 @@ class Catalogue:
                 )
             library.ensure()
         try:
-            self.conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+            self.conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
         except sqlite3.Error as e:
             raise CatalogueError(f"cannot open the catalogue {self.path}: {e}") from e
         try:

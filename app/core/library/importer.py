@@ -21,6 +21,7 @@ from app.core.base.events import CancelToken
 from app.core.base.hashing import StreamHasher, hash_file
 from app.core.fs.inspection import open_image
 from app.core.fs.node import InspectError
+from app.core.library.catalogue import Catalogue
 from app.core.library.folder import (
     DEFAULT_TEMPLATE,
     REPORT_SUFFIX,
@@ -30,7 +31,7 @@ from app.core.library.folder import (
     folder_name,
 )
 from app.core.library.ingest import image_identity, load_report, sidecar_hashes
-from app.core.library.records import SECTOR, iso_of
+from app.core.library.records import SECTOR, DiscRecord, iso_of
 from app.core.rescue import report as rip_report
 
 CHUNK = 1 << 20
@@ -83,6 +84,24 @@ def plan(lib: Library, path: str) -> Plan:
     if os.path.dirname(parent) == lib.root and not os.path.basename(parent).startswith("."):
         in_place = os.path.basename(parent)
     return Plan(path, label or os.path.splitext(os.path.basename(path))[0], when, in_place)
+
+
+def duplicate_of(cat: Catalogue, p: Plan) -> DiscRecord | None:
+    """The catalogued disc that is this very image (same checksums, same size), if any."""
+    if p.in_place:
+        return None
+    rep, _ = load_report(p.image + REPORT_SUFFIX)
+    hashes = rep.get("hashes") if rep and isinstance(rep.get("hashes"), dict) else None
+    hashes = hashes or sidecar_hashes(p.image)
+    if not hashes:
+        return None
+    size = os.path.getsize(p.image)
+    for rec in cat.discs():
+        known = rec.hashes
+        same = [a for a in known if a in hashes]
+        if same and rec.image_bytes == size and all(known[a] == hashes[a] for a in same):
+            return rec
+    return None
 
 
 def add(

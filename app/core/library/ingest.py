@@ -100,6 +100,16 @@ def image_identity(path: str, sectors: int, bad: RangeMap | None) -> DiscIdentit
         os.close(fd)
 
 
+def _int(value: object, default: int) -> int:
+    """A report's number, or ``default`` when it is missing or not a number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return default
+    try:
+        return max(int(value), 0)
+    except ValueError:
+        return default
+
+
 def _drive(report: dict[str, Any] | None) -> str:
     """Which drive read the disc, as the report names it (a model when it says, else a path)."""
     if not report:
@@ -166,10 +176,8 @@ class FolderScan:
         self.problems = [text] if text else []
 
     def _sectors(self, size: int) -> int:
-        img = (self.report or {}).get("image") or {}
-        with contextlib.suppress(TypeError, ValueError):
-            return int(img["sectors"])
-        return size // SECTOR
+        img = (self.report or {}).get("image")
+        return _int(img.get("sectors") if isinstance(img, dict) else None, size // SECTOR)
 
     def _record(self, image: str, size: int, sectors: int) -> DiscRecord:
         rep = self.report or {}
@@ -191,7 +199,7 @@ class FolderScan:
             bad = sum(e - s for s, e, st in self.map.runs() if st != FINISHED)
         elif insp is not None:
             bad = insp.missing_sectors
-        unreadable = int(rep.get("unreadable_sectors", bad)) if rep else bad
+        unreadable = _int(rep.get("unreadable_sectors"), bad) if rep else bad
         outcome = str(rep.get("outcome", "")) or ("incomplete" if unreadable else "complete")
         verify = rep.get("verify") if isinstance(rep.get("verify"), dict) else {}
         dat = verify.get("dat") if verify else None

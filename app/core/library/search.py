@@ -85,11 +85,9 @@ def compile_query(text: str) -> Compiled:
     for word in words:
         if "/" in word:
             c.path_has.append(word)
-            pieces = [
-                p for p in word.split("/") if len(p) >= MIN_INDEXED and not set(p) & set("*?")
-            ]
-            if pieces:
-                phrases.append(_phrase(max(pieces, key=len)))
+            last = word.rsplit("/", 1)[1]  # only names are indexed: the name's own piece
+            if len(last) >= MIN_INDEXED and not set(last) & set("*?"):
+                phrases.append(_phrase(last))
                 indexed = True
         elif "*" in word or "?" in word:
             c.name_globs.append(glob_regex(word.casefold()))

@@ -17,7 +17,7 @@ from app.core.base.events import CancelToken
 from app.core.disc.identity import DiscIdentity, identify
 from app.core.disc.layout import DiscLayout
 from app.core.disc.sources import SectorSource, SourceGone
-from app.core.library.catalogue import Catalogue, CatalogueBusy, CatalogueDamaged
+from app.core.library.catalogue import Catalogue, CatalogueBusy, CatalogueDamaged, wait_seconds
 from app.core.library.folder import REPORT_SUFFIX, Library, LibraryError, find_image
 from app.core.library.ingest import FolderScan, stamp
 from app.core.library.lock import LibraryBusy, ProcessLock
@@ -72,11 +72,11 @@ def rebuild(lib: Library, step: Step = _no_step, cancel: CancelToken | None = No
     res = ShelfResult()
     lock = ProcessLock(lib.lock_path, "library rebuild")
     try:
-        lock.acquire(timeout=10.0)
+        lock.acquire(timeout=wait_seconds())
     except LibraryBusy as e:
         raise CatalogueBusy(
             f"the library {lib.root} is in use by another DiscVault process ({e}) — "
-            "wait for it to finish, then rebuild"
+            "wait for it to finish, then try again"
         ) from e
     try:
         try:
