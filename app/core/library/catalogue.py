@@ -478,6 +478,11 @@ class Catalogue:
             ).fetchone()[0]
             if orphans:
                 problems.append(f"{orphans} file rows belong to no disc")
+            stray = self.conn.execute(
+                "SELECT count(*) FROM events WHERE disc_id NOT IN (SELECT id FROM discs)"
+            ).fetchone()[0]
+            if stray:
+                problems.append(f"{stray} events belong to no disc")
         return problems
 
 
