@@ -13,6 +13,7 @@ are a rowid range: deleting or listing them needs no extra index over a million 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import sqlite3
@@ -52,6 +53,17 @@ CREATE INDEX events_by_disc ON events(disc_id, kind, at);
 PRAGMA user_version = {SCHEMA_VERSION};
 """
 TABLES = ("events", "names", "files", "dirs", "discs")
+
+# What a catalogue says, without its internal ids, in a stable order (``dump``/``digest``).
+DUMP_QUERIES = {
+    "discs": f"SELECT {', '.join(DISC_COLUMNS)} FROM discs ORDER BY folder",
+    "files": "SELECT d.folder, r.path, f.name, f.kind, f.size, f.mtime, f.unreadable "
+    "FROM files f JOIN dirs r ON r.id = f.dir_id JOIN discs d ON d.id = f.disc_id "
+    "ORDER BY d.folder, f.id - d.files_from",
+    "events": "SELECT d.folder, e.kind, e.at, e.outcome, e.summary, e.doc, e.file "
+    "FROM events e JOIN discs d ON d.id = e.disc_id "
+    "ORDER BY d.folder, e.kind, e.at, e.file, e.doc",
+}
 
 
 def wait_seconds() -> float:
@@ -439,20 +451,18 @@ class Catalogue:
     def dump(self) -> dict[str, list[tuple[Any, ...]]]:
         """Everything the catalogue says, without its internal ids, in a stable order: two
         catalogues of the same folders compare equal, however they were made."""
-        cols = ", ".join(DISC_COLUMNS)
-        return {
-            "discs": self._query(f"SELECT {cols} FROM discs ORDER BY folder"),
-            "files": self._query(
-                "SELECT d.folder, r.path, f.name, f.kind, f.size, f.mtime, f.unreadable "
-                "FROM files f JOIN dirs r ON r.id = f.dir_id JOIN discs d ON d.id = f.disc_id "
-                "ORDER BY d.folder, f.id - d.files_from"
-            ),
-            "events": self._query(
-                "SELECT d.folder, e.kind, e.at, e.outcome, e.summary, e.doc, e.file "
-                "FROM events e JOIN discs d ON d.id = e.disc_id "
-                "ORDER BY d.folder, e.kind, e.at, e.file, e.doc"
-            ),
-        }
+        return {name: self._query(sql) for name, sql in DUMP_QUERIES.items()}
+
+    def digest(self) -> str:
+        """A hash of ``dump()``, computed as it streams (a million files never sit in memory)."""
+        h = hashlib.sha256()
+        with self._guard():
+            for name, sql in DUMP_QUERIES.items():
+                h.update(name.encode())
+                cur = self.conn.execute(sql)
+                while rows := cur.fetchmany(BATCH):
+                    h.update(repr(rows).encode())
+        return h.hexdigest()
 
     def check(self) -> list[str]:
         """What is inconsistent (empty when all is well): SQLite's own check, the name index
