@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from app.core.base.events import CancelToken, Progress
     from app.core.library.catalogue import Catalogue
     from app.core.library.folder import Library
-    from app.core.library.records import DiscRecord, Event, FileRow
 
 DEFAULT_TEMPLATE = "{label}_{date}"  # app.core.library.folder.DEFAULT_TEMPLATE (checked by a test)
 
@@ -106,15 +105,9 @@ class _Lines:
 
 
 # ---- list / show / search / export ------------------------------------------------------------
-def _table(rows: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
-    )
-
-
 def cmd_list(args: argparse.Namespace) -> int:
     from app.core.base.units import human_bytes
+    from app.core.library import text
     from app.core.library.records import day_of
     from app.core.library.state import disc_state
 
@@ -158,7 +151,7 @@ def cmd_list(args: argparse.Namespace) -> int:
                 st.badge + (f" · health {st.health}" if st.health else ""),
             ]
         )
-    print(_table(rows))
+    print(text.table(rows))
     total = sum(d.image_bytes for d in discs)
     print(f"{len(discs)} disc(s), {human_bytes(total)}, {sum(d.file_count for d in discs)} files")
     return EXIT_OK
@@ -201,13 +194,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _event_line(e: Event) -> str:
-    from app.core.library.records import day_of
-
-    return f"    {day_of(e.at)}  {e.outcome:10s}  {e.summary}"
-
-
 def cmd_show(args: argparse.Namespace) -> int:
+    from app.core.library import text
     from app.core.library.shelf import resolve
     from app.core.library.state import disc_state
 
@@ -234,55 +222,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         }
         print(json.dumps(doc, indent=2, ensure_ascii=False))
         return EXIT_OK
-    print(_show_text(rec, st.badge, image, events, damaged))
+    print(text.disc_text(rec, st.badge, image, events, damaged))
     return EXIT_OK
-
-
-def _show_text(
-    rec: DiscRecord, badge: str, image: str, events: list[Event], damaged: list[FileRow]
-) -> str:
-    from app.core.base.units import human_bytes
-
-    lines = [
-        f"{rec.label}  ·  {badge}",
-        f"  folder     {rec.folder}",
-        f"  image      {image}",
-        f"             {human_bytes(rec.image_bytes)}, {rec.sectors} sectors"
-        + (f", {rec.formats}" if rec.formats else ""),
-        f"  backed up  {rec.backed_up} ({rec.outcome})",
-    ]
-    if rec.created:
-        lines.append(f"  created    {rec.created} (the volume's own date)")
-    lines.append(f"  identity   {rec.identity or 'unknown'} (from the {rec.identity_from})")
-    for algo, value in rec.hashes.items():
-        lines.append(f"  {algo:9s}  {value}")
-    if rec.dat:
-        dat = json.loads(rec.dat)
-        lines.append(
-            f"  DAT        {dat.get('verdict')}: {dat.get('game') or ''} ({dat.get('dat')})"
-        )
-    lines.append(f"  files      {rec.file_count}, {rec.damaged_files} damaged")
-    if rec.problem:
-        lines.append(f"  problem    {rec.problem}")
-    if damaged:
-        lines.append("  on unreadable sectors:")
-        lines += [f"    {f.path}  ({human_bytes(f.unreadable)} unreadable)" for f in damaged[:50]]
-        if len(damaged) > 50:
-            lines.append(f"    … and {len(damaged) - 50} more")
-    for kind, title in (
-        ("read", "read by"),
-        ("verify", "verifications"),
-        ("health", "health scans"),
-    ):
-        evs = [e for e in events if e.kind == kind]
-        if evs:
-            lines.append(f"  {title}:")
-            lines += [_event_line(e) for e in evs]
-            if kind == "health":
-                b = evs[-1].doc.get("buckets")
-                if isinstance(b, dict):
-                    lines.append("      last: " + ", ".join(f"{k} {v}" for k, v in b.items()))
-    return "\n".join(lines)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
