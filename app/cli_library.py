@@ -365,7 +365,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return fail(
             f"stopped after {done} disc(s) — run the same command again to resume", EXIT_CANCELLED
         )
-    if args.json:
+    if args.json and res.report_path:
         with open(res.report_path, encoding="utf-8") as f:
             print(f.read(), end="")
     else:

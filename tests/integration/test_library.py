@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from app.core.base.events import CancelToken, Progress
+from app.core.disc.identity import DiscIdentity
 from app.core.disc.sources import ImageSource
 from app.core.fs.inspection import open_image
 from app.core.library import health
@@ -433,3 +434,22 @@ def test_default_template_matches_the_cli() -> None:
     from app import cli_library
 
     assert cli_library.DEFAULT_TEMPLATE == DEFAULT_TEMPLATE
+
+
+def test_identity_and_drive_come_from_the_report_when_it_carries_them(tmp_path: Path) -> None:
+    # Reports from the layout-aware engine carry the disc's identity (from the drive's TOC)
+    # and may name the drive: the library takes both from there instead of guessing.
+    image = backup(tmp_path, make_iso(tmp_path, "ident", "IDENT"), "ident")
+    report = Path(f"{image}.report.json")
+    doc = json.loads(report.read_text())
+    ident = DiscIdentity("0123456789abcdef", "ab" * 20, doc["image"]["sectors"], "FROM TOC")
+    doc["disc"] = {"identity": ident.to_json()}
+    doc["source"]["drive"] = {"vendor": "ASUS", "model": "BW-16D1HT"}
+    report.write_text(json.dumps(doc))
+    lib = tmp_path / "lib"
+    add(lib, image)
+    assert (lib / f"FROM TOC_{TODAY}" / "ident.iso").exists()
+    r = cli("library", "show", "FROM TOC", "--json", "--library", str(lib))
+    shown = json.loads(r.stdout)
+    assert shown["identity"] == ident.key and shown["identity_from"] == "report"
+    assert [e["doc"]["drive"] for e in shown["history"]] == ["ASUS BW-16D1HT"]

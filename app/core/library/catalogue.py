@@ -329,10 +329,6 @@ class Catalogue:
                 raise CatalogueError(f"{folder} is not in the catalogue")
             self._insert_event(int(row[0]), ev)
 
-    def remove_disc(self, folder: str) -> bool:
-        with self.writing():
-            return self._delete(folder)
-
     def _delete(self, folder: str) -> bool:
         c = self.conn
         row = c.execute(

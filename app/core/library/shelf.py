@@ -1,4 +1,4 @@
-"""Keep the catalogue in step with the disc folders: one disc, the changed ones, or all of them.
+"""Keep the catalogue in step with the disc folders: one disc, or all of them; find a disc.
 
 ``rebuild`` makes the whole catalogue again in a single transaction: until it commits, readers
 see the old catalogue, and a crash or Ctrl-C leaves the old one in place. A catalogue SQLite
@@ -34,8 +34,6 @@ def _no_step(done: int, total: int, folder: str) -> None:
 class ShelfResult:
     discs: int = 0
     files: int = 0
-    updated: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)  # in the catalogue, folder gone
     problems: list[tuple[str, str]] = field(default_factory=list)  # (folder, what)
     seconds: float = 0.0
     moved_aside: str = ""  # where a damaged catalogue went
@@ -124,38 +122,6 @@ def move_aside(lib: Library) -> str:
                 continue
             os.replace(src, dest + suffix)
     return dest
-
-
-def update(
-    cat: Catalogue,
-    lib: Library,
-    folders: list[str] | None = None,
-    step: Step = _no_step,
-    cancel: CancelToken | None = None,
-) -> ShelfResult:
-    """Read again the disc folders that are new or whose report or image changed."""
-    _require(lib)
-    t0 = time.monotonic()
-    res = ShelfResult()
-    known = {d.folder: d for d in cat.discs()}
-    present = lib.disc_folders()
-    todo = present if folders is None else [f for f in folders if f in present]
-    for i, folder in enumerate(todo):
-        step(i, len(todo), folder)
-        if cancel is not None:
-            cancel.raise_if_cancelled()
-        rec = known.get(folder)
-        if rec is not None and not changed(lib, rec):
-            continue
-        new = ingest(cat, lib, folder, cancel)
-        res.updated.append(folder)
-        if new.problem:
-            res.problems.append((folder, new.problem))
-    step(len(todo), len(todo), "")
-    res.missing = sorted(set(known) - set(present))
-    res.discs, res.files = cat.totals()
-    res.seconds = time.monotonic() - t0
-    return res
 
 
 def changed(lib: Library, rec: DiscRecord) -> bool:
