@@ -34,8 +34,9 @@ QUERIES = {
     "piece of a name": "0042",
     "two words": "holiday budget",
     "pattern": "*.pdf",
-    "path piece": "DCIM/104CANON/IMG_0042",
+    "path piece": "DCIM/100CANON/IMG_0042",
     "no match": "zebra_quartz",
+    "no match, common pieces": "IMG_9999.PDF",
     "very common (first 200)": "jpg",
 }
 WORDS = [
@@ -170,6 +171,7 @@ def bench_library(
         "search_median_ms": statistics.median(medians),
         "search_worst_median_ms": max(medians),
         "runs": runs,
+        "measured": time.strftime("%Y-%m-%d"),
     }
 
 
@@ -178,7 +180,8 @@ def markdown(r: dict[str, Any]) -> list[str]:
     lines = [
         f"## Library: {r['files']:,} files on {r['discs']} discs (real ISO images)",
         "",
-        f"On {m['cpu']} ({m['cores']} cores), {m['python']}, SQLite {m['sqlite']}.",
+        f"Measured {r.get('measured', '?')} on {m['cpu']} ({m['cores']} cores), {m['python']}, "
+        f"SQLite {m['sqlite']}.",
         "",
         f"- build: `library add` disc by disc **{r['add_seconds']:.1f} s**; `library rebuild` "
         f"from the folders **{r['rebuild_seconds']:.1f} s** (peak RSS "
