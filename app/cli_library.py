@@ -426,6 +426,17 @@ def cmd_health(args: argparse.Namespace) -> int:
     return EXIT_INCOMPLETE if res.unreadable else EXIT_OK
 
 
+def _count(text: str) -> int:
+    """1 to 100 000: a negative LIMIT would mean "everything" to SQLite."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 100_000:
+        raise argparse.ArgumentTypeError("must be between 1 and 100000")
+    return value
+
+
 # ---- the parser -------------------------------------------------------------------------------
 def run(args: argparse.Namespace) -> int:
     """Every library command: the library's own errors become the one-line contract."""
@@ -470,7 +481,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p = cmd("search", cmd_search, "which disc has a file: parts of names, or *.jpg patterns")
     p.add_argument("query", nargs="+", metavar="WORD")
-    p.add_argument("--limit", type=int, default=200, metavar="N", help="at most N hits (200)")
+    p.add_argument("--limit", type=_count, default=200, metavar="N", help="at most N hits (200)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p = cmd("show", cmd_show, "one disc: state, checksums, damaged files, history")
     p.add_argument("disc", metavar="DISC", help="its folder name (or its start), or its label")

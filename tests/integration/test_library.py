@@ -140,6 +140,8 @@ def test_search_refuses_what_it_cannot_look_up_and_speaks_json(shelf: Path) -> N
     r = cli("library", "search", "ab", "--library", str(shelf))
     assert r.returncode == 2
     assert r.stderr.startswith("discvault: 'ab' is too short") and "3 characters" in r.stderr
+    r = cli("library", "search", "IMG", "--limit", "-1", "--library", str(shelf))
+    assert r.returncode == 2 and "between 1 and 100000" in r.stderr  # not "no limit" to SQLite
     r = cli("library", "search", "IMG_01", "--limit", "5", "--json", "--library", str(shelf))
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
