@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shlex
 import sqlite3
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -145,9 +146,10 @@ class Catalogue:
         if version == 0:
             tables = c.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
             if tables:
-                raise CatalogueDamaged(f"{self.path} is not a DiscVault catalogue")
-            if create:
-                self.reset()
+                raise self._damaged(ValueError("not a DiscVault catalogue"))
+            if not create:  # a crash while it was first made: nothing in it to lose
+                raise self._damaged(ValueError("empty"))
+            self.reset()
         elif version < SCHEMA_VERSION:  # pragma: no cover - no older schema exists yet
             raise CatalogueError(
                 f"{self.path} has an older layout — run `discvault library rebuild`"
@@ -180,7 +182,7 @@ class Catalogue:
     def _damaged(self, e: Exception) -> CatalogueDamaged:
         return CatalogueDamaged(
             f"the catalogue {self.path} is damaged ({e}) — the disc folders are intact: "
-            f"run `discvault library rebuild --library {self.library.root}`"
+            f"run `discvault library rebuild --library {shlex.quote(self.library.root)}`"
         )
 
     def close(self) -> None:
