@@ -446,9 +446,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         code: int = args.library_func(args)
     except BrokenPipeError:
-        # `library search … | head`: the reader has what it wanted; stop quietly.
+        # `library search … | head`: the reader has what it wanted; stop quietly, with the
+        # status a shell gives a process ended by SIGPIPE (as `discvault` does elsewhere).
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
+        return 141
     except (CatalogueError, LibraryError) as e:
         return fail(str(e))
     return code

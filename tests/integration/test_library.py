@@ -189,12 +189,13 @@ def test_folder_names_collisions_duplicates_and_bare_images(tmp_path: Path) -> N
     lib = tmp_path / "lib"
     a = backup(tmp_path, make_iso(tmp_path, "a", "PHOTOS"), "a")
     b = backup(tmp_path, make_iso(tmp_path, "b", "PHOTOS", first=500), "b")
+    a.with_suffix(".cue").write_text('FILE "a.iso" BINARY\n')  # a cue sheet travels along
     add(lib, a)
     add(lib, b)
     assert sorted(os.listdir(lib)) == [".discvault", f"PHOTOS_{TODAY}", f"PHOTOS_{TODAY}_2"]
     assert sorted(os.listdir(lib / f"PHOTOS_{TODAY}")) == sorted(
         ["a.iso", "a.iso.map", "a.iso.report.json", "a.iso.md5", "a.iso.sha1", "a.iso.sha256",
-         "history"]
+         "a.cue", "history"]
     )  # fmt: skip
     assert (lib / f"PHOTOS_{TODAY}" / "a.iso").read_bytes() == a.read_bytes()
     assert a.exists()  # copied, not moved

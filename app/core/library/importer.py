@@ -125,7 +125,12 @@ def add(
 
 
 def _companions(image: str) -> list[str]:
-    return [image + s for s in COMPANIONS if os.path.isfile(image + s)]
+    """The files that travel with an image (as ``app.core.base.companions`` names them on the
+    layout-aware engine): mapfile, report, checksum files, and a cue sheet under the image's
+    own stem (``disc.cue`` beside ``disc.iso``), where every cue reader looks for it."""
+    stem, ext = os.path.splitext(image)
+    cue = (stem if ext.lower() == ".iso" else image) + ".cue"
+    return [p for p in (*(image + s for s in COMPANIONS), cue) if os.path.isfile(p)]
 
 
 def _bring(
