@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from app.core.base.events import CancelToken
 from app.core.disc.identity import DiscIdentity, identify
 from app.core.disc.layout import DiscLayout
-from app.core.disc.sources import SectorSource, SourceGone
+from app.core.disc.sources import SectorSource, SourceError
 from app.core.library.catalogue import Catalogue, CatalogueBusy, CatalogueDamaged, wait_seconds
 from app.core.library.folder import REPORT_SUFFIX, Library, LibraryError, find_image
 from app.core.library.ingest import FolderScan, stamp
@@ -135,12 +135,14 @@ def changed(lib: Library, rec: DiscRecord) -> bool:
 
 
 def identify_source(source: SectorSource) -> DiscIdentity | None:
-    """The identity of the disc in a drive (or a device, or an image opened as a source).
-
-    Until drives report their layout here, a source is one data track of its capacity."""
+    """The identity of the disc in a drive (or a device, or an image opened as a source),
+    computed as the backup computes it: from the drive's own layout (its TOC) where the source
+    can read one, else as one data track of the source's capacity."""
+    read_layout = getattr(source, "read_layout", None)  # drives that report their TOC
     try:
-        return identify(DiscLayout.flat(source.sector_count), source.read)
-    except SourceGone:
+        layout = read_layout() if read_layout else DiscLayout.flat(source.sector_count)
+        return identify(layout, source.read)
+    except SourceError:  # no disc, or it went away: nothing to recognise
         return None
 
 
