@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-CLI_COMMANDS = {"rip", "verify", "inspect", "extract", "drives", "eject", "build"}
+CLI_COMMANDS = {"rip", "verify", "inspect", "extract", "drives", "eject", "build", "library"}
 
 
 def main() -> int:

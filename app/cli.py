@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from app import __version__
 from app.cli_common import EXIT_OK, silence_stdout
 from app.cli_inspect import add_parsers as add_inspect_parsers
+from app.cli_library import add_parser as add_library_parser
 
 
 def _command(name: str) -> Callable[[argparse.Namespace], int]:
@@ -110,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--json", action="store_true", help="machine-readable output")
     ver.set_defaults(func=_command("cmd_verify"))
     add_inspect_parsers(sub)
+    add_library_parser(sub)
     drv = sub.add_parser("drives", help="list optical drives and their discs")
     drv.add_argument("--json", action="store_true", help="machine-readable output")
     drv.set_defaults(func=_command("cmd_drives"))

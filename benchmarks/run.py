@@ -13,6 +13,7 @@ from benchmarks import (
     bench_build,
     bench_gui,
     bench_inspect,
+    bench_library,
     bench_package,
     bench_rip,
     bench_verify,
@@ -27,7 +28,8 @@ def main() -> int:
         return 2
     work = HERE / "work"
     work.mkdir(exist_ok=True)
-    which = sys.argv[1:] or ["rip", "verify", "inspect", "build", "package", "gui"]
+    every = ["rip", "verify", "inspect", "build", "package", "gui", "library"]
+    which = sys.argv[1:] or every
     results: dict[str, object] = {}
     if "rip" in which:
         results["rip_clean"] = bench_rip.bench_clean(work)
@@ -41,10 +43,12 @@ def main() -> int:
         results["build"] = bench_build.bench_build(work)
     if "package" in which:
         results["package"] = bench_package.bench_package()
+    if "library" in which:
+        results["library"] = bench_library.bench_library(work)
     if "gui" in which:
         results["gui"] = bench_gui.bench_gui(work, bench_inspect.make_image(work, 100_000))
     old = HERE / "results.json"
-    if old.exists() and len(which) < 6:  # a partial run keeps the other sections
+    if old.exists() and len(which) < len(every):  # a partial run keeps the other sections
         results = {**json.loads(old.read_text()), **results}
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     write_markdown(results)
@@ -202,6 +206,9 @@ def write_markdown(results: dict[str, object]) -> None:
             f"({gui.get('worst_open_max_gap_ms', gui['open_max_gap_ms']):.0f} ms) (target ≤ 50 ms)",
             "",
         ]
+    lib = results.get("library")
+    if isinstance(lib, dict):
+        lines += bench_library.markdown(lib)
     (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
 
 

@@ -40,6 +40,7 @@ from app.gui.applog import log_path, tail
 from app.gui.backup_page import BackupPage
 from app.gui.create_page import CreatePage
 from app.gui.inspect_page import InspectPage
+from app.gui.library_page import LibraryPage
 from app.gui.settings import Settings
 from app.gui.sources import SourceEntry, demo_entry, from_drive, from_path
 from app.gui.verify_page import VerifyPage
@@ -130,11 +131,13 @@ class MainWindow(QMainWindow):
         self.verify = VerifyPage(self.jobs, self.settings)
         self.inspect = InspectPage(self.jobs)
         self.create_page = CreatePage(self.jobs)
+        self.library = LibraryPage(self.jobs, self.settings.store)
         tasks = (
             ("Back up", self.backup),
             ("Verify", self.verify),
             ("Inspect", self.inspect),
             ("Create", self.create_page),
+            ("Library", self.library),
         )
         for i, (label, page) in enumerate(tasks):
             b = QPushButton(label)
@@ -160,8 +163,10 @@ class MainWindow(QMainWindow):
         outer.addWidget(split, 1)
         self.setCentralWidget(central)
         self.panel.currentRowChanged.connect(lambda _: self._source_changed())
-        for page in (self.backup, self.verify, self.inspect, self.create_page):
+        for page in (self.backup, self.verify, self.inspect, self.create_page, self.library):
             page.status.connect(self.statusBar().showMessage)
+        self.library.inspect_requested.connect(lambda image, _path: self.open_image(image))
+        self.library.notify.connect(self.notify)
         self.create_page.created.connect(self.open_image)
         self.backup.inspect_requested.connect(self.open_image)
         self.backup.verify_requested.connect(self._verify_image)
@@ -255,6 +260,7 @@ class MainWindow(QMainWindow):
         entry = self.panel.current_entry()
         self.backup.set_source(entry)
         self.verify.set_source(entry)
+        self.library.set_source(entry)
 
     def _open_source_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Back up from a device or image", "/dev")
