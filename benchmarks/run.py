@@ -11,6 +11,7 @@ from pathlib import Path
 
 from benchmarks import (
     bench_build,
+    bench_dat,
     bench_gui,
     bench_inspect,
     bench_package,
@@ -27,7 +28,7 @@ def main() -> int:
         return 2
     work = HERE / "work"
     work.mkdir(exist_ok=True)
-    which = sys.argv[1:] or ["rip", "verify", "inspect", "build", "package", "gui"]
+    which = sys.argv[1:] or ["rip", "verify", "dat", "inspect", "build", "package", "gui"]
     results: dict[str, object] = {}
     if "rip" in which:
         results["rip_clean"] = bench_rip.bench_clean(work)
@@ -35,6 +36,8 @@ def main() -> int:
     if "verify" in which:
         results["verify"] = bench_verify.bench_verify(work)
         results["dat"] = bench_verify.bench_dat(work)
+    if "dat" in which:
+        results["dat_stream"] = bench_dat.bench_dat(work)
     if "inspect" in which:
         results["inspect"] = bench_inspect.bench_inspect(work)
     if "build" in which:
@@ -44,7 +47,7 @@ def main() -> int:
     if "gui" in which:
         results["gui"] = bench_gui.bench_gui(work, bench_inspect.make_image(work, 100_000))
     old = HERE / "results.json"
-    if old.exists() and len(which) < 6:  # a partial run keeps the other sections
+    if old.exists() and len(which) < 7:  # a partial run keeps the other sections
         results = {**json.loads(old.read_text()), **results}
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     write_markdown(results)
@@ -133,6 +136,9 @@ def write_markdown(results: dict[str, object]) -> None:
     d = results.get("dat")
     if isinstance(d, dict):
         lines += [f"## DAT load: {d['entries']} entries in **{d['seconds']:.2f} s**", ""]
+    ds = results.get("dat_stream")
+    if isinstance(ds, dict):
+        lines += bench_dat.markdown(ds)
     ins = results.get("inspect")
     if isinstance(ins, dict):
         b = ins["best"]

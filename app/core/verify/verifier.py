@@ -304,7 +304,10 @@ def verify(
     token = cancel or CancelToken()
     if not os.path.isfile(image):
         raise VerifyInputError(f"{image}: no such image file")
-    dat = datmod.load(dat_path) if dat_path else None  # DatError before the long read
+    try:  # DatError before the long read; Ctrl-C is honoured while a big DAT loads
+        dat = datmod.load(dat_path, cancel=token) if dat_path else None
+    except Cancelled:
+        return VerifyResult(image, 0, cancelled=True)
     map_path = map_path or image + ".map"
     bad_map = None
     if os.path.exists(map_path):
