@@ -11,6 +11,7 @@ from pathlib import Path
 
 from benchmarks import (
     bench_build,
+    bench_cdsector,
     bench_dat,
     bench_gui,
     bench_inspect,
@@ -28,7 +29,9 @@ def main() -> int:
         return 2
     work = HERE / "work"
     work.mkdir(exist_ok=True)
-    which = sys.argv[1:] or ["rip", "verify", "dat", "inspect", "build", "package", "gui"]
+    which = sys.argv[1:] or [
+        *("rip", "verify", "dat", "cdsector", "inspect", "build", "package", "gui")
+    ]
     results: dict[str, object] = {}
     if "rip" in which:
         results["rip_clean"] = bench_rip.bench_clean(work)
@@ -38,6 +41,8 @@ def main() -> int:
         results["dat"] = bench_verify.bench_dat(work)
     if "dat" in which:
         results["dat_stream"] = bench_dat.bench_dat(work)
+    if "cdsector" in which:
+        results["cdsector"] = bench_cdsector.bench_cdsector()
     if "inspect" in which:
         results["inspect"] = bench_inspect.bench_inspect(work)
     if "build" in which:
@@ -47,7 +52,7 @@ def main() -> int:
     if "gui" in which:
         results["gui"] = bench_gui.bench_gui(work, bench_inspect.make_image(work, 100_000))
     old = HERE / "results.json"
-    if old.exists() and len(which) < 7:  # a partial run keeps the other sections
+    if old.exists() and len(which) < 8:  # a partial run keeps the other sections
         results = {**json.loads(old.read_text()), **results}
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     write_markdown(results)
@@ -139,6 +144,9 @@ def write_markdown(results: dict[str, object]) -> None:
     ds = results.get("dat_stream")
     if isinstance(ds, dict):
         lines += bench_dat.markdown(ds)
+    cds = results.get("cdsector")
+    if isinstance(cds, dict):
+        lines += bench_cdsector.markdown(cds)
     ins = results.get("inspect")
     if isinstance(ins, dict):
         b = ins["best"]
