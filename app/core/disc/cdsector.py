@@ -15,8 +15,9 @@ position, so position q of every sector becomes N consecutive bytes), and every 
 codes then works on N sectors at once: GF(2^8) multiplication by a constant is ``bytes.translate``
 with a 256-byte table, addition is XOR of Python integers made from those bytes. The EDC runs its
 byte-wise CRC table over four N-byte state planes; P and Q are Horner schemes over rows of the
-transposed batch. A clean raw rip is checked at many times a 52x drive's rate on one core
-(``benchmarks/bench_cdsector.py``).
+transposed batch. A clean raw rip is checked at about four times a 52x drive's rate on one core
+(batches of 256+ sectors; ``benchmarks/bench_cdsector.py``), so a rip should check what it
+reads in batches, not sector by sector.
 """
 
 from __future__ import annotations
