@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -323,6 +324,9 @@ class Dat:
         self.rom_count = index.roms
         self.game_count = len(index.offsets)
         self._ix = index
+        if sys.byteorder != "little":  # ``_lookup`` reads the words as little-endian
+            index.by_hash.byteswap()
+            index.by_name.byteswap()
         self._by_hash = index.by_hash.tobytes()
         self._by_name = index.by_name.tobytes()
         index.by_hash = index.by_name = array("Q")  # keep one copy
