@@ -11,6 +11,8 @@ from pathlib import Path
 
 from benchmarks import (
     bench_build,
+    bench_cdsector,
+    bench_dat,
     bench_gui,
     bench_inspect,
     bench_library,
@@ -28,7 +30,7 @@ def main() -> int:
         return 2
     work = HERE / "work"
     work.mkdir(exist_ok=True)
-    every = ["rip", "verify", "inspect", "build", "package", "gui", "library"]
+    every = ["rip", "verify", "dat", "cdsector", "inspect", "build", "package", "gui", "library"]
     which = sys.argv[1:] or every
     results: dict[str, object] = {}
     if "rip" in which:
@@ -37,6 +39,10 @@ def main() -> int:
     if "verify" in which:
         results["verify"] = bench_verify.bench_verify(work)
         results["dat"] = bench_verify.bench_dat(work)
+    if "dat" in which:
+        results["dat_stream"] = bench_dat.bench_dat(work)
+    if "cdsector" in which:
+        results["cdsector"] = bench_cdsector.bench_cdsector()
     if "inspect" in which:
         results["inspect"] = bench_inspect.bench_inspect(work)
     if "build" in which:
@@ -137,6 +143,12 @@ def write_markdown(results: dict[str, object]) -> None:
     d = results.get("dat")
     if isinstance(d, dict):
         lines += [f"## DAT load: {d['entries']} entries in **{d['seconds']:.2f} s**", ""]
+    ds = results.get("dat_stream")
+    if isinstance(ds, dict):
+        lines += bench_dat.markdown(ds)
+    cds = results.get("cdsector")
+    if isinstance(cds, dict):
+        lines += bench_cdsector.markdown(cds)
     ins = results.get("inspect")
     if isinstance(ins, dict):
         b = ins["best"]

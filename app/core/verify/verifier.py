@@ -105,7 +105,10 @@ def verify(
 ) -> VerifyResult:
     token = cancel or CancelToken()
     _check_image(image)
-    dat = datmod.load(dat_path) if dat_path else None  # DatError before the long read
+    try:  # DatError before the long read; Ctrl-C is honoured while a big DAT loads
+        dat = datmod.load(dat_path, cancel=token) if dat_path else None
+    except Cancelled:
+        return VerifyResult(image, 0, cancelled=True)
     map_path = map_path or Companions.of(image).map
     mf = None
     if os.path.exists(map_path):
