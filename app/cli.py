@@ -34,6 +34,20 @@ def _positive(text: str) -> int:
     return value
 
 
+def _duration(text: str) -> float:
+    """"90", "90s", "30m", "2h", "1h30m" -> seconds."""
+    import re
+
+    m = re.fullmatch(r"\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*", text)
+    if not m or not any(m.groups()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time (like 90s, 30m, 2h or 1h30m)")
+    h, mi, s = m.groups()
+    seconds = int(h or 0) * 3600 + int(mi or 0) * 60 + float(s or 0)
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return seconds
+
+
 def _non_negative(text: str) -> int:
     value = _positive(text) if text != "0" else 0
     return value
@@ -86,6 +100,19 @@ def build_parser() -> argparse.ArgumentParser:
         default=5.0,
         metavar="SECONDS",
         help="how often the mapfile is saved while reading (default 5)",
+    )
+    rip.add_argument(
+        "--max-time",
+        type=_duration,
+        metavar="TIME",
+        help="stop reading after this long (90s, 30m, 2h), keep what was read, finish the "
+        "backup; running it again goes on",
+    )
+    rip.add_argument(
+        "--max-failed-reads",
+        type=_positive,
+        metavar="N",
+        help="stop reading after N failed reads (each can cost seconds on a real drive)",
     )
     rip.add_argument(
         "--force", action="store_true", help="overwrite an existing OUT.iso that has no mapfile"

@@ -72,6 +72,8 @@ def cmd_rip(args: argparse.Namespace) -> int:
             retries=args.retries,
             fill=args.fill,
             save_interval=args.save_interval,
+            max_time=args.max_time,
+            max_failed_reads=args.max_failed_reads,
         ),
         verify=args.verify,
         eject=(lambda: eject(args.source)) if args.eject else None,

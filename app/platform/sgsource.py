@@ -22,7 +22,24 @@ from app.core.disc.sources import ReadError, SourceGone
 from app.platform import sgio
 from app.platform.linux import DriveSource
 
-CHUNK = 64  # sectors per READ(12): 128 KiB stays under every kernel's max_sectors_kb
+# Sectors per READ(12). USB drives take at most 120 KiB per command (usb-storage's limit: a
+# 128 KiB SG_IO read fails with EIO before it reaches the drive, seen on the emulated USB
+# drive), so the device's own max_sectors_kb decides, capped at 64 sectors.
+CHUNK = 64
+USB_SAFE_CHUNK = 60
+
+
+def chunk_for(path: str, sysfs: str = "/sys") -> int:
+    """Sectors per command for this drive: its queue's max_sectors_kb, at most CHUNK."""
+    name = os.path.basename(os.path.realpath(path))
+    try:
+        with open(os.path.join(sysfs, "block", name, "queue", "max_sectors_kb")) as f:
+            kb = int(f.read().strip())
+    except (OSError, ValueError):
+        return USB_SAFE_CHUNK
+    return max(1, min(CHUNK, kb // 2))
+
+
 RETRY_SPEED_KBS = 4 * 176  # 4x CD; DVD and BD drives pick their nearest supported speed
 
 
@@ -31,7 +48,8 @@ class SgDriveSource(DriveSource):
 
     def __init__(self, path: str) -> None:
         super().__init__(path)
-        self.notes: list[str] = ["read through SG_IO READ(12)"]
+        self.chunk = chunk_for(path)
+        self.notes: list[str] = [f"read through SG_IO READ(12), {self.chunk} sectors a command"]
         try:  # MODE SELECT and SET CD SPEED need a writable descriptor
             self._rw = os.open(path, os.O_RDWR | os.O_NONBLOCK)
         except OSError:
@@ -59,8 +77,8 @@ class SgDriveSource(DriveSource):
     # ---- reads -------------------------------------------------------------------------------
     def read(self, lba: int, count: int) -> bytes:
         out = bytearray()
-        for start in range(lba, lba + count, CHUNK):
-            n = min(CHUNK, lba + count - start)
+        for start in range(lba, lba + count, self.chunk):
+            n = min(self.chunk, lba + count - start)
             try:
                 out += self._read_chunk(start, n)
             except ReadError as e:

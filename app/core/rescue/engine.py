@@ -17,7 +17,14 @@ import time
 
 from app.core.base import mapfile
 from app.core.base.companions import Companions
-from app.core.base.events import Cancelled, CancelToken, Progress, ProgressCallback, no_progress
+from app.core.base.events import (
+    Cancelled,
+    CancelToken,
+    FinishEarly,
+    Progress,
+    ProgressCallback,
+    no_progress,
+)
 from app.core.base.hashing import StreamHasher, hash_file
 from app.core.base.outcome import Outcome
 from app.core.base.rangemap import BAD, FINISHED, NON_SCRAPED, NON_TRIED, NON_TRIMMED
@@ -90,6 +97,8 @@ class Engine(Passes):
         self._last_save = self.t0
         self._dirty = False
         self.img = -1
+        self.fail_seconds = 0.0  # time spent in failed reads: what a retry costs, measured
+        self.pass_left = 0  # reads left in a sector-by-sector pass
 
     # ---- the run ------------------------------------------------------------------------------
     def run(self) -> RescueResult:
@@ -102,15 +111,19 @@ class Engine(Passes):
         outcome, message = Outcome.COMPLETE, ""
         hashes: dict[str, str] | None = None
         hashes_from = ""
+        early = ""
         try:
-            self.copy_pass(self.data_windows, forward=True, skipping=True)
-            self.copy_pass(self.data_windows, forward=False, skipping=True)
-            self.copy_pass(self.data_windows, forward=True, skipping=False)
-            self.copy_pass(self.once_windows, forward=True, skipping=False, phase="once")
-            self.trim_pass()
-            self.settle_not_data()
-            self.scrape_pass()
-            self.retry_passes()
+            try:
+                self.copy_pass(self.data_windows, forward=True, skipping=True)
+                self.copy_pass(self.data_windows, forward=False, skipping=True)
+                self.copy_pass(self.data_windows, forward=True, skipping=False)
+                self.copy_pass(self.once_windows, forward=True, skipping=False, phase="once")
+                self.trim_pass()
+                self.settle_not_data()
+                self.scrape_pass()
+                self.retry_passes()
+            except FinishEarly as e:
+                early = str(e)
             if self.cfg.fill == "marker":
                 self.fill_markers()
             self.phase = "done"
@@ -123,6 +136,12 @@ class Engine(Passes):
             if damaged:
                 outcome = Outcome.INCOMPLETE
                 message = f"{damaged} data sector{'s' if damaged != 1 else ''} unreadable"
+            if early:
+                message = (
+                    f"{early}: {damaged} data sector{'s' if damaged != 1 else ''} not read or "
+                    "not retried — run the same backup again to go on, or try another drive "
+                    "(another drive often reads what this one cannot)"
+                )
         except Cancelled:
             outcome, message = Outcome.CANCELLED, "stopped — run the same backup again to resume"
         except Protected as e:
@@ -218,13 +237,16 @@ class Engine(Passes):
             self.cancel.wait_while_paused()
             self._rate_mark = (time.monotonic(), self._rate_mark[1])
         self.cancel.raise_if_cancelled()
+        self._check_budget()
         self.pos = lba
         self.reads += 1
         rec.reads += 1
+        t0 = time.monotonic()
         try:
             data = self.src.read(lba, count)
         except ReadError as e:
             self.failed += 1
+            self.fail_seconds += time.monotonic() - t0
             rec.failed_reads += 1
             data = e.good
             if e.kind == "protected":
@@ -237,6 +259,15 @@ class Engine(Passes):
         good = self._store(lba, data, rec)
         self.tick()
         return good
+
+    def _check_budget(self) -> None:
+        if self.cancel.finishing:
+            raise FinishEarly(self.cancel.reason or "finished early at your request")
+        cfg = self.cfg
+        if cfg.max_time is not None and time.monotonic() - self.t0 >= cfg.max_time:
+            raise FinishEarly(f"the time budget ({cfg.max_time:g} s) is used up")
+        if cfg.max_failed_reads is not None and self.failed >= cfg.max_failed_reads:
+            raise FinishEarly(f"the budget of {cfg.max_failed_reads} failed reads is used up")
 
     def _store(self, lba: int, data: bytes, rec: PassRecord) -> int:
         good = len(data) // self.ss
@@ -315,8 +346,7 @@ class Engine(Passes):
             inst = (done * ss - b_mark) / (now - t_mark)
             self.rate = inst if self.rate == 0 else 0.5 * self.rate + 0.5 * inst
             self._rate_mark = (now, done * ss)
-        left = sum(hi - lo for lo, hi in clip(self.map.runs_with(NON_TRIED), self.data_windows))
-        eta = left * ss / self.rate if self.rate > 0 and self.phase == "copy" else None
+        eta = self._eta()
         self.progress(
             Progress(
                 phase=self.phase,
@@ -338,6 +368,25 @@ class Engine(Passes):
                 phase_label=PHASE_WORDS.get(self.phase, self.phase),
             )
         )
+
+    def _eta(self) -> float | None:
+        """Copy: what is left at the measured rate. Trim, scrape, retry: the reads left, each
+        costing what a failed read has cost so far (on a real drive, seconds)."""
+        if self.phase == "copy":
+            runs = clip(self.map.runs_with(NON_TRIED), self.data_windows)
+            left = sum(hi - lo for lo, hi in runs)
+            return left * self.ss / self.rate if self.rate > 0 else None
+        if self.phase not in ("trim", "scrape", "retry") or not self.failed:
+            return None
+        cost = self.fail_seconds / self.failed
+        if self.phase == "trim":
+            reads = 2 * len(clip(self.map.runs_with(NON_TRIMMED), self.data_windows))
+        elif self.phase == "scrape":
+            runs = clip(self.map.runs_with(NON_SCRAPED), self.data_windows)
+            reads = sum(h - lo for lo, h in runs)
+        else:
+            reads = self.pass_left
+        return reads * cost
 
     # ---- passes' bookkeeping ------------------------------------------------------------------
     def begin(self, phase: str, direction: str) -> PassRecord:

@@ -23,6 +23,8 @@ class RescueSettings:
     fill: str = "zero"  # or "marker": unreadable sectors carry a recognisable text
     save_interval: float = 5.0
     skip_max_fraction: float = 0.01
+    max_time: float | None = None  # seconds: past this, stop reading and finish
+    max_failed_reads: int | None = None  # past this many failed reads, stop and finish
 
 
 @dataclass
