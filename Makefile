@@ -7,23 +7,31 @@ DEPS ?= install
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-ENSURE = @DISCVAULT_DEPS=$(DEPS) PY=$(PY) sh packaging/deps/ensure
+# The groups of packaging/deps/apt.txt each target needs. The venv is made with the groups of
+# every goal on the command line, so a missing package is reported (or installed) in one go.
+NEEDS_run := run
+NEEDS_test := test package
+NEEDS_bench := test
+NEEDS_package := package
+NEEDS := venv $(foreach goal,$(MAKECMDGOALS),$(NEEDS_$(goal)))
+ENSURE = @DISCVAULT_DEPS=$(DEPS) DISCVAULT_DEPS_FOR="$(strip make $(MAKECMDGOALS))" PY=$(PY) \
+	sh packaging/deps/ensure
 
 .PHONY: run test lint bench package deps clean
 
 $(STAMP): pyproject.toml
-	$(ENSURE) venv
+	$(ENSURE) $(NEEDS)
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test,package]'
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(ENSURE) run
+	$(ENSURE) $(NEEDS_run)
 	$(BIN)/discvault $(ARGS)
 
 test: $(STAMP)
-	$(ENSURE) test package
+	$(ENSURE) $(NEEDS_test)
 	$(BIN)/pytest -q -ra $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -32,11 +40,11 @@ lint: $(STAMP)
 	$(BIN)/mypy app tests benchmarks packaging/linux
 
 bench: $(STAMP)
-	$(ENSURE) test
+	$(ENSURE) $(NEEDS_bench)
 	$(BIN)/python -m benchmarks.run
 
 package: $(STAMP)
-	$(ENSURE) package
+	$(ENSURE) $(NEEDS_package)
 	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build \
 		packaging/discvault.spec
 	$(BIN)/python packaging/linux/make_tarball.py

@@ -120,7 +120,7 @@ def test_ensure_names_the_exact_command_and_stops(tmp_path: Path) -> None:
     assert r.returncode == 1
     first = r.stderr.splitlines()[0]
     assert first == (
-        "discvault: make run needs packages this machine lacks: no-such-pkg no-such-lib1 — "
+        "discvault: packaging/deps/ensure run needs 2 more packages — "
         f"run: {sudo}apt-get install -y --no-install-recommends no-such-pkg no-such-lib1"
     )
     # Groups are separate: .ci/run's own tools are not asked of `make run`.
