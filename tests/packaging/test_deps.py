@@ -49,9 +49,9 @@ def test_every_line_is_well_formed() -> None:
     names = [e[0] for e in entries()]
     assert len(names) == len(set(names)), "a package listed twice"
     for pkg, groups, probes in entries():
-        assert re.fullmatch(r"[a-z0-9][a-z0-9.+-]+", pkg), pkg
+        assert re.fullmatch(r"[a-z0-9][a-z0-9.+-]+(\{pyver\})?", pkg), pkg
         assert groups and groups <= GROUPS, (pkg, groups)
-        assert probes and all(re.fullmatch(r"(cmd|lib|py):\S+", p) for p in probes), pkg
+        assert probes and all(re.fullmatch(r"(cmd|lib|py|pylib):\S+", p) for p in probes), pkg
     # What issue 13 found missing on a fresh Debian, and what the coming tests use.
     packages = tool_packages()
     assert packages["genisoimage"] == "genisoimage"
