@@ -19,6 +19,16 @@ from tests.conftest import DEPS_LIST, in_ci, require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 PNG_SIZES = (16, 22, 24, 32, 48, 64, 128, 256, 512)
+# Folders the package lists but shares with the system: they stay after removal.
+SHARED_FOLDERS = (
+    "/",
+    "/opt",
+    "/usr",
+    "/usr/bin",
+    "/usr/share",
+    "/usr/share/doc",
+    "/usr/share/icons",
+)
 
 pytestmark = [
     pytest.mark.packaging,
@@ -69,17 +79,23 @@ def test_control_fields(deb: Path) -> None:
     assert {"libxcb-icccm4", "libxcb-keysyms1", "libxcb-cursor0"} <= set(depends)
 
 
-def test_files_go_to_opt_and_the_desktop_places_only(deb: Path) -> None:
+def deb_entries(deb: Path) -> dict[str, tuple[str, str, list[str]]]:
+    """Path -> (mode, owner, [link target]) of every entry in the package."""
     listing = subprocess.run(
         ["dpkg-deb", "-c", str(deb)], capture_output=True, text=True, check=True
     ).stdout.splitlines()
     entries = {}
     for line in listing:
         mode, owner, _size, _date, _time, path, *rest = line.split(maxsplit=6)
-        assert owner == "root/root", line
-        entries[path.removeprefix(".").rstrip("/") or "/"] = (mode, rest)
+        entries[path.removeprefix(".").rstrip("/") or "/"] = (mode, owner, rest)
+    return entries
+
+
+def test_files_go_to_opt_and_the_desktop_places_only(deb: Path) -> None:
+    entries = deb_entries(deb)
+    assert {owner for _, owner, _ in entries.values()} == {"root/root"}
     for path in entries:
-        assert path in ("/", "/opt", "/usr", "/usr/bin", "/usr/share") or path.startswith(
+        assert path in SHARED_FOLDERS or path.startswith(
             (
                 "/opt/discvault",
                 "/usr/bin/discvault",
@@ -88,7 +104,7 @@ def test_files_go_to_opt_and_the_desktop_places_only(deb: Path) -> None:
                 "/usr/share/doc/discvault",
             )
         ), path
-    assert entries["/usr/bin/discvault"][1] == ["-> /opt/discvault/discvault"]
+    assert entries["/usr/bin/discvault"][2] == ["-> /opt/discvault/discvault"]
     for program in ("/opt/discvault/DiscVault", "/opt/discvault/discvault"):
         assert entries[program][0] == "-rwxr-xr-x", program
     assert "/usr/share/applications/discvault.desktop" in entries
@@ -127,13 +143,10 @@ def test_maintainer_scripts_are_valid_sh(deb: Path, tmp_path: Path) -> None:
 CACHES = ("/usr/share/applications/mimeinfo.cache", "/usr/share/icons/hicolor/icon-theme.cache")
 
 
-def snapshot() -> set[str]:
-    """Every path under /opt and /usr (without following links)."""
-    out: set[str] = set()
-    for top in ("/opt", "/usr"):
-        for dirpath, dirnames, filenames in os.walk(top):
-            out.update(os.path.join(dirpath, n) for n in dirnames + filenames)
-    return out
+def snapshot(folders: set[str]) -> set[str]:
+    """What ``folders`` hold (one level). Watching only the folders the package writes to keeps
+    other work on a shared machine out of the comparison."""
+    return {os.path.join(d, n) for d in folders if os.path.isdir(d) for n in os.listdir(d)}
 
 
 def dpkg_status(pkg: str) -> str:
@@ -175,10 +188,12 @@ def apt(*args: str) -> None:
 def test_install_run_and_remove_leave_nothing(
     deb: Path, system_install_allowed: None, tmp_path: Path
 ) -> None:
-    before = snapshot()
+    ours = set(deb_entries(deb))
+    folders = {os.path.dirname(p) for p in ours} | {"/opt", "/usr/bin"}
+    before = snapshot(folders)
     apt("install", "-y", "--no-install-recommends", str(deb))
     try:
-        installed = snapshot() - before
+        installed = snapshot(folders) - before
         assert "/opt/discvault/DiscVault" in installed and "/usr/bin/discvault" in installed
         # On PATH, as a user types it.
         r = subprocess.run(["discvault", "--version"], capture_output=True, text=True)
@@ -202,8 +217,9 @@ def test_install_run_and_remove_leave_nothing(
             assert re.search(r"(?m)^application/x-cd-image=.*discvault\.desktop", cache), cache
     finally:
         apt("remove", "-y", "discvault")
-    left = snapshot() - before
+    left = snapshot(folders) - before
     assert not left - set(CACHES), sorted(left)[:20]
+    assert not any(os.path.lexists(p) for p in ours - before - set(SHARED_FOLDERS))
     assert not os.path.lexists("/opt/discvault") and not os.path.lexists("/usr/bin/discvault")
     if os.path.exists(CACHES[0]):
         assert "discvault.desktop" not in Path(CACHES[0]).read_text()
