@@ -129,6 +129,26 @@ def test_ensure_names_the_exact_command_and_stops(tmp_path: Path) -> None:
 
 
 @linux_only
+def test_ensure_without_apt_names_what_is_missing(tmp_path: Path) -> None:
+    """Another distribution: no apt-get to run, so say which commands and libraries are
+    missing, with the Debian names for reference, and stop."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("sh", "uname", "grep", "sed", "id", "dirname", "ldconfig"):
+        found = shutil.which(tool) or shutil.which(tool, path="/sbin:/usr/sbin")
+        assert found, tool
+        (bin_dir / tool).symlink_to(found)
+    listing = "no-such-pkg  run  cmd:discvault-no-such-tool\nlibc6  run  lib:libc.so.6\n"
+    r = ensure("run", listing=listing, tmp_path=tmp_path, PATH=str(bin_dir))
+    assert r.returncode == 1
+    assert r.stderr.startswith(
+        "discvault: packaging/deps/ensure run needs discvault-no-such-tool, which this machine "
+        "lacks — install them with your package manager (Debian/Ubuntu: apt-get install -y "
+        "--no-install-recommends no-such-pkg)\n"
+    ), r.stderr
+
+
+@linux_only
 def test_ensure_refuses_a_bad_setting_or_probe(tmp_path: Path) -> None:
     r = ensure("run", listing="x run nosuch:y\n", tmp_path=tmp_path)
     assert r.returncode == 2 and "unknown probe 'nosuch:y'" in r.stderr
