@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from app.core.base import mapfile
 from app.core.base.events import Progress
 from app.core.disc.sources import ImageSource
 from app.core.rescue.engine import RescueSettings, rescue
-from tests.conftest import MakeDevice, random_bytes
+from tests.conftest import MakeDevice, random_bytes, require_tool
 from tests.faultdev import expected_image
 from tests.integration.test_rip_faults import BAD, BAD_AREAS, FAULTS, SECTORS, bad_runs, run_cli
 
@@ -126,6 +125,7 @@ def test_resumes_a_mapfile_written_by_gnu_ddrescue(make_device: MakeDevice, tmp_
     data = random_bytes(SECTORS * 2048, seed=13)
     dev = make_device(data, FAULTS)
     out = tmp_path / "dd.iso"
+    require_tool("ddrescue")
     # -n: ddrescue skips scraping, leaving non-scraped areas for us to finish.
     subprocess.run(
         ["ddrescue", "-b2048", "-d", "-n", "-q", dev.path, str(out), str(out) + ".map"], check=True
@@ -141,6 +141,7 @@ def test_ddrescue_reads_and_resumes_our_mapfile(make_device: MakeDevice, tmp_pat
     data = random_bytes(SECTORS * 2048, seed=14)
     dev = make_device(data, FAULTS)
     out = tmp_path / "ours.iso"
+    require_tool("ddrescue", "ddrescuelog")
     r = run_cli("rip", dev.path, str(out), "--retries", "0")
     assert r.returncode == 1
     m = str(out) + ".map"
@@ -169,8 +170,7 @@ def test_refuses_to_overwrite_an_image_it_did_not_make(tmp_path: Path) -> None:
 def test_run_out_sectors_past_the_filesystem_are_not_damage(
     make_device: MakeDevice, tmp_path: Path
 ) -> None:
-    if not shutil.which("genisoimage"):
-        pytest.fail("genisoimage is required (apt install genisoimage)")
+    require_tool("genisoimage")
     tree = tmp_path / "tree"
     tree.mkdir()
     (tree / "a.bin").write_bytes(random_bytes(500_000))

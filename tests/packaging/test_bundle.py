@@ -12,21 +12,11 @@ import pytest
 from tests.integration import isofixtures as fx
 
 ROOT = Path(__file__).resolve().parents[2]
-DIST = ROOT / "dist" / "DiscVault"
 
 pytestmark = [
     pytest.mark.packaging,
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux bundle"),
 ]
-
-
-@pytest.fixture(scope="module")
-def bundle() -> Path:
-    if os.environ.get("DISCVAULT_SKIP_PACKAGE") and not os.environ.get("CI"):
-        pytest.skip("DISCVAULT_SKIP_PACKAGE is set")
-    r = subprocess.run(["make", "package"], cwd=ROOT, capture_output=True, text=True)
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    return DIST
 
 
 def du(path: Path) -> int:

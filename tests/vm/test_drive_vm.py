@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.core.base import mapfile
-from tests.conftest import random_bytes
+from tests.conftest import random_bytes, require_tool
 from tests.faultdev import expected_image
 from tests.vm.testvm import Guest, unavailable_reason
 
@@ -25,6 +25,7 @@ def make_disc(path: Path, label: str, megabytes: int, seed: int) -> Path:
     tree.mkdir()
     for i in range(max(megabytes // 4, 1)):
         (tree / f"part{i:02d}.bin").write_bytes(random_bytes(4 << 20, seed=seed + i))
+    require_tool("genisoimage")
     subprocess.run(
         ["genisoimage", "-quiet", "-R", "-J", "-V", label, "-o", str(path), str(tree)], check=True
     )

@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.conftest import install_hint
+
 MODULES = [
     "virtio_ring",
     "virtio",
@@ -83,7 +85,7 @@ poweroff -f
 def unavailable_reason() -> str | None:
     for tool in ("qemu-system-x86_64", "busybox", "cpio"):
         if not shutil.which(tool):
-            return f"{tool} is missing (apt install qemu-system-x86 busybox-static cpio)"
+            return f"{tool} is not installed — {install_hint(tool)}"
     return None
 
 
