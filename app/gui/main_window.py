@@ -129,7 +129,7 @@ class MainWindow(QMainWindow):
         self.backup = BackupPage(self.jobs, self.settings)
         self.verify = VerifyPage(self.jobs, self.settings)
         self.inspect = InspectPage(self.jobs)
-        self.create_page = CreatePage(self.jobs)
+        self.create_page = CreatePage(self.jobs, self.settings)
         tasks = (
             ("Back up", self.backup),
             ("Verify", self.verify),

@@ -13,6 +13,7 @@ long-named folders, with and without UDF; the build itself checks the exact size
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 from app.core.create.names import (
     RELOCATION_DIR,
@@ -101,13 +102,30 @@ def empty_image_sectors(udf: bool) -> int:
     return sectors
 
 
+@dataclass(frozen=True)
+class Estimate:
+    """Sizes in bytes of the image without and with a UDF bridge, and the number of entries."""
+
+    plain: int
+    udf: int
+    entries: int
+
+    def size(self, udf: bool = False, boot: bool = False) -> int:
+        return (self.udf if udf else self.plain) + (2 * SECTOR if boot else 0)
+
+
 def estimate_bytes(tree: Tree, udf: bool = False, boot: bool = False) -> int:
     """The image's size in bytes, as ``build_iso`` would write it (within 2 %)."""
+    return estimate(tree).size(udf, boot)
+
+
+def estimate(tree: Tree) -> Estimate:
+    """Both sizes in one pass over the tree (the Create page switches UDF on and off)."""
     folders: dict[str, _Folder] = {"": _Folder(0, 1)}
     folders[""].taken = Taken(RELOCATION_DIR, "BOOT.CAT")
     folders[""].jtaken = Taken("boot.catalog")
     folders[""].utaken = Taken("boot.catalog")
-    data = ce = 0
+    data = ce = udf_files = 0
     relocated = False
     for e in tree.entries:
         parent, _, name = e.rel.rpartition("/")
@@ -119,32 +137,29 @@ def estimate_bytes(tree: Tree, udf: bool = False, boot: bool = False) -> int:
         f.iso.append(rec)
         ce += spill
         if e.kind != "link":
-            j = joliet_name(name, f.jtaken)
-            f.joliet.append(34 + 2 * len(j.encode("utf-16-be", "surrogatepass")) // 2)
-        if udf:
-            f.udf += _udf_fid(udf_name(name, f.utaken))
+            units = len(joliet_name(name, f.jtaken).encode("utf-16-be", "surrogatepass"))
+            f.joliet.append(34 + units)  # 33 bytes + the UTF-16 name, padded to even
+        f.udf += _udf_fid(udf_name(name, f.utaken))
         if is_dir:
             folders[e.rel] = _Folder(f.depth + 1, len(ident))
             relocated |= f.depth + 1 > _MAX_ISO_DEPTH
-        elif e.kind == "file":
-            data += _sectors(e.size)
-    sectors = empty_image_sectors(udf) - 1 - 1  # the empty root's ISO and Joliet sectors
-    iso_ptr = joliet_ptr = 0
+        else:
+            # A file entry each; a link's target sits in a block of its own.
+            udf_files += 1 if e.kind == "file" else 2
+            data += _sectors(e.size) if e.kind == "file" else 0
+    sectors = data - 2  # the empty image's root holds one ISO and one Joliet sector already
+    iso_ptr = joliet_ptr = udf_dirs = 0
     for folder in folders.values():
         sectors += _packed(folder.iso) + _packed(folder.joliet)
         iso_ptr += 8 + folder.name_len + folder.name_len % 2
         joliet_ptr += 8 + 2 * folder.name_len
-        if udf:
-            sectors += 1 + _sectors(folder.udf)  # file entry + directory data
-    if udf:
-        sectors -= 2  # the empty image's root entry and directory
-        sectors += sum(1 for e in tree.entries if e.kind != "dir")  # a file entry each
-        sectors += sum(1 for e in tree.entries if e.kind == "link")  # a symlink's path block
+        udf_dirs += 1 + _sectors(folder.udf)  # file entry + directory data
     # Path tables: pycdlib keeps four copies' worth of sectors per volume descriptor.
     sectors += 4 * (_sectors(iso_ptr) - 1) + 4 * (_sectors(joliet_ptr) - 1)
     sectors += _sectors(ce)
     if relocated:
         sectors += 1  # the relocation folder (ISO 9660 tree only)
-    if boot:
-        sectors += 2  # boot record descriptor and boot catalog
-    return (sectors + data) * SECTOR
+    plain = sectors + empty_image_sectors(False)
+    # The empty UDF image already has its root's file entry and directory.
+    with_udf = sectors + empty_image_sectors(True) + udf_dirs - 2 + udf_files
+    return Estimate(plain * SECTOR, with_udf * SECTOR, len(tree.entries))
