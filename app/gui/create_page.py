@@ -56,6 +56,13 @@ _MESSAGE_STYLE = {
 }
 
 
+def _buddy(text: str, field: QWidget) -> QLabel:
+    """A form label whose Alt-letter moves the focus to its field."""
+    label = QLabel(text)
+    label.setBuddy(field)
+    return label
+
+
 def _pick_row(edit: QLineEdit, pick: Callable[[], None], tip: str) -> QHBoxLayout:
     row = QHBoxLayout()
     button = QPushButton("Browse…")
@@ -98,30 +105,47 @@ class CreatePage(QWidget):
         self.folder.setPlaceholderText("drop a folder on the window, or browse")
         self.folder.setAccessibleName("Folder")
         self.folder.editingFinished.connect(self._folder_edited)
-        form.addRow("&Folder", _pick_row(self.folder, self._pick_folder, "Choose the folder"))
+        form.addRow(
+            _buddy("&Folder", self.folder),
+            _pick_row(self.folder, self._pick_folder, "Choose the folder"),
+        )
         self.out = QLineEdit()
         self.out.setAccessibleName("Save as")
         self.out.textEdited.connect(self._out_edited)
-        form.addRow("&Save as", _pick_row(self.out, self._pick_out, "Choose where to save"))
+        form.addRow(
+            _buddy("&Save as", self.out),
+            _pick_row(self.out, self._pick_out, "Choose where to save"),
+        )
         self.label = QLineEdit()
         self.label.setMaxLength(32)
         self.label.setAccessibleName("Volume label")
         self.label.setToolTip(f"Volume label: {LABEL_RULE}")
         self.label.textEdited.connect(self._label_edited)
         self.label.textChanged.connect(lambda _: self._update())
-        form.addRow("&Label", self.label)
+        self.label_hint = QLabel("")
+        self.label_hint.setWordWrap(True)
+        self.label_hint.setStyleSheet(_MESSAGE_STYLE["error"])
+        self.label_hint.setVisible(False)
+        box = QVBoxLayout()
+        box.setSpacing(2)
+        box.addWidget(self.label)
+        box.addWidget(self.label_hint)
+        form.addRow(_buddy("&Label", self.label), box)
         self.media = QComboBox()
         self.media.setAccessibleName("Target disc")
         for key, name in MEDIA_NAMES.items():
             self.media.addItem(name, key)
         self.media.setCurrentIndex(1)
         self.media.currentIndexChanged.connect(lambda _: self._update())
-        form.addRow("&Disc", self.media)
+        form.addRow(_buddy("&Disc", self.media), self.media)
         self.boot = QLineEdit()
         self.boot.setAccessibleName("Boot image")
         self.boot.setPlaceholderText("optional: a no-emulation El Torito image in the folder")
         self.boot.textChanged.connect(lambda _: self._update())
-        form.addRow("&Boot image", _pick_row(self.boot, self._pick_boot, "Choose a boot image"))
+        form.addRow(
+            _buddy("&Boot image", self.boot),
+            _pick_row(self.boot, self._pick_boot, "Choose a boot image"),
+        )
         lay.addLayout(form)
         row = QHBoxLayout()
         self.udf = QCheckBox("Add &UDF")
@@ -296,7 +320,8 @@ class CreatePage(QWidget):
             text = ""
         else:
             pct = 100 * need / cap
-            text = f"about {human_bytes(need)} of {human_bytes(cap)} ({pct:.0f} %)"
+            share = f"{pct:.0f} %" if pct >= 1 else "less than 1 %"
+            text = f"about {human_bytes(need)} of {human_bytes(cap)} ({share})"
             if need > cap:
                 text += (
                     f" — {human_bytes(need - cap)} more than a "
@@ -309,7 +334,8 @@ class CreatePage(QWidget):
             self.gauge_state = state
             self.gauge.setStyleSheet(_GAUGE_STYLE.format(GAUGE_COLOURS[state]))
         label_problem = self._label_problem()
-        self.label.setToolTip(label_problem or f"Volume label: {LABEL_RULE}")
+        self.label_hint.setText(label_problem)
+        self.label_hint.setVisible(bool(label_problem))
         ready = (
             self.sizes is not None
             and need <= cap
@@ -329,7 +355,7 @@ class CreatePage(QWidget):
         if self.start.isEnabled():
             self.start_build()
         elif self.job is None:
-            self._show("error", self._why_not() + " — then press Enter again")
+            self._show("error", self._why_not())
 
     def _why_not(self) -> str:
         if self.job is not None:
@@ -338,8 +364,9 @@ class CreatePage(QWidget):
             return "The folder is still being measured"
         if self.sizes is None:
             return "Choose a folder first"
-        if problem := self._label_problem():
-            return problem.split(" — ")[0]
+        if self._label_problem():
+            self.label.setFocus()
+            return "Correct the volume label first (see under the label)"
         if not self.out.text().strip():
             return "Choose where to save the image"
         return "The folder does not fit the chosen disc"

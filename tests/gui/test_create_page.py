@@ -13,11 +13,12 @@ import pytest
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QFileDialog, QPushButton
+from PySide6.QtWidgets import QApplication, QFileDialog, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from app.core.fs.inspection import open_image
 from app.gui.create_page import CreatePage
+from app.gui.main_window import MainWindow
 from app.gui.settings import Settings
 from app.gui.workers import JobQueue
 from tests.conftest import random_bytes
@@ -175,6 +176,7 @@ def test_problems_are_shown_in_the_page_never_in_a_popup(
     page.label.setText("bad/label!")
     assert not page.start.isEnabled()
     QTest.keyClick(page.label, Qt.Key.Key_Return)
+    assert page.label_hint.isVisible() and "letters A-Z" in page.label_hint.text()
     assert page.message.isVisible() and "volume label" in page.message.text()
     page.label.setText("GOOD")
     # An output that exists, typed by hand, is not silently replaced.
@@ -259,3 +261,25 @@ def test_a_second_create_of_the_same_image_is_refused_in_the_page(
     if first.job is not None:  # still running when the second asked
         assert "already being created" in second.message.text()
     qtbot.waitUntil(lambda: first.job is None, timeout=30_000)
+
+
+def test_nothing_is_clipped_at_1024x700(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    window.resize(1024, 700)
+    window.task_buttons.button(3).click()
+    page = window.create_page
+    measured(qtbot, page, photos(tmp_path / "src"))
+    qtbot.waitUntil(lambda: page.isVisible())
+    inside = page.rect()
+    for w in page.findChildren(QWidget):
+        if not w.isVisible() or w.parent() is not page:
+            continue
+        box = w.geometry()
+        assert inside.contains(box), (type(w).__name__, box, inside)
+        assert w.width() >= w.minimumSizeHint().width(), type(w).__name__
+        assert w.height() >= w.minimumSizeHint().height(), type(w).__name__
+
+
+def test_the_page_fits_what_a_640x480_window_leaves_it(page: CreatePage) -> None:
+    """The drive list takes about 240 of the 640 pixels; the page must live in the rest."""
+    hint = page.minimumSizeHint()
+    assert hint.width() <= 380 and hint.height() <= 400, hint
