@@ -45,13 +45,18 @@ def suggest_label(name: str) -> str:
 
 def ascii_fold(name: str) -> str:
     """'Café' -> 'Cafe': accents dropped, so ISO names and labels keep the letters."""
+    if name.isascii():
+        return name
     decomposed = unicodedata.normalize("NFKD", name)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
 def is_undecodable(name: str) -> bool:
     """True for a name that was not valid UTF-8 on disk (it holds surrogate escapes)."""
-    return any("\udc80" <= c <= "\udcff" for c in name)
+    return not name.isascii() and _SURROGATE.search(name) is not None
 
 
 def raw_bytes(name: str) -> bytes:
@@ -61,7 +66,7 @@ def raw_bytes(name: str) -> bytes:
 
 def readable(name: str) -> str:
     """Undecodable bytes as ``_``: safe to encode anywhere, and as long in UTF-8 as on disk."""
-    return re.sub("[\udc80-\udcff]", "_", name) if is_undecodable(name) else name
+    return _SURROGATE.sub("_", name) if is_undecodable(name) else name
 
 
 def printable(name: str) -> str:
@@ -131,6 +136,8 @@ _JOLIET_BAD = re.compile(r"[\x00-\x1f*/:;?\\\udc80-\udcff]")
 
 def _cut(name: str, units: int, width: Callable[[str], int]) -> str:
     """The longest prefix of ``name`` that is at most ``units`` wide."""
+    if name.isascii():
+        return name[:units]
     used = 0
     for i, c in enumerate(name):
         used += width(c)
