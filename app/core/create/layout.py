@@ -343,7 +343,8 @@ def _stamp_udf(root: Any, meta: dict[str, Entry], root_times: Times) -> None:
     stack: list[tuple[Any, str]] = [(root, "")]
     while stack:
         folder, key = stack.pop()
-        for fid in folder.fi_descs.values():
+        descs = folder.fi_descs  # a dict in pycdlib 1.22, a list in 1.14
+        for fid in descs.values() if isinstance(descs, dict) else descs:
             if fid.isparent or fid.file_entry is None:
                 continue
             path = f"{key}/{fid.fi.decode(fid.encoding)}"
