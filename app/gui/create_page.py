@@ -51,7 +51,7 @@ _GAUGE_STYLE = (
     " QProgressBar::chunk {{ background: {}; border-radius: 2px; }}"
 )
 _MESSAGE_STYLE = {
-    "error": "color: #b71c1c; font-weight: bold;",
+    "error": "color: #d32f2f; font-weight: bold;",  # readable on light and dark palettes
     "info": "",
 }
 
