@@ -353,18 +353,22 @@ def cmd_build(args: argparse.Namespace) -> int:
     token = CancelToken()
     try:
         r = build_iso(args.folder, args.out, opts, bar, token)
-    except BuildError as e:
+    except BuildError as e:  # every build problem, named: source file, output, label, size
         return _fail(str(e))
     except Cancelled:
-        return _fail("stopped: nothing was written", 130)
-    except OSError as e:
-        return _fail(f"{args.out}: {e.strerror or e}")
+        return _fail("stopped: nothing was written — run the same command again", 130)
     finally:
         bar.close()
     print(
-        f"built {args.out}: {r.files} file(s), {r.dirs} folder(s), {r.links} link(s), "
-        f"{human_bytes(r.image_bytes)}"
+        f"built {args.out} ({r.label}): {r.files} file(s), {r.dirs} folder(s), {r.links} "
+        f"link(s), {human_bytes(r.image_bytes)}"
     )
+    if r.undecodable:
+        print(
+            f"{len(r.undecodable)} name(s) are not UTF-8: Rock Ridge keeps their bytes, Joliet "
+            f"and UDF show _ for each bad byte: {', '.join(r.undecodable[:5])}"
+            + (" …" if len(r.undecodable) > 5 else "")
+        )
     return EXIT_OK
 
 
@@ -437,7 +441,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     bld.add_argument("folder", metavar="FOLDER")
     bld.add_argument("out", metavar="OUT.iso")
-    bld.add_argument("--label", help="volume label (letters, digits, _; at most 32)")
+    bld.add_argument(
+        "--label", help="volume label (letters, digits, _; at most 32; default: from FOLDER)"
+    )
     bld.add_argument("--udf", action="store_true", help="add a UDF bridge (pycdlib's UDF)")
     bld.add_argument(
         "--boot", metavar="PATH", help="no-emulation El Torito boot image (a path inside FOLDER)"

@@ -130,7 +130,7 @@ class MainWindow(QMainWindow):
         self.backup = BackupPage(self.jobs, self.settings)
         self.verify = VerifyPage(self.jobs, self.settings)
         self.inspect = InspectPage(self.jobs)
-        self.create_page = CreatePage(self.jobs)
+        self.create_page = CreatePage(self.jobs, self.settings)
         self.library = LibraryPage(self.jobs, self.settings.store)
         tasks = (
             ("Back up", self.backup),
