@@ -212,6 +212,7 @@ class InspectPage(QWidget):
         view.customContextMenuRequested.connect(lambda pos, v=view: self._menu(v, pos))
         view.setDragEnabled(True)
         view.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        view.header().setSortIndicator(0, Qt.SortOrder.AscendingOrder)  # A→Z by default
         view.setSortingEnabled(True)
         view.setAccessibleName("Files" if tree else "Matching files")
         view.installEventFilter(_EnterFilter(self))
@@ -278,6 +279,8 @@ class InspectPage(QWidget):
         if path != self.path:
             insp.close()  # another image was asked for meanwhile
             return
+        if self.insp is not None:
+            self.insp.close()  # the same image, opened twice: keep the newer reading
         self.insp = insp
         self.model = FileTreeModel(insp)
         self.model.drag_provider = self.files_for_drag
@@ -517,12 +520,11 @@ class InspectPage(QWidget):
         self.last_extract = res
         msg = f"Extracted {plural(len(res.written), 'item')}, {human_bytes(res.bytes)} into {out}"
         self.status.emit(msg)
-        if res.refused:
-            QMessageBox.information(
-                self,
-                "DiscVault",
-                msg + f"\n\n{plural(len(res.refused), 'item')} "
-                "were not extracted:\n" + "\n".join(f"{p}: {w}" for p, w in res.refused[:20]),
+        if res.refused:  # said in the banner, not in a box that stops everything
+            shown = "; ".join(f"{p}: {w}" for p, w in res.refused[:3])
+            more = f" and {len(res.refused) - 3} more" if len(res.refused) > 3 else ""
+            self.banner.show_message(
+                f"{msg}. Not extracted: {shown}{more}", "warn"
             )
 
 

@@ -396,7 +396,9 @@ class MainWindow(QMainWindow):
 
     # ---- closing -----------------------------------------------------------------------------
     def closeEvent(self, e: QCloseEvent) -> None:
-        running = [j for j in self.jobs.running() if not j.resource.startswith("index:")]
+        # Reading an image's listing is not worth a question; a backup, verify or extract is.
+        quiet = ("index:", "image:", "open:", "scan:")
+        running = [j for j in self.jobs.running() if not j.resource.startswith(quiet)]
         if running:
             ask = QMessageBox.question(
                 self,
