@@ -13,8 +13,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
     QSizePolicy,
+    QToolButton,
     QWidget,
 )
 
@@ -47,10 +47,11 @@ def path_row(
     """'Label [ path ] […]': the row for choosing a file or folder."""
     row = QHBoxLayout()
     row.addWidget(QLabel(label))
-    button = QPushButton("…")
+    button = QToolButton()  # compact: a push button's minimum width is for words
+    button.setText("…")
     button.setToolTip(tooltip)
     button.setAccessibleName(tooltip)
-    button.setMaximumWidth(40)
+    button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
     button.clicked.connect(pick)
     edit.setAccessibleName(label)
     row.addWidget(edit, 1)
