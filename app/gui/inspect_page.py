@@ -351,7 +351,7 @@ class InspectPage(QWidget):
         hdr.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         hdr.setStretchLastSection(True)
         em = self.fontMetrics().horizontalAdvance("M")
-        for col, width in enumerate((24, 7, 11, 7, 10)):
+        for col, width in enumerate((22, 7, 12, 7, 10)):
             hdr.resizeSection(col, width * em)
 
     # ---- browsing ----------------------------------------------------------------------------
@@ -523,9 +523,7 @@ class InspectPage(QWidget):
         if res.refused:  # said in the banner, not in a box that stops everything
             shown = "; ".join(f"{p}: {w}" for p, w in res.refused[:3])
             more = f" and {len(res.refused) - 3} more" if len(res.refused) > 3 else ""
-            self.banner.show_message(
-                f"{msg}. Not extracted: {shown}{more}", "warn"
-            )
+            self.banner.show_message(f"{msg}. Not extracted: {shown}{more}", "warn")
 
 
 __all__ = ["InspectError", "InspectPage", "mapfile"]

@@ -44,6 +44,7 @@ class LogPanel(QWidget):
 
     def _title(self) -> None:
         self.toggle.setText(f"Log ({self.lines} line{'' if self.lines == 1 else 's'})")
+        self.setVisible(self.lines > 0)  # nothing to show before the first job
 
     def add(self, line: str) -> None:
         """Append ``line`` unless it repeats the previous one (a phase reports its message with

@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
-    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QSystemTrayIcon,
@@ -191,7 +190,6 @@ class MainWindow(QMainWindow):
         ll.addWidget(drives_title)
         self.no_drive = QLabel(NO_DRIVE_NOTE)
         self.no_drive.setWordWrap(True)
-        self.no_drive.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         ll.addWidget(self.no_drive)
         self.panel = DrivePanel()
         ll.addWidget(self.panel, 1)

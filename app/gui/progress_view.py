@@ -7,7 +7,7 @@ paused job says "Paused" in the headline and the status bar, not only on its but
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.core.base.events import Progress
 from app.core.base.rangemap import RangeMap
@@ -45,7 +45,6 @@ class ProgressView(QWidget):
         self.numbers = QLabel("")
         self.numbers.setWordWrap(True)
         self.numbers.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.numbers.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         lay.addWidget(self.numbers)
         self.map = SectorMap()
         lay.addWidget(self.map, 3)

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPlainTextEdit,
     QPushButton,
-    QSizePolicy,
+    QScrollArea,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -29,6 +29,7 @@ from app.core.rescue.backup import BackupOutcome
 from app.core.verify.verifier import VerifyResult
 from app.gui import theme
 from app.gui.sector_map import Legend, SectorMap
+from app.gui.widgets import FlowLayout
 
 OUTCOME_LOOK = {  # outcome -> (icon, semantic colour)
     "complete": ("ok", "ok"),
@@ -103,15 +104,22 @@ class _Row(QTreeWidgetItem):
         return self.text(col).casefold() < other.text(col).casefold()
 
 
-class ResultCard(QFrame):
+class ResultCard(QScrollArea):
+    """Scrolls rather than squeezes: at 640x480 every line and button keeps its size."""
+
     inspect_requested = Signal(str)
     verify_requested = Signal(str)
     another_drive = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        lay = QVBoxLayout(self)
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        body = QFrame()
+        body.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setWidget(body)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        lay = QVBoxLayout(body)
         head = QHBoxLayout()
         self.icon = QLabel()
         self.icon.setFixedSize(36, 36)
@@ -127,7 +135,6 @@ class ResultCard(QFrame):
         self.detail = QLabel()
         self.detail.setWordWrap(True)
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.detail.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         lay.addWidget(self.detail)
         self.damaged = QTreeWidget()
         self.damaged.setColumnCount(3)
@@ -144,7 +151,7 @@ class ResultCard(QFrame):
         self.hashes.setMaximumHeight(84)
         self.hashes.setAccessibleName("Checksums")
         lay.addWidget(self.hashes)
-        row = QHBoxLayout()
+        row = FlowLayout()
         self.copy = QPushButton("Copy checksums")
         self.copy.clicked.connect(
             lambda: QGuiApplication.clipboard().setText(self.hashes.toPlainText())
@@ -156,7 +163,6 @@ class ResultCard(QFrame):
         self.another.setToolTip("Read only the missing parts with a different drive")
         for b in (self.copy, self.open_folder, self.inspect, self.verify, self.another):
             row.addWidget(b)
-        row.addStretch(1)
         lay.addLayout(row)
         self.note = QLabel("")
         self.note.setWordWrap(True)
@@ -164,7 +170,7 @@ class ResultCard(QFrame):
         self.note.setVisible(False)
         lay.addWidget(self.note)
         self.map = SectorMap()
-        self.map.setMinimumHeight(24)
+        self.map.setMinimumHeight(48)
         lay.addWidget(self.map, 1)
         lay.addWidget(Legend())
         self.image = ""

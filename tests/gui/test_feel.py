@@ -57,7 +57,7 @@ def test_the_back_up_flow_works_from_the_keyboard(
     assert QApplication.focusWidget() is window.backup.progress.pause
     wait_card(qtbot, window)
     focus = QApplication.focusWidget()
-    assert isinstance(focus, QPushButton) and focus.parent() is window.backup.card
+    assert isinstance(focus, QPushButton) and window.backup.card.isAncestorOf(focus)
     window.activateWindow()
     qtbot.waitActive(window)
     qtbot.keyClick(focus, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
@@ -161,7 +161,9 @@ def test_open_device_lists_block_devices(qtbot: QtBot, tmp_path: Path) -> None:
         ("/dev/sda", "disk"),
         ("/dev/sr0", "optical"),
     ]
-    dlg = DeviceDialog(Settings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)), devs)
+    dlg = DeviceDialog(
+        Settings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)), devs
+    )
     qtbot.addWidget(dlg)
     first = dlg.list.topLevelItem(0)
     assert first is not None and first.text(0) == "/dev/sr0"  # optical drives first
@@ -203,9 +205,14 @@ def clipped(win: MainWindow) -> list[str]:
         if not w.isVisibleTo(win) or w.width() <= 0:
             continue
         if isinstance(w, QAbstractButton) and w.width() < w.minimumSizeHint().width():
-            out.append(f"{type(w).__name__} {w.text()!r} {w.width()} < {w.minimumSizeHint().width()}")
+            out.append(
+                f"{type(w).__name__} {w.text()!r} {w.width()} < {w.minimumSizeHint().width()}"
+            )
         if isinstance(w, QLabel) and not w.wordWrap() and w.text() and w.pixmap().isNull():
-            if w.width() < w.minimumSizeHint().width() and w.sizePolicy().horizontalPolicy().name != "Ignored":
+            if (
+                w.width() < w.minimumSizeHint().width()
+                and w.sizePolicy().horizontalPolicy().name != "Ignored"
+            ):
                 out.append(f"QLabel {w.text()[:30]!r} {w.width()} < {w.minimumSizeHint().width()}")
     return out
 

@@ -180,7 +180,9 @@ def test_extract_conflicts_replace_skip_or_rename_and_leave_no_partial_files(
         sel = page.tree.selectionModel()
         sel.clearSelection()
         idx = page.tree.model().index(names(page).index("README.txt"), 0)
-        sel.select(idx, QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows)
+        sel.select(
+            idx, QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        )
         assert page.extract_selected(str(out), policy=policy) is not None
         qtbot.waitUntil(lambda: page.last_extract is not None, timeout=10_000)
 

@@ -102,9 +102,9 @@ def describe(p: Progress, paused: bool = False) -> Described:
     rate = ""
     if not paused and p.phase in RATE_PHASES and p.rate > 0:
         rate = speed(p.rate, p.medium if p.phase in ("copy", "verify") else None)
-    elif not paused and p.phase in SECTOR_BY_SECTOR:
-        rate = f"sector by sector, at LBA {p.position // 2048:,}"
     numbers: list[str] = []
+    if not paused and p.phase in SECTOR_BY_SECTOR:
+        numbers.append(f"sector by sector, at LBA {p.position // 2048:,}")
     if p.phase == "verify":
         numbers.append(f"verified {amount_of(p.done, p.total)}")
         differ = p.extra.get("differ_sectors")
@@ -117,7 +117,7 @@ def describe(p: Progress, paused: bool = False) -> Described:
     elif p.phase == "hash":
         numbers.append(f"checked {amount_of(p.done, p.total)}")
     else:
-        numbers.append(f"rescued {amount_of(p.done, p.total)}")
+        numbers.insert(0, f"rescued {amount_of(p.done, p.total)}")
         if p.pending:
             numbers.append(f"{human_bytes(p.pending)} skipped, read again later")
         if p.bad:
