@@ -10,7 +10,6 @@ from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtWidgets import QFileDialog
 from pytestqt.qtbot import QtBot
 
-from app.gui.extract_policy import conflicts
 from app.gui.inspect_page import InspectPage
 from app.gui.main_window import MainWindow
 from tests.gui.helpers import demo_backup
@@ -186,6 +185,8 @@ def test_extract_conflicts_replace_skip_or_rename_and_leave_no_partial_files(
         assert page.extract_selected(str(out), policy=policy) is not None
         qtbot.waitUntil(lambda: page.last_extract is not None, timeout=10_000)
 
+    from app.gui.extract_policy import conflicts
+
     assert page.insp is not None
     assert conflicts(page.insp, ["/README.txt"], str(out)) == ["README.txt"]
     run("skip")
@@ -210,6 +211,7 @@ def test_extract_from_a_truncated_image_leaves_no_empty_file(
     page.tree.clearSelection()
     page.extract_selected(str(out), policy="skip")
     qtbot.waitUntil(lambda: page.last_extract is not None, timeout=10_000)
+    assert page.last_extract is not None
     failed = [p for p, why in page.last_extract.refused if why.startswith("could not extract")]
     assert failed
     for path in failed:
