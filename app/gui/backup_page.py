@@ -25,7 +25,7 @@ from app.core.base import mapfile
 from app.core.base.events import CancelToken, ProgressCallback
 from app.core.base.units import human_bytes
 from app.core.rescue.backup import BackupOptions, BackupOutcome, run_backup
-from app.core.rescue.run import RescueSettings
+from app.core.rescue.types import RescueSettings
 from app.gui.log_panel import LogPanel
 from app.gui.progress_view import ProgressView
 from app.gui.result_card import DamagedFile, ResultCard, damaged_files

@@ -7,13 +7,11 @@ so Extract can never pull files from an image that is no longer the one named.
 
 from __future__ import annotations
 
-import gc
 import os
 import tempfile
-import time
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QKeyEvent
+from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -34,87 +32,23 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.base import mapfile
-from app.core.base.events import CancelToken, ProgressCallback
 from app.core.base.units import human_bytes, plural
 from app.core.fs.extract import ExtractResult, extract
-from app.core.fs.inspection import Inspection, open_image
+from app.core.fs.inspection import Inspection
 from app.core.fs.node import InspectError, Node
 from app.gui import theme
 from app.gui.extract_policy import conflicts, extract_with_policy
 from app.gui.file_model import FileTreeModel, Marks, SearchModel, past_end
+from app.gui.inspect_jobs import EnterFilter, ask_conflict_policy, index_job, open_and_list_root
 from app.gui.inspect_text import boot_html, details_html, volume_html
 from app.gui.settings import Settings
 from app.gui.widgets import Banner, hint_label
-from app.gui.workers import BusyError, CoreJob, Job, JobQueue
+from app.gui.workers import BusyError, Job, JobQueue
 
 DROP_HINT = (
     "Drop an .iso file anywhere on this window to look inside it,\n"
     "or open one with the button below (Ctrl+O)."
 )
-
-
-def _index_job(insp: Inspection, map_path: str | None) -> CoreJob:
-    def run(progress: ProgressCallback, token: CancelToken) -> object:
-        nodes: list[Node] = []
-        # A gen-2 collection walks every object while holding the GIL (50-80 ms for 100 000
-        # new nodes): the GUI would freeze. Nodes hold no cycles, so collect after the walk,
-        # once, and freeze the survivors out of later passes.
-        gc.disable()
-        try:
-            for n in insp.walk():
-                nodes.append(n)
-                if len(nodes) % 200 == 0:
-                    token.raise_if_cancelled()
-                    # Hand the GIL to the GUI thread: pure-Python work in a QThread otherwise
-                    # starves the event loop for the whole walk.
-                    time.sleep(0.0005)
-        finally:
-            gc.enable()
-            gc.freeze()
-        damage = insp.damage(map_path) if map_path else {}
-        return nodes, damage
-
-    return run
-
-
-def _open_and_list_root(path: str) -> Inspection:
-    """Open and read the root directory off the GUI thread, so the first view only shows it."""
-    insp = open_image(path)
-    insp.children(insp.root)
-    return insp
-
-
-def ask_conflict_policy(parent: QWidget, names: list[str], folder: str) -> str | None:
-    """Replace, Skip or Rename, for every item that already exists; None: do not extract."""
-    box = QMessageBox(parent)
-    box.setWindowTitle("Already there")
-    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-    box.setText(f"{plural(len(names), 'item')} already exist in {folder}: {shown}.")
-    box.setInformativeText("What should happen to each of them? (This applies to all.)")
-    buttons = [
-        (box.addButton("Replace all", QMessageBox.ButtonRole.DestructiveRole), "replace"),
-        (box.addButton("Skip all", QMessageBox.ButtonRole.AcceptRole), "skip"),
-        (box.addButton("Rename all", QMessageBox.ButtonRole.ActionRole), "rename"),
-    ]
-    box.addButton(QMessageBox.StandardButton.Cancel)
-    box.exec()
-    clicked = box.clickedButton()
-    return next((policy for b, policy in buttons if b is clicked), None)
-
-
-class _EnterFilter(QObject):
-    """Enter on a file list opens the selection (a folder opens or closes, a file opens)."""
-
-    def __init__(self, page: InspectPage) -> None:
-        super().__init__(page)
-        self.page = page
-
-    def eventFilter(self, obj: QObject, e: QEvent) -> bool:
-        enter = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
-        if isinstance(e, QKeyEvent) and e.type() == QEvent.Type.KeyPress and e.key() in enter:
-            self.page.open_current()
-            return True
-        return False
 
 
 class InspectPage(QWidget):
@@ -215,7 +149,7 @@ class InspectPage(QWidget):
         view.header().setSortIndicator(0, Qt.SortOrder.AscendingOrder)  # A→Z by default
         view.setSortingEnabled(True)
         view.setAccessibleName("Files" if tree else "Matching files")
-        view.installEventFilter(_EnterFilter(self))
+        view.installEventFilter(EnterFilter(self, self.open_current))
         return view
 
     @property
@@ -252,7 +186,7 @@ class InspectPage(QWidget):
         self.path = path
         self.header.setText(f"Opening {os.path.basename(path)}…")
         job = Job(
-            lambda progress, token: _open_and_list_root(path),
+            lambda progress, token: open_and_list_root(path),
             resource=f"image:{path}",
             parent=self,
             what=os.path.basename(path),
@@ -306,7 +240,7 @@ class InspectPage(QWidget):
             return  # another image was opened meanwhile
         map_path = path + ".map"
         job = Job(
-            _index_job(insp, map_path if has_map else None), resource=f"index:{path}", parent=self
+            index_job(insp, map_path if has_map else None), resource=f"index:{path}", parent=self
         )
         job.finished.connect(lambda res: self._indexed(res, insp, has_map))
         job.failed.connect(lambda m: self.status.emit(m.splitlines()[0]))

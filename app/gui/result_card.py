@@ -37,6 +37,7 @@ OUTCOME_LOOK = {  # outcome -> (icon, semantic colour)
     "cancelled": ("stopped", "info"),
     "source_gone": ("error", "bad"),
     "destination_error": ("error", "bad"),
+    "protected": ("error", "bad"),
     "mismatch": ("error", "bad"),
 }
 HEADLINES = {
@@ -44,6 +45,7 @@ HEADLINES = {
     "cancelled": "Stopped — resume any time",
     "source_gone": "The disc was removed",
     "destination_error": "Could not write the image",
+    "protected": "Stopped: the disc is copy-protected",
 }
 
 
@@ -207,15 +209,22 @@ class ResultCard(QScrollArea):
         r = done.result
         self.image = image
         self.show_note("")
-        bad = r.sectors - r.rescued_sectors
-        areas = sum(1 for _, _, st in r.map.runs() if st != "+")
+        # Damage is data that stayed unreadable; sectors that are not data (run-out, session
+        # gaps) never count. The engine that knows them says so (``damaged_sectors``).
+        bad = int(getattr(r, "damaged_sectors", r.sectors - r.rescued_sectors))
+        ranges = getattr(r, "damaged_ranges", None)
+        areas = (
+            len(ranges)
+            if isinstance(ranges, list)
+            else sum(1 for _, _, st in r.map.runs() if st != "+")
+        )
         kind = r.outcome
         if r.outcome == "incomplete":
             head = f"Backed up — {human_bytes(bad * r.sector_size)} unreadable in " + plural(
                 areas, "area"
             )
         else:
-            head = HEADLINES[r.outcome]
+            head = HEADLINES.get(r.outcome, r.message or r.outcome)
         v = done.verify
         if v is not None and r.outcome == "complete":
             head = "Backed up and verified" if v.outcome == "good" else head

@@ -87,7 +87,7 @@ def test_verify_has_its_own_view_and_a_fresh_graph(qtbot: QtBot) -> None:
             done=MB100 // 20,
             bad=2048 * 44,
             pending=950_000,
-            extra={"differ_sectors": 0},
+            extra={"differ": 0},
         )
     )
     assert v.phase.text() == "Verifying the image against the disc"

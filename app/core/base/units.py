@@ -107,7 +107,7 @@ def describe(p: Progress, paused: bool = False) -> Described:
         numbers.append(f"sector by sector, at LBA {p.position // 2048:,}")
     if p.phase == "verify":
         numbers.append(f"verified {amount_of(p.done, p.total)}")
-        differ = p.extra.get("differ_sectors")
+        differ = p.extra.get("differ")  # sectors that read but differ from the image
         if isinstance(differ, int):
             numbers.append(f"{plural(differ, 'sector')} differ")
         if p.bad:

@@ -119,7 +119,7 @@ class _Verify:
         self._last = now
         rate = self.done * SECTOR / max(now - self.t0, 1e-6)
         left = (self.sectors - self.done) * SECTOR / rate if rate else None
-        bad = self.state.count("-")[0]  # failed when read alone: unreadable now
+        bad = self.state.count("-")[0] + self.state.count("*")[0]
         self.progress(
             Progress(
                 phase,
@@ -129,11 +129,10 @@ class _Verify:
                 self.sectors * SECTOR,
                 self.done * SECTOR,
                 bad * SECTOR,
-                len(self.state.runs_with("-")),
+                0,
                 rate,
                 left,
-                extra={"map": self.state.copy(), "differ_sectors": len(self.mismatch)},
-                pending=self.state.count("*")[0] * SECTOR,  # failed in a big read: look again
+                extra={"map": self.state.copy()},
             )
         )
 
