@@ -69,8 +69,8 @@ def volume_html(insp: Inspection) -> str:
         kind = str(v.get("kind", ""))
         rows.append(f"<h4>{html.escape(KIND_NAMES.get(kind, kind))}</h4><table cellpadding='2'>")
         for k, val in v.items():
-            if k == "kind":
-                continue
+            if k == "kind" or (k == "volume_space" and not val):
+                continue  # a boot record has no size of its own
             rows.append(
                 f"<tr><td style='padding-right:16px'>{FIELD_NAMES.get(k, k.replace('_', ' '))}"
                 f"</td><td>{_value(k, val)}</td></tr>"
