@@ -11,6 +11,7 @@ from PySide6.QtGui import (
     QDragEnterEvent,
     QDropEvent,
     QIcon,
+    QKeyEvent,
     QKeySequence,
     QTextCursor,
 )
@@ -87,6 +88,14 @@ NO_DRIVE_NOTE = (
 
 
 class DrivePanel(QListWidget):
+    enter_pressed = Signal()  # Enter on a drive: back it up (a double-click does not)
+
+    def keyPressEvent(self, e: QKeyEvent) -> None:
+        if e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.current_entry():
+            self.enter_pressed.emit()
+            return
+        super().keyPressEvent(e)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.entries: list[SourceEntry] = []
@@ -204,7 +213,7 @@ class MainWindow(QMainWindow):
         outer.addWidget(self.split, 1)
         self.setCentralWidget(central)
         self.panel.currentRowChanged.connect(lambda _: self._source_changed())
-        self.panel.itemActivated.connect(lambda _: self._drive_activated())
+        self.panel.enter_pressed.connect(self._drive_activated)
         for page in (self.backup, self.verify, self.inspect, self.create_page):
             page.status.connect(self.statusBar().showMessage)
         self.create_page.created.connect(self.open_image)
@@ -343,7 +352,7 @@ class MainWindow(QMainWindow):
         self.verify.set_source(entry)
 
     def _drive_activated(self) -> None:
-        """Enter (or a double-click) on a drive: back it up."""
+        """Enter on a drive: back it up."""
         self.show_page(0)
         self.backup.start_backup()
 
