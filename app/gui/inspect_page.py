@@ -443,8 +443,8 @@ class InspectPage(QWidget):
         job.failed.connect(lambda m: QMessageBox.warning(self, "DiscVault", m.splitlines()[0]))
         try:
             self.jobs.start(job)
-        except BusyError as e:
-            QMessageBox.information(self, "DiscVault", str(e))
+        except BusyError as e:  # said on the page; never an exception out of a slot
+            self.banner.show_message(str(e), "warn")
             return None
         self.status.emit("Extracting…")
         return job

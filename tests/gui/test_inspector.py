@@ -239,3 +239,24 @@ def test_file_dialogs_open_in_the_last_used_folder(
     assert seen[1] == str(images["rr"].parent)
     window.verify._pick_image()
     assert seen[2] == str(images["rr"].parent)
+
+
+def test_a_second_extract_while_one_runs_is_refused_with_a_message(
+    qtbot: QtBot, window: MainWindow, images: dict[str, Path], tmp_path: Path
+) -> None:
+    import threading
+
+    from app.gui.workers import Job
+
+    window.open_image(str(images["rr"]))
+    page = window.inspect
+    opened(qtbot, page)
+    gate = threading.Event()
+    busy = Job(lambda p, t: gate.wait(10), resource=f"extract:{images['rr']}")
+    window.jobs.start(busy)
+    try:
+        assert page.extract_selected(str(tmp_path / "o"), policy="skip") is None
+        assert "busy" in page.banner.text.text()
+    finally:
+        gate.set()
+        qtbot.waitUntil(lambda: not busy.is_running(), timeout=5000)
