@@ -13,7 +13,7 @@ from app.core.base.events import Progress
 from app.core.base.rangemap import RangeMap
 from app.core.base.units import PHASE_WORDS, RESCUE_PASSES, describe
 from app.gui.log_panel import LogPanel
-from app.gui.sector_map import Legend, SectorMap
+from app.gui.sector_map import NAMES, VERIFY_NAMES, Legend, SectorMap
 from app.gui.speed_graph import SpeedGraph
 
 GRAPH_PHASES = ("copy", "verify")
@@ -48,7 +48,8 @@ class ProgressView(QWidget):
         lay.addWidget(self.numbers)
         self.map = SectorMap()
         lay.addWidget(self.map, 3)
-        lay.addWidget(Legend())
+        self.legend = Legend()
+        lay.addWidget(self.legend)
         self.graph = SpeedGraph()
         lay.addWidget(self.graph, 1)
         buttons = QHBoxLayout()
@@ -87,6 +88,8 @@ class ProgressView(QWidget):
         self.percent.setText("")
         self.numbers.setText("")
         self.map.set_map(None)
+        self.map.names = NAMES
+        self.legend.set_names(NAMES)
         self.graph.clear()
         self.pause.blockSignals(True)
         self.pause.setChecked(False)
@@ -108,7 +111,10 @@ class ProgressView(QWidget):
             self.add_log(f"pass {p.pass_no}: {words}")
         else:
             self.add_log(words)
-        if p.phase == "verify":
+        verifying = p.phase == "verify"
+        self.map.names = VERIFY_NAMES if verifying else NAMES
+        self.legend.set_names(*((VERIFY_NAMES, "+?*-") if verifying else (NAMES, "+?*/-")))
+        if verifying:
             self.graph.clear("verify", p.medium)
             self.map.set_map(None)
         elif p.phase == "copy" and not self.graph.slices:

@@ -96,6 +96,7 @@ def test_verify_has_its_own_view_and_a_fresh_graph(qtbot: QtBot) -> None:
     assert "verified 5.0 MB of 100.7 MB" in text
     assert "0 sectors differ" in text and "90.1 KB unreadable now" in text
     assert len(v.graph.points) == 1  # the copy pass's line is gone
+    assert v.legend.names["*"] == "skipped, read again at the end"  # not "not trimmed"
 
 
 def test_a_reverse_pass_does_not_draw_back_across_the_line(qtbot: QtBot) -> None:
