@@ -8,7 +8,9 @@ stay crisp at any size and device pixel ratio.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 
 from PySide6.QtCore import QRect, Qt
@@ -153,7 +155,9 @@ def icon(name: str) -> QIcon:
     if "currentColor" in svg:
         folder = _themed_dir.get(text)
         if folder is None:
+            # Qt's SVG icon engine reads files; the recoloured copies live for this process.
             folder = tempfile.mkdtemp(prefix="discvault-icons-")
+            atexit.register(shutil.rmtree, folder, True)
             _themed_dir[text] = folder
         path = os.path.join(folder, f"{name}.svg")
         if not os.path.exists(path):
