@@ -17,6 +17,7 @@ ONE_X = {"CD": 153_600, "DVD": 1_385_000, "BD": 4_500_000}
 
 PHASE_WORDS = {
     "copy": "copying",
+    "once": "reading run-out and session gaps once",
     "trim": "trimming around unreadable areas",
     "scrape": "reading skipped areas sector by sector",
     "retry": "retrying unreadable sectors",
@@ -28,7 +29,7 @@ PHASE_WORDS = {
 }
 # Passes that read one sector at a time: their "speed" is not a transfer rate worth showing.
 SECTOR_BY_SECTOR = frozenset({"trim", "scrape", "retry"})
-RESCUE_PASSES = frozenset({"copy", "trim", "scrape", "retry"})
+RESCUE_PASSES = frozenset({"copy", "once", "trim", "scrape", "retry"})
 # Phases where bytes per second is what is being measured.
 RATE_PHASES = frozenset({"copy", "verify", "hash", "extract", "build"})
 
@@ -39,6 +40,14 @@ def human_bytes(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1000
     return f"{n:.1f} TB"
+
+
+def medium_for_size(total_bytes: int) -> str:
+    """A guess of the medium from its size when a drive does not say (CD ≤ 900 MB, DVD ≤ 9.4
+    GB). Only for a real drive: an image file has no medium and so no x-factor."""
+    if total_bytes > 9_400_000_000:
+        return "BD"
+    return "DVD" if total_bytes > 900_000_000 else "CD"
 
 
 def amount_of(done: int, total: int) -> str:
