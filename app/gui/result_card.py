@@ -218,7 +218,7 @@ class ResultCard(QScrollArea):
             if isinstance(ranges, list)
             else sum(1 for _, _, st in r.map.runs() if st != "+")
         )
-        kind = r.outcome
+        kind = str(r.outcome)  # an Outcome (a str enum) on newer engines
         if r.outcome == "incomplete":
             head = f"Backed up — {human_bytes(bad * r.sector_size)} unreadable in " + plural(
                 areas, "area"
