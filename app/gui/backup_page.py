@@ -289,10 +289,8 @@ class BackupPage(QWidget):
         self.status.emit(f"{head}: {os.path.basename(dest)}")
         self.log.add(f"{head}: {dest}")
         self.notify.emit("DiscVault", f"{head}: {os.path.basename(dest)}")
-        first = next(
-            (b for b in self.card.findChildren(QPushButton) if b.isEnabled() and b.isVisible()),
-            None,
-        )
+        first = next((b for b in self.card.buttons() if b.isEnabled() and not b.isHidden()), None)
+
         if first is not None:
             first.setFocus()
 

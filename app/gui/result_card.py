@@ -182,6 +182,11 @@ class ResultCard(QScrollArea):
         self.verify.clicked.connect(lambda: self.verify_requested.emit(self.image))
         self.another.clicked.connect(self.another_drive)
 
+    def buttons(self) -> list[QPushButton]:
+        """The actions, in the order Tab reaches them (asked without searching the widget tree:
+        findChildren walks and wraps every child, 10 ms here)."""
+        return [self.open_folder, self.inspect, self.verify, self.another, self.copy]
+
     def open_containing_folder(self) -> bool:
         folder = os.path.dirname(self.image)
         ok = QDesktopServices.openUrl(QUrl.fromLocalFile(folder))
