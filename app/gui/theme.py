@@ -112,6 +112,7 @@ def _palette(dark: bool) -> QPalette:
 
 
 _current = {"mode": "system"}
+_styles: list[QProxyStyle] = []
 
 
 def apply(app: QApplication, mode: str) -> None:
@@ -119,7 +120,9 @@ def apply(app: QApplication, mode: str) -> None:
     mode = mode if mode in THEMES else "system"
     _current["mode"] = mode
     base = QStyleFactory.create("Fusion") if mode != "system" else None
-    app.setStyle(FocusStyle(base) if base is not None else FocusStyle())
+    style = FocusStyle(base) if base is not None else FocusStyle()
+    _styles.append(style)  # the Python wrapper must outlive Qt's use of it
+    app.setStyle(style)
     if mode != "system":
         app.setPalette(_palette(mode == "dark"))
     _icon_cache.clear()
