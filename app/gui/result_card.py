@@ -145,7 +145,6 @@ class ResultCard(QScrollArea):
         self.damaged.setSortingEnabled(True)
         self.damaged.setAccessibleName("Damaged files")
         self.damaged.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.damaged.setMaximumHeight(120)
         lay.addWidget(self.damaged)
         self.hashes = QPlainTextEdit()
         self.hashes.setReadOnly(True)
@@ -278,3 +277,8 @@ class ResultCard(QScrollArea):
             item.setToolTip(0, d.path)
             self.damaged.addTopLevelItem(item)
         self.damaged.sortItems(1, Qt.SortOrder.DescendingOrder)
+        if damaged:  # as tall as its rows (up to five), not a box of empty space
+            row = max(self.damaged.sizeHintForRow(0), self.fontMetrics().height() + 4)
+            head = self.damaged.header().sizeHint().height()
+            frame = 2 * self.damaged.frameWidth() + 2
+            self.damaged.setFixedHeight(head + min(len(damaged), 5) * row + frame)
