@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -109,6 +109,7 @@ class BackupPage(QWidget):
         self.card.another_drive.connect(self.try_another_drive)
         self.dest.textChanged.connect(self._check_resume)
         self.set_source(None)
+        QTimer.singleShot(0, self, self.card.prewarm)
 
     def keyPressEvent(self, e: QKeyEvent) -> None:
         if enter_pressed(e, self.start):
