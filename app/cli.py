@@ -69,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
         "mapfile (OUT.iso.map) so that running the same command again resumes.",
     )
     rip.add_argument(
-        "source", metavar="SOURCE", help="drive (/dev/sr0, D:, disk2), device or image"
+        "source",
+        metavar="SOURCE",
+        help="drive (/dev/sr0, D:, disk2), device, image, or demo (the demo disc)",
     )
     rip.add_argument("out", metavar="OUT.iso")
     rip.add_argument("--map", metavar="MAP", help="mapfile (default OUT.iso.map)")

@@ -27,7 +27,12 @@ def main(argv: list[str]) -> int:
     applog.setup()
     if "--self-test" in argv:
         return self_test(app)
-    win = MainWindow()
+    from app.gui import theme
+    from app.gui.settings import Settings
+
+    settings = Settings()
+    theme.apply(app, settings.theme)
+    win = MainWindow(settings)
     win.show()
     freeze_startup_heap()
     if "--startup-probe" in argv:  # benchmarks: time from process start to a shown window

@@ -23,6 +23,14 @@ NAMES = {
     "/": "not scraped",
     "-": "unreadable",
 }
+# While verifying, the same states mean other things: say those.
+VERIFY_NAMES = {
+    "+": "compared",
+    "?": "not compared yet",
+    "*": "skipped, read again at the end",
+    "/": "not scraped",
+    "-": "unreadable now",
+}
 CELL = 8
 
 
@@ -30,6 +38,7 @@ class SectorMap(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.map: RangeMap | None = None
+        self.names = NAMES
         self.position = -1  # sector being read now
         self.cells: list[str] = []
         self.setMinimumHeight(5 * CELL)
@@ -88,7 +97,7 @@ class SectorMap(QWidget):
             if a < b:
                 counts[st] = counts.get(st, 0) + b - a
         lines = [f"LBA {lo:,} – {hi - 1:,}"]
-        lines += [f"{NAMES[st]}: {n:,} sector(s)" for st, n in counts.items()]
+        lines += [f"{self.names[st]}: {n:,} sector(s)" for st, n in counts.items()]
         return "\n".join(lines)
 
     def event(self, e: object) -> bool:
@@ -106,21 +115,27 @@ class Legend(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setMinimumHeight(18)
+        self.names = NAMES
+        self.states = "+?*/-"
+
+    def set_names(self, names: dict[str, str], states: str = "+?*/-") -> None:
+        self.names, self.states = names, states
+        self.update()
 
     def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
         x = 0
         fm = p.fontMetrics()
-        for st in "+?*/-":
+        for st in self.states:
             p.fillRect(QRect(x, 5, CELL, CELL), COLOURS[st])
             x += CELL + 4
             p.setPen(self.palette().text().color())
-            p.drawText(x, 4 + fm.ascent(), NAMES[st])
-            x += fm.horizontalAdvance(NAMES[st]) + 14
+            p.drawText(x, 4 + fm.ascent(), self.names[st])
+            x += fm.horizontalAdvance(self.names[st]) + 14
         p.end()
 
     def sizeHint(self) -> QSize:
         return QSize(520, 18)
 
 
-__all__ = ["COLOURS", "Legend", "Qt", "SectorMap"]
+__all__ = ["COLOURS", "NAMES", "VERIFY_NAMES", "Legend", "Qt", "SectorMap"]

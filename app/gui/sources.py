@@ -29,6 +29,7 @@ class SourceEntry:
     ready: bool = True
     simulated: bool = False
     path: str = ""
+    icon: str = "drive"  # theme icon name
 
     def eject(self) -> None:
         eject(self.path)
@@ -54,12 +55,25 @@ def from_drive(d: DriveInfo) -> SourceEntry:
     )
 
 
+def volume_label(path: str) -> str:
+    """The ISO 9660 volume label at sector 16 of an image or device, or "" (one 2 KB read)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(16 * 2048)
+            pvd = f.read(2048)
+    except OSError:
+        return ""
+    if len(pvd) < 72 or pvd[1:6] != b"CD001" or pvd[0] != 1:
+        return ""
+    return pvd[40:72].decode("ascii", "replace").strip()
+
+
 def from_path(path: str, label: str = "") -> SourceEntry:
     return SourceEntry(
         key=path,
         title=path,
         detail="device or image",
-        label=label,
+        label=label or volume_label(path),
         opener=lambda: open_source(path),
         path=path,
     )
@@ -71,8 +85,9 @@ def demo_entry(fast: bool = False) -> SourceEntry:
     return SourceEntry(
         key="demo",
         title="Demo drive",
-        detail="simulated, 100 MB, scratched",
+        detail="simulated disc, 100 MB, scratched",
         label=DEMO_LABEL,
         opener=(lambda: DemoSource(rate=1e12, error_delay=0.0)) if fast else DemoSource,
         simulated=True,
+        icon="demo",
     )

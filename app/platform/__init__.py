@@ -14,11 +14,27 @@ from collections.abc import Callable, Iterator
 from app.core.disc.sources import ImageSource, SectorSource
 from app.platform.base import DriveEvent, DriveInfo
 
-__all__ = ["DriveEvent", "DriveInfo", "close_tray", "eject", "list_drives", "open_source", "watch"]
+DEMO = "demo"  # the source name of the demo drive on the command line
+
+__all__ = [
+    "DEMO",
+    "DriveEvent",
+    "DriveInfo",
+    "close_tray",
+    "eject",
+    "list_drives",
+    "open_source",
+    "watch",
+]
 
 
 def open_source(spec: str) -> SectorSource:
-    """Open a drive, block device or image file named the way the user typed it."""
+    """Open a drive, block device or image file named the way the user typed it; ``demo`` (when
+    no file of that name is here) is the demo drive, so anyone can try a rescue."""
+    if spec == DEMO and not os.path.exists(spec):
+        from app.core.disc.demo import DemoSource
+
+        return DemoSource()
     if sys.platform.startswith("linux"):
         from app.platform import linux
 
