@@ -82,11 +82,13 @@ class Comparison:
                 )
                 (self.now_readable if was_bad else self.mismatch).append(lba + k)
 
-    def unreadable_now(self) -> tuple[list[tuple[int, int]], int]:
-        """(data runs the source did not read, not-data sectors it did not read)."""
+    def unreadable_now(self, statuses: str = "-") -> tuple[list[tuple[int, int]], int]:
+        """(data runs the source did not read, not-data sectors it did not read). "-" is what
+        failed when read alone; "*" what failed inside a larger read and waits for a closer
+        look (not yet known to be unreadable)."""
         data: list[tuple[int, int]] = []
         nd = 0
-        for s, e in self.state.runs_with("-*"):
+        for s, e in self.state.runs_with(statuses):
             for a, b, st in self.not_data.runs():
                 lo, hi = max(a, s), min(b, e)
                 if lo >= hi:
@@ -106,6 +108,7 @@ class Comparison:
         rate = self.done * SECTOR / max(now - self.t0, 1e-6)
         left = (self.sectors - self.done) * SECTOR / rate if rate else None
         data, nd = self.unreadable_now()
+        waiting, _ = self.unreadable_now("*")
         self.progress(
             Progress(
                 "verify",
@@ -124,6 +127,7 @@ class Comparison:
                     "now_readable": len(self.now_readable),
                 },
                 not_data=nd * SECTOR,
+                pending=sum(n for _, n in waiting) * SECTOR,
                 medium=self.src.medium if self.src is not None and self.src.is_drive else None,
                 phase_label="comparing with the disc" if self.src else "reading the image",
             )
