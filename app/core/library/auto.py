@@ -423,12 +423,7 @@ class AutoRunner:
             if self._full:
                 token.pause()
         try:
-            src = self._open(w)
-            if isinstance(src, JobResult):
-                result = src
-            else:
-                w.status.doing = "reading"
-                result = DiscJob(self, w.path, token).run(src)
+            result = self._identify_and_read(w, token)
         except Exception as e:  # a worker must outlive any one disc
             result = JobResult("error", f"unexpected problem: {type(e).__name__}: {e}")
         finally:
@@ -451,6 +446,21 @@ class AutoRunner:
         )
         if result.need_room:
             self._pause_all(result.need_room, result.message)
+        return result
+
+    def _identify_and_read(self, w: _Worker, token: CancelToken) -> JobResult:
+        """A drive may still answer "medium changed" to the first reads after a disc went in
+        (SCSI unit attention): a disc that "went away" before it was even identified, while
+        the drive still reports it, is given a second try."""
+        for attempt in (1, 2):
+            src = self._open(w)
+            if isinstance(src, JobResult):
+                return src
+            w.status.doing = "reading"
+            result = DiscJob(self, w.path, token).run(src)
+            early_gone = result.outcome == "source_gone" and not result.identity
+            if not (early_gone and attempt == 1 and self._state(w) == "disc_ok"):
+                return result
         return result
 
     def _open(self, w: _Worker) -> SectorSource | JobResult:

@@ -269,11 +269,12 @@ class DiscJob:
                     f"({settings.max_failed_reads} failed reads at most), then the next disc",
                     folder=folder,
                 )
+        hopeless = settings is not self.opts.settings  # nothing read: nothing to compare
         opts = BackupOptions(
             source_name=self.drive,
             image=image,
             settings=settings,
-            verify=self.opts.verify,
+            verify=self.opts.verify and not hopeless,
             command_line=self.opts.command_line,
         )
         label = self.label or ident.describe()
