@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 from app.core.base.events import Cancelled, CancelToken, Progress
 from app.core.base.units import duration, human_bytes
 from app.core.disc.sources import SectorSource, SourceError, SourceGone
-from app.core.library.autojob import AutoOptions, DiscJob, JobResult, free_bytes
+from app.core.library.autojob import AutoOptions, DiscJob, JobResult
 from app.core.library.autolog import AutoEvent, Journal, Listener
+from app.core.library.autoroom import Room
 from app.core.library.catalogue import Catalogue, CatalogueError
 from app.core.library.folder import Library, LibraryError
 from app.core.library.lock import LibraryBusy, ProcessLock
@@ -97,8 +98,7 @@ class AutoRunner:
         self._claimed = threading.Condition(self._lock)
         self._workers: dict[str, _Worker] = {}
         self._stop = threading.Event()
-        self._full = 0  # bytes the library's disk must have free before the run goes on
-        self._later: list[tuple[str, Callable[[], None]]] = []
+        self.room = Room(lib, self.emit, self._tokens)
         self._started = 0  # discs whose turn began (for max_discs)
         self._busy = 0  # turns running now
         self.results: list[JobResult] = []
@@ -133,7 +133,9 @@ class AutoRunner:
             workers = list(self._workers.values())
         for w in workers:
             self._launch(w)
-        self._monitor = threading.Thread(target=self._watch_room, name="auto-room", daemon=True)
+        self._monitor = threading.Thread(
+            target=self.room.watch, args=(self._stop, self.options.poll), daemon=True
+        )
         self._monitor.start()
 
     def add_drive(self, path: str) -> None:
@@ -290,70 +292,16 @@ class AutoRunner:
                 self._claimed.notify_all()
 
     def later(self, what: str, task: Callable[[], None]) -> None:
-        """Work that failed for now (a report or catalogue write on a full disk): tried again
-        when the disk has room, and after each disc."""
-        with self._lock:
-            self._later.append((what, task))
+        self.room.later(what, task)
 
-    def _retry_later(self) -> None:
+    def _tokens(self) -> list[CancelToken]:
         with self._lock:
-            todo, self._later = self._later, []
-        for what, task in todo:
-            try:
-                task()
-            except (CatalogueError, LibraryError, OSError) as e:
-                with self._lock:
-                    self._later.append((what, task))
-                self.emit(AutoEvent("problem", f"still not done: {what} ({e})"))
-            else:
-                self.emit(AutoEvent("note", f"done now: {what}"))
-
-    # ---- destination full -------------------------------------------------------------------
-    def _pause_all(self, need: int, why: str) -> None:
-        with self._lock:
-            first = self._full == 0
-            self._full = max(self._full, need)
-            tokens = [w.token for w in self._workers.values() if w.token is not None]
-        for t in tokens:
-            t.pause()
-        if first:
-            free = free_bytes(self.lib.root) or 0
-            self.emit(
-                AutoEvent(
-                    "paused",
-                    f"the library's disk is full ({human_bytes(free)} free in {self.lib.root}): "
-                    f"every drive is paused — free at least {human_bytes(need)} there; auto goes "
-                    "on by itself when there is room",
-                    details={"need": need, "free": free, "why": why},
-                )
-            )
-
-    def _watch_room(self) -> None:
-        while not self._stop.wait(self.options.poll):
-            with self._lock:
-                need = self._full
-            if need:
-                free = free_bytes(self.lib.root)
-                if free is None or free < need:
-                    continue
-                with self._lock:
-                    self._full = 0
-                    tokens = [w.token for w in self._workers.values() if w.token is not None]
-                for t in tokens:
-                    t.resume()
-                self.emit(
-                    AutoEvent("resumed", "the library's disk has room again: every drive goes on")
-                )
-            with self._lock:
-                pending = bool(self._later) and not self._full
-            if pending:
-                self._retry_later()
+            return [w.token for w in self._workers.values() if w.token is not None]
 
     def _wait_room(self, w: _Worker) -> bool:
         while not w.stop.is_set():
-            with self._lock:
-                if not self._full:
-                    return True
+            if not self.room.full:
+                return True
             w.stop.wait(self.options.poll)
         return False
 
@@ -374,6 +322,15 @@ class AutoRunner:
 
     def _loop(self, w: _Worker) -> None:
         waiting_said = False
+        if self._state(w) == "unknown":
+            self.emit(
+                AutoEvent(
+                    "problem",
+                    "the drive does not say whether it holds a disc — check that you may open "
+                    "it (Linux: the 'cdrom' group); auto keeps asking",
+                    w.path,
+                )
+            )
         while not w.stop.is_set():
             state = self._state(w)
             if state != "disc_ok":
@@ -398,7 +355,7 @@ class AutoRunner:
             waiting_said = False
             if result.outcome == "cancelled" and w.stop.is_set():
                 return  # stopped: the disc stays in, and resumes at the next start
-            self._retry_later()
+            self.room.retry()
             if self._quota_used():
                 with self._lock:
                     if self._busy == 0:
@@ -420,8 +377,8 @@ class AutoRunner:
         w.last_progress = time.monotonic()  # the first progress line after progress_every
         with self._lock:
             w.token = token
-            if self._full:
-                token.pause()
+        if self.room.full:  # after registering: a pause from now on reaches this token too
+            token.pause()
         try:
             result = self._identify_and_read(w, token)
         except Exception as e:  # a worker must outlive any one disc
@@ -445,7 +402,7 @@ class AutoRunner:
             )
         )
         if result.need_room:
-            self._pause_all(result.need_room, result.message)
+            self.room.pause_all(result.need_room, result.message)
         return result
 
     def _identify_and_read(self, w: _Worker, token: CancelToken) -> JobResult:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
@@ -105,7 +104,3 @@ def read_journal(lib: Library) -> list[dict[str, object]]:
 def worst(outcomes: list[str]) -> str:
     """The worst outcome of a run's discs ("complete" when there were none)."""
     return max(outcomes, key=lambda o: OUTCOMES.index(o) if o in OUTCOMES else 99, default="")
-
-
-def clock() -> float:
-    return time.monotonic()
