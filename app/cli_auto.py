@@ -34,14 +34,20 @@ OUTCOME_EXIT = {
 
 
 def _printer(as_json: bool) -> Callable[[AutoEvent], None]:
+    import threading
+
+    lock = threading.Lock()  # drives report from their own threads: whole lines, never mixed
+
     def show(ev: AutoEvent) -> None:
         line = json.dumps(ev.to_json(), ensure_ascii=False) if as_json else ev.text()
-        try:
-            print(line, flush=True)
-        except BrokenPipeError:  # the reader went away: the run itself goes on
-            from app.cli_common import silence_stdout
+        with lock:
+            try:
+                sys.stdout.write(line + "\n")
+                sys.stdout.flush()
+            except BrokenPipeError:  # the reader went away: the run itself goes on
+                from app.cli_common import silence_stdout
 
-            silence_stdout()
+                silence_stdout()
 
     return show
 
