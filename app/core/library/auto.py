@@ -77,6 +77,7 @@ class _Worker:
         self.thread: threading.Thread | None = None
         self.status = DriveStatus(path)
         self.last_progress = 0.0
+        self.ended = False  # its thread has decided to end (set under the runner's lock)
 
 
 class AutoRunner:
@@ -123,7 +124,8 @@ class AutoRunner:
         self.emit(
             AutoEvent(
                 "started",
-                f"watching {', '.join(self._workers)} for discs; library {self.lib.root}"
+                (f"watching {', '.join(self._workers)} for discs" if drives else "auto is on")
+                + f"; library {self.lib.root}"
                 + (" (verify" if self.options.verify else " (no verify")
                 + (", eject)" if self.options.eject else ", no eject)"),
             )
@@ -139,12 +141,20 @@ class AutoRunner:
         self._monitor.start()
 
     def add_drive(self, path: str) -> None:
-        """Start a worker for ``path`` (the same drive twice is one worker); ``AutoError`` when
-        another DiscVault process already watches it."""
+        """Start a worker for ``path`` (the same drive twice is one worker; a drive switched
+        off whose worker is still finishing a disc just stays on); ``AutoError`` when another
+        DiscVault process already watches it."""
         key = os.path.realpath(path)
+        stale = None
         with self._lock:
-            if any(os.path.realpath(p) == key for p in self._workers):
+            w = next((w for p, w in self._workers.items() if os.path.realpath(p) == key), None)
+            if w is not None and not w.ended:
+                w.stop.clear()  # under the lock its thread decides to end: never two workers
                 return
+            if w is not None:
+                stale = self._workers.pop(w.path)
+        if stale is not None:
+            stale.lock.release()
         lock = ProcessLock(drive_lock_path(key), "discvault auto")
         try:
             lock.acquire(timeout=0)
@@ -308,8 +318,15 @@ class AutoRunner:
     # ---- one drive --------------------------------------------------------------------------
     def _run_worker(self, w: _Worker) -> None:
         try:
-            self._loop(w)
+            while True:
+                self._loop(w)
+                with self._lock:  # add_drive may have switched the drive on again meanwhile
+                    if w.stop.is_set() or self._stop.is_set():
+                        w.ended = True
+                        break
         finally:
+            with self._lock:
+                w.ended = True
             w.status.doing = "stopped"
             with self._lock:
                 idle = self._busy == 0 and self._quota_used()
@@ -344,6 +361,7 @@ class AutoRunner:
                 return
             with self._lock:
                 if self._quota_used():
+                    w.stop.set()
                     return
                 self._started += 1
                 self._busy += 1
