@@ -3,8 +3,8 @@
 One line per event on stdout (``--json``: one JSON object per line), the same events in the
 library's journal (``.discvault/auto.jsonl``). It runs until SIGINT/SIGTERM (exit 130, every
 running backup saved and resumable), or with ``--max-discs N`` until N discs had their turn
-(exit 0 all complete or known, 1 some incomplete, 4 some failed; each disc's last turn
-counts).
+(exit 0 all complete or known, 1 some incomplete, 3 an image did not match its disc, 4 some
+failed; each disc's last turn counts).
 """
 
 from __future__ import annotations
@@ -20,7 +20,15 @@ from collections.abc import Callable
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from app.cli_common import EXIT_CANCELLED, EXIT_INCOMPLETE, EXIT_IO, EXIT_OK, EXIT_USAGE, fail
+from app.cli_common import (
+    EXIT_CANCELLED,
+    EXIT_INCOMPLETE,
+    EXIT_IO,
+    EXIT_MISMATCH,
+    EXIT_OK,
+    EXIT_USAGE,
+    fail,
+)
 
 if TYPE_CHECKING:
     from app.core.library.autolog import AutoEvent
@@ -29,6 +37,7 @@ OUTCOME_EXIT = {
     "complete": EXIT_OK,
     "known": EXIT_OK,
     "incomplete": EXIT_INCOMPLETE,
+    "mismatch": EXIT_MISMATCH,
     "cancelled": EXIT_CANCELLED,
 }
 

@@ -167,6 +167,27 @@ def test_stopped_mid_backup_it_resumes_at_the_next_start(
     assert sum(e - s for s, e in first + second) == len(disc) // 2048
 
 
+def test_a_known_disc_re_verified_finds_an_image_that_changed_on_storage(
+    make_device: MakeDevice, tmp_path: Path
+) -> None:
+    disc = make_disc(tmp_path, "ROT", 61, megabytes=2)
+    a = make_device(disc, [])
+    lib = tmp_path / "lib"
+    assert Auto(lib, [a.path], "--max-discs", "1").finish() == 0
+    image = lib / f"ROT_{DAY}" / "ROT.iso"
+    with open(image, "r+b") as f:  # one byte of the stored file rots (not the descriptors)
+        f.seek(len(disc) // 2)
+        byte = f.read(1)
+        f.seek(len(disc) // 2)
+        f.write(bytes([byte[0] ^ 0x40]))
+    again = Auto(lib, [a.path], "--verify", "--max-discs", "1")
+    assert again.finish() == 3
+    (done,) = dones(again.events())
+    assert done["outcome"] == "mismatch" and "re-verified: mismatch" in done["message"]
+    doc = show(lib, "ROT")
+    assert doc["state"] == "mismatch" and doc["badge"] == "did not match the disc!"
+
+
 @pytest.mark.parametrize(
     ("args", "code", "words"),
     [

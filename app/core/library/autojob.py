@@ -205,7 +205,8 @@ class DiscJob:
         ev = Event("verify", now_iso(), vr.outcome, words, doc, "")
         self._record_event(rec.folder, ev)
         self.say("verified", words, folder=rec.folder, outcome=vr.outcome)
-        return JobResult("known", f"{msg}; re-verified: {vr.outcome}", rec.label, rec.folder)
+        outcome = "mismatch" if vr.outcome == "mismatch" else "known"
+        return JobResult(outcome, f"{msg}; re-verified: {vr.outcome}", rec.label, rec.folder)
 
     def _record_event(self, folder: str, ev: Event) -> None:
         """History first (what a rebuild reads), then the catalogue."""
@@ -314,6 +315,8 @@ class DiscJob:
         msg = _words(res, folder)
         if done.verify is not None:
             msg += f"; compared with the disc: {done.verify.outcome}"
+            if done.verify.outcome == "mismatch":
+                outcome = "mismatch"
         report_lost = any(p.startswith("cannot write the report") for p in done.problems)
         for p in done.problems:
             self.say("problem", p, folder=folder)

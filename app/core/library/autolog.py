@@ -20,11 +20,12 @@ from app.core.library.records import now_iso
 SCHEMA = "discvault.auto-event/1"
 JOURNAL = "auto.jsonl"
 
-# How a disc's turn ended ("done" events), worst last: the exit code of a bounded run.
+# How a disc's turn ended ("done" events).
 OUTCOMES = (
     "complete",  # backed up (or filled) completely
     "known",  # already in the library and complete: nothing read (or re-verified)
     "incomplete",  # backed up; data sectors stay unreadable in this drive
+    "mismatch",  # compared with the disc (--verify): the image does not match it
     "protected",  # the drive refused sectors for copy protection; what it read is kept
     "unreadable",  # blank, audio-only, or nothing readable: recorded where possible
     "source_gone",  # pulled mid-backup: the mapfile is saved, the next insert resumes
@@ -99,8 +100,3 @@ def read_journal(lib: Library) -> list[dict[str, object]]:
     except OSError:
         pass
     return out
-
-
-def worst(outcomes: list[str]) -> str:
-    """The worst outcome of a run's discs ("complete" when there were none)."""
-    return max(outcomes, key=lambda o: OUTCOMES.index(o) if o in OUTCOMES else 99, default="")
