@@ -231,6 +231,7 @@ class DiscJob:
     ) -> JobResult:
         settings = self.opts.settings
         made = ""
+        hopeless = False  # nothing readable anywhere: a short attempt, and nothing to compare
         if rec is not None:
             folder, image = rec.folder, os.path.join(self.lib.path(rec.folder), rec.image)
             self.label = rec.label
@@ -243,6 +244,10 @@ class DiscJob:
                 identity=ident.key,
             )
         else:
+            try:
+                hopeless = ident.descriptors is None and not _any_readable(src, layout)
+            except SourceGone as e:
+                return JobResult("source_gone", str(e), self.label, "", ident.key)
             try:
                 made = folder = self.lib.new_folder(
                     folder_name(self.opts.template, ident.label, now_iso())
@@ -257,7 +262,7 @@ class DiscJob:
                 folder=folder,
                 identity=ident.key,
             )
-            if ident.descriptors is None and not _any_readable(src, layout):
+            if hopeless:
                 settings = replace(
                     settings,
                     max_failed_reads=min(
@@ -270,7 +275,6 @@ class DiscJob:
                     f"({settings.max_failed_reads} failed reads at most), then the next disc",
                     folder=folder,
                 )
-        hopeless = settings is not self.opts.settings  # nothing read: nothing to compare
         opts = BackupOptions(
             source_name=self.drive,
             image=image,
