@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import sys
 
-CLI_COMMANDS = {"rip", "verify", "inspect", "extract", "drives", "eject", "build", "library"}
+CLI_COMMANDS = {
+    "rip",
+    "verify",
+    "inspect",
+    "extract",
+    "drives",
+    "eject",
+    "build",
+    "library",
+    "auto",
+}
 
 
 def main() -> int:

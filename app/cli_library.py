@@ -456,6 +456,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from app.cli_auto import add_parser as add_auto_parser
+
+    add_auto_parser(sub)  # `discvault auto`: unattended backup into the library
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--library",

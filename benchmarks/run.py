@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from benchmarks import (
+    bench_auto,
     bench_build,
     bench_cdsector,
     bench_dat,
@@ -30,7 +31,10 @@ def main() -> int:
         return 2
     work = HERE / "work"
     work.mkdir(exist_ok=True)
-    every = ["rip", "verify", "dat", "cdsector", "inspect", "build", "package", "gui", "library"]
+    every = [
+        *("rip", "verify", "dat", "cdsector", "inspect", "build", "package", "gui", "library"),
+        "auto",
+    ]
     which = sys.argv[1:] or every
     results: dict[str, object] = {}
     if "rip" in which:
@@ -51,6 +55,8 @@ def main() -> int:
         results["package"] = bench_package.bench_package()
     if "library" in which:
         results["library"] = bench_library.bench_library(work)
+    if "auto" in which:
+        results["auto"] = bench_auto.bench_auto(work)
     if "gui" in which:
         results["gui"] = bench_gui.bench_gui(work, bench_inspect.make_image(work, 100_000))
     old = HERE / "results.json"
@@ -221,6 +227,9 @@ def write_markdown(results: dict[str, object]) -> None:
     lib = results.get("library")
     if isinstance(lib, dict):
         lines += bench_library.markdown(lib)
+    auto = results.get("auto")
+    if isinstance(auto, dict):
+        lines += bench_auto.markdown(auto)
     (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
 
 

@@ -257,6 +257,9 @@ class MainWindow(QMainWindow):
         act.setShortcut(QKeySequence("Ctrl+Shift+O"))
         act.triggered.connect(self._open_source_dialog)
         m.addAction(act)
+        act = QAction("&Auto: back up every disc put in…", self)
+        act.triggered.connect(self._open_auto)  # app/gui/auto_view.py (unattended backup)
+        m.addAction(act)
         m.addSeparator()
         act = QAction("&Settings…", self)
         act.setShortcut(QKeySequence("Ctrl+,"))
@@ -407,6 +410,17 @@ class MainWindow(QMainWindow):
                 e.acceptProposedAction()
                 return
 
+    def _open_auto(self) -> None:
+        from app.gui.auto_view import open_auto_window
+
+        view = getattr(self, "auto_view", None)
+        if view is None:
+            drives = [(d.path, d.title) for d in self.drives if not d.simulated]
+            self.auto_view = open_auto_window(self, self.library.library.root, drives)
+        else:
+            view.show()
+            view.raise_()
+
     # ---- closing -----------------------------------------------------------------------------
     def closeEvent(self, e: QCloseEvent) -> None:
         # Reading an image's listing is not worth a question; a backup, verify or extract is.
@@ -426,6 +440,8 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.timer.stop()
         self.jobs.cancel_all()
+        if getattr(self, "auto_view", None) is not None:
+            self.auto_view.stop()  # unattended backups save their mapfiles and stop
         e.accept()
 
 

@@ -21,6 +21,7 @@ __all__ = [
     "DriveEvent",
     "DriveInfo",
     "close_tray",
+    "drive_state",
     "eject",
     "list_drives",
     "open_source",
@@ -129,3 +130,49 @@ def watch(
         after = {d.path: d for d in lister()}
         yield from diff(before, after)
         before = after
+
+
+def drive_state(path: str) -> str:
+    """``disc_ok``, ``no_disc``, ``tray_open``, ``not_ready`` or ``unknown`` for one drive,
+    cheap enough to ask every second: one status query, never a read (``list_drives()`` reads
+    each disc's TOC and label, which would disturb a drive another job is reading).
+
+    A block device or image file that is not a drive holds a "disc" while it has sectors: a
+    loop device whose file went away reports no size, as a drive without a disc does."""
+    if sys.platform.startswith("linux"):
+        from app.platform import linux
+
+        if linux.is_optical(path):
+            return linux._drive_status(path)
+    elif sys.platform == "win32" or sys.platform == "darwin":
+        found = next((d for d in list_drives() if d.path == path), None)
+        if found is not None:
+            return found.state
+    return _size_state(path)
+
+
+def _size_state(path: str) -> str:
+    import stat
+
+    from app.core.disc.sources import _device_size
+
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "no_disc"
+    except OSError:
+        return "unknown"
+    if stat.S_ISREG(st.st_mode):
+        return "disc_ok" if st.st_size >= 2048 else "no_disc"
+    if not stat.S_ISBLK(st.st_mode):
+        return "unknown"
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return "no_disc"
+    try:
+        return "disc_ok" if _device_size(fd) >= 2048 else "no_disc"
+    except OSError:
+        return "unknown"
+    finally:
+        os.close(fd)

@@ -20,6 +20,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from tests.conftest import install_hint
@@ -165,11 +166,27 @@ def faults_conf(bad: list[int], flaky: list[int]) -> str:
     )
 
 
+def _empty_drives(drives: int) -> list[str]:
+    """QEMU arguments for drives 2..N: scsi-cd ``cddevK`` (SCSI id K, the guest's /dev/srK),
+    with no disc in them at boot."""
+    out: list[str] = []
+    for k in range(1, drives):
+        out += [
+            "-drive",
+            f"if=none,id=cd{k},media=cdrom,readonly=on",
+            "-device",
+            f"scsi-cd,drive=cd{k},bus=scsi0.0,id=cddev{k},scsi-id={k}",
+        ]
+    return out
+
+
 class Guest:
     """One boot of the guest running ``script`` (a shell script path on the host).
 
     ``disc`` is the image in QEMU's scsi-cd (with ``bad``/``flaky`` LBAs); ``disc=None`` boots
-    without a SCSI CD, and ``usb=True`` loads the USB gadget modules (see tests/vm/usbdrive)."""
+    without a SCSI CD, and ``usb=True`` loads the USB gadget modules (see tests/vm/usbdrive).
+    ``drives=2`` adds a second scsi-cd (``cddev1``, the guest's /dev/sr1), empty at boot: put
+    discs in it (or swap the first one) with ``change_medium`` — a person or an autoloader."""
 
     def __init__(
         self,
@@ -180,8 +197,11 @@ class Guest:
         flaky: list[int],
         timeout: float = 600,
         usb: bool = False,
+        drives: int = 1,
     ) -> None:
         kernel, initrd = build()
+        self.workdir = workdir
+        self._changes = 0  # fault files written by change_medium
         self.out = workdir / "out"
         self.out.mkdir(parents=True, exist_ok=True)
         # The guest sees the out folder as /mnt (the host's root is read-only there; /mnt/tmp is
@@ -217,7 +237,8 @@ class Guest:
                     f"file=blkdebug:{conf}:{disc},if=none,id=cd0,media=cdrom,format=raw,"
                     "readonly=on",
                     "-device",
-                    "scsi-cd,drive=cd0,bus=scsi0.0,id=cddev",
+                    "scsi-cd,drive=cd0,bus=scsi0.0,id=cddev,scsi-id=0",
+                    *_empty_drives(drives),
                 ]
                 if disc is not None
                 else []
@@ -276,6 +297,39 @@ class Guest:
                     if "return" in reply or "error" in reply:
                         break
             return reply  # type: ignore[no-any-return]
+
+    def change_medium(
+        self,
+        device: str,
+        disc: Path,
+        bad: Sequence[int] = (),
+        flaky: Sequence[int] = (),
+        every: bool = False,
+    ) -> dict[str, object]:
+        """Put ``disc`` in drive ``device`` (``cddev``, ``cddev1``) as an autoloader does: the
+        tray opens, the disc changes, the tray closes. ``bad``/``flaky`` LBAs fail with MEDIUM
+        ERROR; ``every`` makes every read fail (a disc with nothing readable on it)."""
+        self._changes += 1
+        conf = self.workdir / f"faults-{device}-{self._changes}.conf"
+        text = faults_conf(list(bad), list(flaky))
+        if every:
+            text = '[inject-error]\nevent = "read_aio"\nerrno = "61"\nonce = "off"\n'
+        conf.write_text(text or "# no faults\n")
+        return self.qmp(
+            "blockdev-change-medium",
+            id=device,
+            filename=f"blkdebug:{conf}:{disc}",
+            format="raw",
+            **{"read-only-mode": "read-only"},
+        )
+
+    def tray_open(self, device: str) -> bool:
+        """Whether the drive's tray is open now (the guest ejected, or the host did)."""
+        devs = self.qmp("query-block").get("return")
+        for dev in devs if isinstance(devs, list) else []:
+            if isinstance(dev, dict) and dev.get("qdev") == device:
+                return bool(dev.get("tray_open"))
+        raise KeyError(device)
 
     def wait_for_file(self, name: str, timeout: float = 300) -> None:
         deadline = time.monotonic() + timeout
