@@ -7,7 +7,6 @@ should not first spend 50 ms importing the rescue engine and the drive layer.
 from __future__ import annotations
 
 import argparse
-import importlib
 from collections.abc import Callable, Sequence
 
 from app import __version__
@@ -18,7 +17,9 @@ from app.cli_library import add_parser as add_library_parser
 
 def _command(name: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        code: int = getattr(importlib.import_module("app.cli_disc"), name)(args)
+        from app import cli_disc  # here, not at the top: `inspect` need not load the engine
+
+        code: int = getattr(cli_disc, name)(args)
         return code
 
     return run

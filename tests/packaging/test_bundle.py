@@ -33,6 +33,21 @@ def test_cli_runs_from_the_bundle(bundle: Path, tmp_path: Path) -> None:
     )
     assert r.returncode == 0, r.stderr
     assert "ISO 9660 + Joliet + Rock Ridge" in r.stdout and "UEFI" in r.stdout
+    # Every command's module must be in the bundle, lazily imported ones included.
+    out = tmp_path / "copy.iso"
+    for args in (
+        ["rip", str(iso), str(out)],
+        ["verify", str(out)],
+        ["extract", str(out), "-o", str(tmp_path / "x")],
+        ["drives", "--json"],
+        ["library", "list", "--library", str(tmp_path / "lib")],
+    ):
+        r = subprocess.run(
+            [str(bundle / "discvault"), *args], capture_output=True, text=True, timeout=300
+        )
+        assert r.returncode == 0, f"{args[0]}: {r.stdout}{r.stderr}"
+        assert "Traceback" not in r.stderr
+    assert out.read_bytes() == iso.read_bytes()
 
 
 def test_gui_self_test_from_the_bundle(bundle: Path, tmp_path: Path) -> None:
