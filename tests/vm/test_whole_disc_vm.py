@@ -505,6 +505,7 @@ def test_a_css_dvd_stops_with_one_clear_line_and_no_damage(vm: dict[str, Any]) -
     assert doc["outcome"] == "protected"
     assert doc["unreadable_sectors"] == 0 and doc["bad_ranges"] == [], doc["disc"]
     assert re.search(r"\b[1-9]\d* damaged", text) is None, said(rip)
+    assert re.search(r", \d+ sectors not read \(copy protection\), 0 damaged", rip["stdout"])
     # what was read before the refusal is kept, byte for byte, and the mapfile says so
     want, _ = readable_sectors(vm["discs"]["dvd"]["json"])
     img = image(vm, "dvd").read_bytes()
@@ -526,3 +527,49 @@ def test_an_audio_cd_is_explained_and_nothing_is_written(vm: dict[str, Any]) -> 
     lines = rip["stderr"].strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("discvault: ") and "audio" in lines[0], said(rip)
     assert vm["r"]["audio"]["files_after_rip"] == []
+
+
+# ---- the same refusal without the VM -------------------------------------------------------------
+def test_a_protected_stop_names_the_unread_sectors_and_no_damage(tmp_path: Path) -> None:
+    """On the host, the drive's CSS refusal injected at the source boundary (what SgDriveSource
+    raises for 05/6F): the sectors after it were never asked for, so they are not damage."""
+    from app.core.base.outcome import Outcome
+    from app.core.disc.sources import ImageSource, ReadError
+    from app.core.rescue import report as rip_report
+    from app.core.rescue.backup import BackupOptions, run_backup
+
+    if not shutil.which("genisoimage"):
+        pytest.skip("genisoimage is missing")
+    vt = tree(tmp_path / "dvd", {"VIDEO_TS/VTS_01_1.VOB": random_bytes(900_000, 33)})
+    iso = tmp_path / "dvd.bin"
+    subprocess.run(
+        ["genisoimage", "-quiet", "-udf", "-V", "MOVIE", "-o", str(iso), str(vt)],
+        check=True,
+        capture_output=True,
+    )
+    vob = extent_of(iso, "VTS_01_1.VOB")
+    total = iso.stat().st_size // SECTOR
+
+    class CssDrive(ImageSource):
+        protection = "CSS"
+
+        def read(self, lba: int, count: int) -> bytes:
+            if lba + count > vob and lba < vob + 64:
+                good = super().read(lba, vob - lba) if lba < vob else b""
+                raise ReadError(lba, count, 5, good, kind="protected")
+            return super().read(lba, count)
+
+    out = tmp_path / "dvd.iso"
+    done = run_backup(lambda: CssDrive(str(iso)), BackupOptions(str(iso), str(out)))
+    r = done.result
+    assert r.outcome is Outcome.PROTECTED
+    assert r.damaged_sectors == 0 and r.damaged_ranges == []
+    unread = total - r.rescued_sectors
+    assert (
+        r.describe()
+        == f"1 session, 1 track, {unread} sectors not read (copy protection), 0 damaged"
+    )
+    assert done.report["unreadable_sectors"] == 0 and done.report["bad_ranges"] == []
+    assert done.report["disc"]["summary"] == r.describe()  # type: ignore[index]
+    assert r.describe() in rip_report.summary(r, str(out))
+    assert out.read_bytes()[: vob * SECTOR] == iso.read_bytes()[: vob * SECTOR]
