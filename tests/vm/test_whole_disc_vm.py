@@ -573,3 +573,39 @@ def test_a_protected_stop_names_the_unread_sectors_and_no_damage(tmp_path: Path)
     assert done.report["disc"]["summary"] == r.describe()  # type: ignore[index]
     assert r.describe() in rip_report.summary(r, str(out))
     assert out.read_bytes()[: vob * SECTOR] == iso.read_bytes()[: vob * SECTOR]
+
+
+# ---- inspect pointed at a device with unreadable sectors, without the VM -------------------------
+def test_inspecting_a_device_with_unreadable_sectors_never_tracebacks(
+    make_device: Any, tmp_path: Path
+) -> None:
+    """What the guest showed for ``inspect /dev/sr0`` on an audio CD (LBA 16 unreadable), on a
+    faultfs block device: one line and exit 4; a damaged folder is reported while the rest is
+    listed; a damaged file is listed, and extract refuses it and writes the rest."""
+    if not shutil.which("genisoimage"):
+        pytest.skip("genisoimage is missing")
+    t = tree(tmp_path / "t", {"a/one.bin": random_bytes(50_000, 41), "b/two.bin": b"two\n"})
+    iso = tmp_path / "fs.iso"
+    subprocess.run(["genisoimage", "-quiet", "-R", "-o", str(iso), str(t)], check=True)
+    data = iso.read_bytes()
+    one = extent_of(iso, "one.bin")
+    no_vd = make_device(data, [{"lba": 16, "count": 1, "kind": "bad"}])
+    r = app("inspect", no_vd.path)
+    assert r.returncode == 4 and "Traceback" not in r.stderr, r.stderr
+    (line,) = r.stderr.strip().splitlines()
+    assert line.startswith(f"discvault: {no_vd.path}: sector 16 cannot be read"), line
+    bad_dir = make_device(data, [{"lba": extent_of(iso, "a"), "count": 1, "kind": "bad"}])
+    r = app("inspect", "--files", bad_dir.path)
+    assert r.returncode == 4 and "Traceback" not in r.stderr, r.stderr
+    # (buffered reads of a block device come in 4 KiB pages: /b's sector, the bad one's page
+    # mate, fails with it)
+    assert "/a\n" in r.stdout and "/b\n" in r.stdout and "/a/one.bin" not in r.stdout
+    assert "cannot be read (Input/output error)" in r.stderr
+    bad_file = make_device(data, [{"lba": one, "count": 1, "kind": "bad"}])
+    r = app("inspect", "--files", bad_file.path)
+    assert r.returncode == 0 and "/a/one.bin" in r.stdout and "/b/two.bin" in r.stdout, r.stderr
+    x = app("extract", bad_file.path, "-o", str(tmp_path / "x"))
+    assert x.returncode == 4 and "Traceback" not in x.stderr, x.stderr
+    assert f"sector {one} cannot be read" in x.stderr
+    assert (tmp_path / "x" / "b" / "two.bin").read_bytes() == b"two\n"
+    assert not (tmp_path / "x" / "a" / "one.bin").exists()
