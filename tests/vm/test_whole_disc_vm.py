@@ -228,13 +228,16 @@ def vm(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     t0 = time.monotonic()
     g = run_usb_drive_guest(discs["multisession"]["json"], script, w / "vm", timeout=1700)
     boot = time.monotonic() - t0
+    ready = float(g.text("usbdrive/ready.txt") or 0)  # guest uptime when /dev/sr0 was up
     out = g.out / "whole"
     results = {n: json.loads((out / f"{n}.json").read_text()) for n in order}
     timings = {
-        n: {k: r[k]["seconds"] for k in ("rip", "verify") if k in r} for n, r in results.items()
+        n: {k: r[k]["seconds"] for k in ("drives", "rip", "inspect", "verify") if k in r}
+        for n, r in results.items()
     }
-    (w / "timings.json").write_text(json.dumps({"boot_and_all": boot, "steps": timings}, indent=1))
-    print(f"\nwhole-disc guest: {boot:.0f} s in all; {timings}")  # seen with pytest -s
+    doc = {"boot_and_all": boot, "drive_up_after": ready, "steps": timings}
+    (w / "timings.json").write_text(json.dumps(doc, indent=1))
+    print(f"\nwhole-disc guest: {boot:.0f} s in all; {doc}")  # seen with pytest -s
     return {"r": results, "discs": discs, "out": out, "g": g, "w": w}
 
 
@@ -514,11 +517,31 @@ def test_a_css_dvd_stops_with_one_clear_line_and_no_damage(vm: dict[str, Any]) -
     for a, b in finished:
         assert b <= vm["discs"]["dvd"]["scrambled"] or a >= vm["discs"]["dvd"]["scrambled"] + 64
         assert img[a * SECTOR : b * SECTOR] == want[a * SECTOR : b * SECTOR], (a, b)
-    # not a retry loop: the drive was asked for a scrambled sector only a few times
-    scrambled_reads = [
-        c for c in vm["g"].commands() if c["name"].startswith("READ(") and c["sense"] == "05/6F/03"
+    # not a retry loop: the rip asked for a scrambled sector once
+    assert len(refused_reads(vm, "rip")) == 1
+
+
+def refused_reads(vm: dict[str, Any], step: str) -> list[dict[str, Any]]:
+    """The reads the drive refused for copy protection while ``step`` ran on the DVD."""
+    first, last = vm["r"]["dvd"][step]["seq"]
+    return [
+        c
+        for c in vm["g"].commands()
+        if first < c["seq"] <= last and c["name"].startswith("READ(") and c["sense"] == "05/6F/03"
     ]
-    assert 0 < len(scrambled_reads) <= 3, len(scrambled_reads)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="verify does not know the backup stopped for copy protection: it re-reads every "
+    "refused sector alone, calls the sectors never read 'unreadable' and advises a resume",
+)
+def test_verify_of_a_css_dvds_image_is_no_retry_loop_and_no_damage(vm: dict[str, Any]) -> None:
+    v = vm["r"]["dvd"]["verify"]
+    doc = json.loads(v["stdout"])
+    assert "resume the backup" not in json.dumps(doc["checks"])
+    assert "unreadable" not in next(c for c in doc["checks"] if c["name"] == "mapfile")["detail"]
+    assert len(refused_reads(vm, "verify")) <= 2
 
 
 def test_an_audio_cd_is_explained_and_nothing_is_written(vm: dict[str, Any]) -> None:
@@ -609,3 +632,36 @@ def test_inspecting_a_device_with_unreadable_sectors_never_tracebacks(
     assert f"sector {one} cannot be read" in x.stderr
     assert (tmp_path / "x" / "b" / "two.bin").read_bytes() == b"two\n"
     assert not (tmp_path / "x" / "a" / "one.bin").exists()
+
+
+# ---- verify never reads a CD-Extra's audio as data, without the VM -------------------------------
+def test_verify_against_a_cd_extra_never_reads_its_audio(make_device: Any, tmp_path: Path) -> None:
+    """The rip never reads audio sectors as 2048-byte data (they are not part of an .iso); nor
+    may verify: it read all 3000 in the guest, then 544 of them one by one (33 s of its 45),
+    and said they were 'unreadable on the source now'."""
+    from app.core.rescue.backup import BackupOptions, run_backup
+    from app.core.verify import verifier
+    from tests.discfixtures import TocDriveSource
+
+    if not shutil.which("xorriso"):
+        pytest.skip("xorriso is missing")
+    disc = cd_extra(_dir(tmp_path / "fx"))
+    dev = make_device(disc.data, disc.faults())
+    out = tmp_path / "extra.iso"
+    done = run_backup(
+        lambda: TocDriveSource(dev.path, disc.layout), BackupOptions(dev.path, str(out))
+    )
+    assert done.result.damaged_sectors == 0
+    audio = [lba for t in disc.layout.audio_tracks for lba in range(t.start, t.end)]
+    before = dev.stats()["sector_reads"]
+    src = TocDriveSource(dev.path, disc.layout)
+    try:
+        v = verifier.verify(str(out), source=src)
+    finally:
+        src.close()
+    after = dev.stats()["sector_reads"]
+    assert v.outcome == "good", v.checks
+    read_now = [lba for lba in audio if after.get(str(lba), 0) != before.get(str(lba), 0)]
+    assert read_now == []
+    source = next(c for c in v.checks if c.name == "source")
+    assert "unreadable on the source now" not in source.detail, source.detail

@@ -28,7 +28,9 @@ OUT = Path("/mnt/whole")
 
 
 def run(*args: str, timeout: float = 600) -> dict[str, Any]:
-    """One DiscVault command as a user types it; never raises (a hang is a result too)."""
+    """One DiscVault command as a user types it; never raises (a hang is a result too).
+    ``seq``: the drive's command numbers before and after, to tell its commands apart."""
+    before = control.request("status").get("commands")
     t0 = time.monotonic()
     try:
         r = subprocess.run(
@@ -43,6 +45,7 @@ def run(*args: str, timeout: float = 600) -> dict[str, Any]:
         "stdout": out,
         "stderr": err,
         "seconds": round(time.monotonic() - t0, 2),
+        "seq": [before, control.request("status").get("commands")],
     }
 
 
