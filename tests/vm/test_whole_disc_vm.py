@@ -292,16 +292,27 @@ def test_verify_against_the_drive_says_good(vm: dict[str, Any], name: str) -> No
     assert json.loads(v["stdout"])["outcome"] == "good"
 
 
+def read_extent(c: dict[str, Any]) -> tuple[int, int] | None:
+    """(LBA, sectors) of a READ(10)/READ(12) the drive received, else None."""
+    cdb = bytes.fromhex(c["cdb"])
+    if c["name"] == "READ(10)":
+        return int.from_bytes(cdb[2:6], "big"), int.from_bytes(cdb[7:9], "big")
+    if c["name"] == "READ(12)":
+        return int.from_bytes(cdb[2:6], "big"), int.from_bytes(cdb[6:10], "big")
+    return None
+
+
 def test_neither_rip_nor_verify_reads_the_cd_extras_audio_as_data(vm: dict[str, Any]) -> None:
+    """Single-sector probes aside — the rip's resume identity reads LBA 0 and the UDF anchor at
+    256 (they fail on audio and stay out of the hash), verify's cache flush before LBA 0 reads
+    a sector 20 000 away or, on a smaller disc, LBA 0 — no audio sector is read."""
     audio_end = Disc.load(vm["discs"]["cdextra"]["json"]).tracks[1].end
-    for step in ("rip", "verify"):
+    for step, probes in (("rip", {(0, 1), (256, 1)}), ("verify", {(0, 1)})):
         first, last = vm["r"]["cdextra"][step]["seq"]
-        reads = [
-            int(c["cdb"][4:12], 16)  # READ(10)/(12): the LBA in CDB bytes 2-5
-            for c in vm["g"].commands()
-            if first < c["seq"] <= last and c["name"] in ("READ(10)", "READ(12)")
-        ]
-        assert reads and min(reads) >= audio_end, (step, sorted(reads)[:5])
+        reads = [read_extent(c) for c in vm["g"].commands() if first < c["seq"] <= last]
+        assert any(r is not None and r[0] >= audio_end for r in reads), step
+        audio = {r for r in reads if r is not None and r[0] < audio_end}
+        assert audio <= probes, (step, sorted(audio)[:5])
 
 
 @pytest.mark.parametrize("name", DATA_DISCS)
