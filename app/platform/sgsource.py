@@ -81,8 +81,8 @@ class SgDriveSource(DriveSource):
             n = min(self.chunk, lba + count - start)
             try:
                 out += self._read_chunk(start, n)
-            except ReadError as e:
-                raise ReadError(lba, count, e.errno, bytes(out) + e.good) from e
+            except ReadError as e:  # keep the kind: a CSS refusal is not damage
+                raise ReadError(lba, count, e.errno, bytes(out) + e.good, e.kind) from e
         return bytes(out)
 
     def _read_chunk(self, lba: int, count: int) -> bytes:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from app.core.base.rangemap import FINISHED, RangeMap
+from app.core.base.rangemap import FINISHED, NON_TRIED, RangeMap
 from app.core.disc.claims import Claims
 from app.core.disc.layout import DiscLayout
 
@@ -72,16 +72,18 @@ class Plan:
                 out[r.kind] = out.get(r.kind, 0) + n
         return out
 
-    def damaged(self, rmap: RangeMap) -> int:
-        """Data sectors that are not finished: the only ones that count as unreadable."""
-        return sum(_unfinished(rmap, s, e) for s, e in self.runs(Kind.DATA))
+    def damaged(self, rmap: RangeMap, untried: bool = True) -> int:
+        """Data sectors that are not finished: the only ones that count as unreadable.
+        ``untried=False`` leaves out sectors never tried: a rip that copy protection stopped
+        never asked for them, so it cannot call them unreadable."""
+        return sum(_unfinished(rmap, s, e, untried) for s, e in self.runs(Kind.DATA))
 
-    def damaged_runs(self, rmap: RangeMap) -> list[tuple[int, int, str]]:
+    def damaged_runs(self, rmap: RangeMap, untried: bool = True) -> list[tuple[int, int, str]]:
         out = []
         for s, e in self.runs(Kind.DATA):
             for a, b, st in rmap.runs():
                 lo, hi = max(a, s), min(b, e)
-                if lo < hi and st != FINISHED:
+                if lo < hi and st != FINISHED and (untried or st != NON_TRIED):
                     out.append((lo, hi, st))
         return out
 
@@ -99,8 +101,9 @@ class Plan:
             cut = r.start
         return max(cut, min(claims_end, self.sectors))
 
-    def describe(self, rmap: RangeMap) -> str:
-        """ "2 sessions, 3 tracks (1 audio), 2 run-out sectors (not data), 0 damaged"."""
+    def describe(self, rmap: RangeMap, not_read: str = "") -> str:
+        """ "2 sessions, 3 tracks (1 audio), 2 run-out sectors (not data), 0 damaged".
+        ``not_read``: why the sectors never tried were not read (then they are not damage)."""
         parts = [self.layout.summary()]
         for kind, n in self.not_data(rmap).items():
             word = "sector" if n == 1 else "sectors"
@@ -108,17 +111,22 @@ class Plan:
                 parts.append(f"{n} audio {word} (not part of an ISO)")
             else:
                 parts.append(f"{n} {kind} {word} (not data)")
-        parts.append(f"{self.damaged(rmap)} damaged")
+        damaged = self.damaged(rmap, untried=not not_read)
+        if not_read:
+            n = self.damaged(rmap) - damaged
+            if n:
+                parts.append(f"{n} sector{'s' if n != 1 else ''} not read ({not_read})")
+        parts.append(f"{damaged} damaged")
         return ", ".join(parts)
 
     def to_json(self) -> list[list[object]]:
         return [[r.start, r.end, str(r.kind)] for r in self.regions if r.kind is not Kind.DATA]
 
 
-def _unfinished(rmap: RangeMap, start: int, end: int) -> int:
+def _unfinished(rmap: RangeMap, start: int, end: int, untried: bool = True) -> int:
     n = 0
     for a, b, st in rmap.runs():
-        if st != FINISHED:
+        if st != FINISHED and (untried or st != NON_TRIED):
             n += max(0, min(b, end) - max(a, start))
     return n
 

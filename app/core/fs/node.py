@@ -146,7 +146,13 @@ class Image:
     def read(self, offset: int, length: int) -> bytes:
         if offset < 0 or length < 0 or offset >= self.size:
             return b""
-        return pread(self.fd, min(length, self.size - offset), offset)
+        try:
+            return pread(self.fd, min(length, self.size - offset), offset)
+        except OSError as e:  # a disc device: an audio track read as data, a scratch
+            raise InspectError(
+                f"{self.path}: sector {offset // SECTOR} cannot be read ({e.strerror}) — "
+                "back the disc up first (discvault rip) and inspect the image"
+            ) from e
 
     def sector(self, lba: int, count: int = 1) -> bytes:
         return self.read(lba * SECTOR, count * SECTOR)

@@ -53,7 +53,7 @@ def build(
             "protection": result.protection or None,
         },
         "disc": {
-            "summary": plan.describe(result.map),
+            "summary": result.describe(),
             "layout": plan.layout.to_json(),
             "identity": result.identity.to_json() if result.identity else None,
             "filesystems": [
@@ -134,7 +134,7 @@ def summary(result: RescueResult, image: str) -> str:
     lines = [head]
     if result.message and result.outcome is not Outcome.COMPLETE:
         lines.append(f"  {result.message}")
-    lines.append(f"  {result.plan.describe(result.map)}")
+    lines.append(f"  {result.describe()}")
     rescued = result.rescued_sectors * ss
     lines.append(
         f"  rescued {_of(rescued, result.data_sectors * ss)} in {result.duration:.1f} s, "

@@ -65,11 +65,23 @@ class RescueResult:
     @property
     def damaged_sectors(self) -> int:
         """Data sectors not rescued: the only unreadable sectors that count."""
-        return self.plan.damaged(self.map)
+        return self.plan.damaged(self.map, self._untried_is_damage)
 
     @property
     def damaged_ranges(self) -> list[tuple[int, int, str]]:
-        return self.plan.damaged_runs(self.map)
+        return self.plan.damaged_runs(self.map, self._untried_is_damage)
+
+    @property
+    def _untried_is_damage(self) -> bool:
+        # Copy protection stops a rip at the first refused sector: what lies after it was never
+        # asked for, so it is "not read", not damage (a medium error found before still counts).
+        return self.outcome is not Outcome.PROTECTED
+
+    def describe(self) -> str:
+        """The disc and what became of its sectors, in the report's and the summary's words."""
+        if self.outcome is Outcome.PROTECTED:
+            return self.plan.describe(self.map, not_read="copy protection")
+        return self.plan.describe(self.map)
 
     @property
     def not_data(self) -> dict[Kind, int]:

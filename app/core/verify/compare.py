@@ -148,26 +148,35 @@ class Comparison:
             if self.src is not None and skip_until <= lba < cmp_end:
                 if lba == 0:
                     self.src.prepare_retry(0)
-                try:
-                    disc = self.src.read(lba, cmp_end - lba)
-                    self.compare(lba, img, disc)
-                    self.state.set(lba, cmp_end, FINISHED)
-                    size, skip = min(size * 2, 512), CLUSTER
-                except ReadError as e:
-                    good = len(e.good) // SECTOR
-                    if good:
-                        self.compare(lba, img, e.good)
-                        self.state.set(lba, lba + good, FINISHED)
-                    self.state.set(lba + good, cmp_end, "*")
-                    # Skip ahead (doubling) so a scratch costs few failed reads; what is
-                    # skipped stays non-tried for the closer look afterwards.
-                    skip_until = cmp_end + skip
-                    size, skip = CLUSTER, min(skip * 2, skip_max)
+                for a, b in self._readable_parts(lba, cmp_end):  # audio is never read
+                    part = img[(a - lba) * SECTOR :]
+                    try:
+                        disc = self.src.read(a, b - a)
+                        self.compare(a, part, disc)
+                        self.state.set(a, b, FINISHED)
+                        size, skip = min(size * 2, 512), CLUSTER
+                    except ReadError as e:
+                        good = len(e.good) // SECTOR
+                        if good:
+                            self.compare(a, part, e.good)
+                            self.state.set(a, a + good, FINISHED)
+                        self.state.set(a + good, b, "*")  # parts after it stay non-tried
+                        # Skip ahead (doubling) so a scratch costs few failed reads; what is
+                        # skipped stays non-tried for the closer look afterwards.
+                        skip_until = cmp_end + skip
+                        size, skip = CLUSTER, min(skip * 2, skip_max)
+                        break
             self.done = lba + n
             self.tick(lba)
             lba += n
         tail = pread(self.fd, self.size - self.sectors * SECTOR, self.sectors * SECTOR)
         self.hasher.update(tail)  # bytes past the last whole sector are part of the file
+
+    def _readable_parts(self, lo: int, hi: int) -> list[tuple[int, int]]:
+        """``[lo, hi)`` without audio: a 2048-byte read of CD-DA means nothing, so the rip
+        never reads it and neither does verify (it is FINISHED in ``state`` from the start)."""
+        runs = self.skip.runs()
+        return [(max(a, lo), min(b, hi)) for a, b, st in runs if st != "a" and a < hi and b > lo]
 
     def close_look(self) -> None:
         """Skipped areas in clusters, then failed areas sector by sector (each read once)."""
