@@ -93,6 +93,8 @@ def cmd_rip(args: argparse.Namespace) -> int:
         bar.close()
     say(report.summary(done.result, out))
     code = OUTCOME_EXIT[done.result.outcome]
+    if code == EXIT_IO and done.result.message:  # the run stopped: say why on stderr too
+        fail(done.result.message)
     if done.verify is not None:
         say(verify_text(done.verify))
         code = max(code, VERIFY_EXIT[done.verify.outcome])

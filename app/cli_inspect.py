@@ -15,6 +15,7 @@ from app.cli_common import EXIT_CANCELLED, EXIT_IO, EXIT_OK
 from app.cli_common import fail as _fail
 from app.core.base import mapfile
 from app.core.base.units import human_bytes
+from app.core.disc.layout import DiscLayout
 from app.core.fs.inspection import Inspection, open_image
 from app.core.fs.node import PROBLEM_KINDS, InspectError, Node, printable
 from app.core.fs.sessions import mark_earlier, only_earlier
@@ -265,7 +266,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     if args.map and os.path.exists(args.map) and not os.path.isfile(args.map):
         return _fail(printable(f"{args.map}: is not a file — give the image's ddrescue mapfile"))
     try:
-        i = open_image(args.image, args.session, args.filesystem)
+        i = open_image(args.image, args.session, args.filesystem, drive_layout(args.image))
         mark_earlier(i)
     except InspectError as e:
         return _fail(printable(str(e)))
@@ -370,6 +371,28 @@ def cmd_build(args: argparse.Namespace) -> int:
             + (" …" if len(r.undecodable) > 5 else "")
         )
     return EXIT_OK
+
+
+def drive_layout(path: str) -> DiscLayout | None:
+    """A disc in a drive says what it is through its TOC: a multi-session disc then opens at
+    its last session, as the OS mounts it. None for image files and other devices."""
+    import stat
+
+    try:
+        if not stat.S_ISBLK(os.stat(path).st_mode):
+            return None
+        from app.core.disc.sources import SourceError
+        from app.platform import open_source
+
+        src = open_source(path)
+    except (OSError, SourceError):
+        return None
+    try:
+        return src.read_layout() if src.is_drive else None
+    except OSError:
+        return None
+    finally:
+        src.close()
 
 
 def _session_number(text: str) -> int:

@@ -71,6 +71,29 @@ def test_a_protected_stop_names_the_unread_sectors_and_no_damage(tmp_path: Path)
     assert r.describe() in rip_report.summary(r, str(out))
     assert out.read_bytes()[: vob * SECTOR] == iso.read_bytes()[: vob * SECTOR]
 
+    # Verify against the same drive: no retry loop over refused sectors, no "resume to add
+    # them" (a resume would be refused too), never-read sectors not called unreadable.
+    from app.core.verify.verifier import verify
+
+    reads: list[tuple[int, int]] = []
+
+    class Counting(CssDrive):
+        def read(self, lba: int, count: int) -> bytes:
+            reads.append((lba, count))
+            return super().read(lba, count)
+
+    src = Counting(str(iso))
+    try:
+        v = verify(str(out), source=src)
+    finally:
+        src.close()
+    refused = [(a, n) for a, n in reads if a + n > vob and a < vob + 64]
+    assert len(refused) <= 2
+    text = " ".join(c.detail for c in v.checks)
+    assert "resume the backup" not in text and "refuses for copy protection" in text
+    mapline = next(c for c in v.checks if c.name == "mapfile").detail
+    assert "never read" in mapline and "unreadable" not in mapline
+
 
 # ---- inspect pointed at a device with unreadable sectors, without the VM -------------------------
 def test_inspecting_a_device_with_unreadable_sectors_never_tracebacks(

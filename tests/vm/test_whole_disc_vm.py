@@ -337,12 +337,6 @@ def test_inspect_pointed_at_the_drive_answers_in_one_line_or_lists_it(vm: dict[s
             assert len(lines) == 1 and lines[0].startswith("discvault: "), f"{name}: {said(step)}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="inspect reads a block device as one flat image: on a multi-session disc in the "
-    "drive it shows session 1, where the OS (mount) shows the last session; it would need the "
-    "drive's TOC (app.platform), which app.core.fs does not use",
-)
 def test_inspect_pointed_at_the_drive_shows_the_last_session_as_mount_does(
     vm: dict[str, Any],
 ) -> None:
@@ -388,11 +382,6 @@ def refused_reads(vm: dict[str, Any], step: str) -> list[dict[str, Any]]:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="verify does not know the backup stopped for copy protection: it re-reads every "
-    "refused sector alone, calls the sectors never read 'unreadable' and advises a resume",
-)
 def test_verify_of_a_css_dvds_image_is_no_retry_loop_and_no_damage(vm: dict[str, Any]) -> None:
     v = vm["r"]["dvd"]["verify"]
     doc = json.loads(v["stdout"])

@@ -289,14 +289,20 @@ def _bad_bytes(spans: list[tuple[int, int]], bad: list[tuple[int, int]]) -> int:
     return lost
 
 
-def open_image(path: str, session: int | None = None, view: str | None = None) -> Inspection:
+def open_image(
+    path: str,
+    session: int | None = None,
+    view: str | None = None,
+    layout: DiscLayout | None = None,
+) -> Inspection:
     """Open an image for inspection: the last session unless ``session`` names another, and
-    the best filesystem tree unless ``view`` ("iso9660", "udf", "hfs") asks for one."""
+    the best filesystem tree unless ``view`` ("iso9660", "udf", "hfs") asks for one. A drive
+    passes its ``layout`` (TOC); an image file's comes from its cue sheet."""
     from app.core.fs.opening import open_at
 
     img = Image(path)
     try:
-        return open_at(img, session, view)
+        return open_at(img, session, view, layout)
     except InspectError:
         img.close()
         raise

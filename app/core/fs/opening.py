@@ -12,7 +12,7 @@ from __future__ import annotations
 import struct
 
 from app.core.disc import wholeness as wholemod
-from app.core.disc.layout import Session
+from app.core.disc.layout import DiscLayout, Session
 from app.core.fs import apm
 from app.core.fs.hfs import HfsFilesystem
 from app.core.fs.hfsplus import HfsPlusFilesystem
@@ -65,10 +65,15 @@ def _mac(img: Image) -> list[tuple[apm.MacVolume, HfsFilesystem | HfsPlusFilesys
     return out
 
 
-def open_at(img: Image, session: int | None = None, view: str | None = None) -> Inspection:
+def open_at(
+    img: Image,
+    session: int | None = None,
+    view: str | None = None,
+    layout: DiscLayout | None = None,
+) -> Inspection:
     if view is not None and view not in VIEWS:
         raise InspectError(f"no filesystem view {view!r} — choose one of {', '.join(VIEWS)}")
-    whole = wholemod.check(img.path, img.fd)
+    whole = wholemod.check(img.path, img.fd, layout)
     layout = whole.layout.layout
     chosen = _session(layout.data_sessions, session, img.path)
     start = chosen.start if chosen is not None else 0

@@ -135,7 +135,7 @@ def summary(result: RescueResult, image: str) -> str:
     if result.message and result.outcome is not Outcome.COMPLETE:
         lines.append(f"  {result.message}")
     lines.append(f"  {result.describe()}")
-    rescued = result.rescued_sectors * ss
+    rescued = result.rescued_data_sectors * ss
     lines.append(
         f"  rescued {_of(rescued, result.data_sectors * ss)} in {result.duration:.1f} s, "
         f"{result.failed_reads} failed read{'s' if result.failed_reads != 1 else ''}"

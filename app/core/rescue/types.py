@@ -93,8 +93,13 @@ class RescueResult:
 
     @property
     def data_sectors(self) -> int:
-        """Sectors the rescue is about: the domain without audio (never read into an .iso)."""
-        return self.sectors - sum(e - s for s, e in self.plan.runs(Kind.AUDIO))
+        """Sectors that hold data: the domain without audio, run-out and session gaps."""
+        return sum(e - s for s, e in self.plan.runs(Kind.DATA))
+
+    @property
+    def rescued_data_sectors(self) -> int:
+        """Data sectors rescued (what "rescued X of Y" counts; not-data ones are named apart)."""
+        return self.data_sectors - self.plan.damaged(self.map)
 
 
 MARKER = b"DISCVAULT: UNREADABLE SECTOR "

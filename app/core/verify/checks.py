@@ -7,8 +7,8 @@ import os
 from dataclasses import dataclass
 
 from app.core.base.companions import Companions
-from app.core.base.rangemap import FINISHED, RangeMap
-from app.core.disc.plan import Plan
+from app.core.base.rangemap import FINISHED, NON_TRIED, RangeMap
+from app.core.disc.plan import Kind, Plan
 from app.core.disc.wholeness import Wholeness
 
 
@@ -36,13 +36,24 @@ def mapfile_check(bad_map: RangeMap, plan: Plan | None) -> tuple[list[Check], in
         nd = plan.not_data(bad_map)
         nd_words = ", ".join(f"{n} {kind}" for kind, n in nd.items())
     checks = []
+    untried = sum(
+        max(0, min(e, hi) - max(s, lo))
+        for s, e, st in bad_map.runs()
+        if st == NON_TRIED
+        for lo, hi in (plan.runs(Kind.DATA) if plan is not None else [(0, bad_map.size)])
+    )
     if bad:
+        words = []
+        if bad - untried:
+            words.append(f"{bad - untried} unreadable")
+        if untried:
+            words.append(f"{untried} never read (the backup stopped before them)")
         checks.append(
             Check(
                 "mapfile",
                 "incomplete",
-                f"incomplete: {bad} sector{'s' if bad != 1 else ''} were unreadable "
-                "(per the mapfile)",
+                f"incomplete: {bad} data sector{'s' if bad != 1 else ''} missing per the mapfile: "
+                + ", ".join(words),
             )
         )
     else:

@@ -54,6 +54,10 @@ class Comparison:
         # zero in the image and not readable as data on the disc: never compared.
         n = min(self.sectors, source.sector_count) if source else 0
         self.state = RangeMap(n)
+        # The drive refused a sector for copy protection: it will refuse the rest of the
+        # protected data too, so the disc is not read again (no retry loop); the rest of the
+        # image is still hashed.
+        self.refused = False
         self.skip = RangeMap(n, "c")
         self.not_data = RangeMap(n, "c")
         if plan is not None:
@@ -98,6 +102,11 @@ class Comparison:
                 else:
                     data.append((lo, hi - lo))
         return data, nd
+
+    @property
+    def protected(self) -> int:
+        """Sectors the drive refused for copy protection (neither damage nor a mismatch)."""
+        return self.state.count("p")[0]
 
     def tick(self, pos: int) -> None:
         self.cancel.raise_if_cancelled()
@@ -145,7 +154,7 @@ class Comparison:
                 raise InputError(f"{self.image}: the file shrank while being read (LBA {lba})")
             self.hasher.update(img)
             cmp_end = min(lba + n, self.state.size)
-            if self.src is not None and skip_until <= lba < cmp_end:
+            if self.src is not None and not self.refused and skip_until <= lba < cmp_end:
                 if lba == 0:
                     self.src.prepare_retry(0)
                 for a, b in self._readable_parts(lba, cmp_end):  # audio is never read
@@ -160,7 +169,10 @@ class Comparison:
                         if good:
                             self.compare(a, part, e.good)
                             self.state.set(a, a + good, FINISHED)
-                        self.state.set(a + good, b, "*")  # parts after it stay non-tried
+                        # Refused for copy protection: a closer look gets the same refusal.
+                        mark = "p" if e.kind == "protected" else "*"
+                        self.refused = self.refused or e.kind == "protected"
+                        self.state.set(a + good, b, mark)  # parts after it stay non-tried
                         # Skip ahead (doubling) so a scratch costs few failed reads; what is
                         # skipped stays non-tried for the closer look afterwards.
                         skip_until = cmp_end + skip
@@ -181,6 +193,10 @@ class Comparison:
     def close_look(self) -> None:
         """Skipped areas in clusters, then failed areas sector by sector (each read once)."""
         assert self.src is not None
+        if self.refused:  # what was not compared stays so: the drive would refuse it again
+            for lo, hi in self.state.runs_with(NON_TRIED + "*"):
+                self.state.set(lo, hi, "p")
+            return
         for lo, hi in self.state.runs_with(NON_TRIED):
             for lba in range(lo, hi, CLUSTER):
                 n = min(CLUSTER, hi - lba)
@@ -188,8 +204,8 @@ class Comparison:
                     disc = self.src.read(lba, n)
                     self.compare(lba, self.image_read(lba, n), disc)
                     self.state.set(lba, lba + n, FINISHED)
-                except ReadError:
-                    self.state.set(lba, lba + n, "*")
+                except ReadError as e:
+                    self.state.set(lba, lba + n, "p" if e.kind == "protected" else "*")
                 self.tick(lba)
         for lo, hi in self.state.runs_with("*"):
             for lba in range(lo, hi):
@@ -200,6 +216,6 @@ class Comparison:
                 try:
                     self.compare(lba, self.image_read(lba, 1), self.src.read(lba, 1))
                     self.state.set(lba, lba + 1, FINISHED)
-                except ReadError:
-                    self.state.set(lba, lba + 1, "-")
+                except ReadError as e:
+                    self.state.set(lba, lba + 1, "p" if e.kind == "protected" else "-")
                 self.tick(lba)

@@ -45,6 +45,7 @@ class VerifyResult:
     extra_bytes: int = 0
     map_bad_sectors: int = 0
     not_data_unreadable: int = 0
+    protected_sectors: int = 0  # refused by the drive for copy protection
     source_sectors: int = 0
     compared_sectors: int = 0
     dat_match: datmod.DatMatch | None = None
@@ -160,6 +161,7 @@ def verify(
         result.now_readable = _runs(sorted(job.now_readable))
         result.source_unreadable, result.not_data_unreadable = job.unreadable_now()
         result.source_sectors = source.sector_count
+        result.protected_sectors = job.protected
         result.compared_sectors = job.state.size
         result.checks.append(_source_check(result, source))
     return result
@@ -189,6 +191,11 @@ def _source_check(r: VerifyResult, source: SectorSource) -> Check:
         parts.append(f"{n} sector{'s' if n != 1 else ''} unreadable on the source now")
     if r.not_data_unreadable:
         parts.append(f"{r.not_data_unreadable} unreadable sectors that are not data")
+    if r.protected_sectors:
+        parts.append(
+            f"{r.protected_sectors} sectors the drive refuses for copy protection (DiscVault "
+            "does not circumvent it; a resume would be refused too)"
+        )
     if r.now_readable:
         n = sum(c for _, c in r.now_readable)
         parts.append(
@@ -223,6 +230,7 @@ def to_json(r: VerifyResult) -> dict[str, object]:
         "map_bad_sectors": r.map_bad_sectors,
         "extra_bytes": r.extra_bytes,
         "compared_sectors": r.compared_sectors,
+        "protected_sectors": r.protected_sectors,
         "source_sectors": r.source_sectors if r.compared_sectors or r.source_sectors else None,
         "mismatches": [{"lba": a, "count": n} for a, n in r.mismatches],
         "source_unreadable": [{"lba": a, "count": n} for a, n in r.source_unreadable],
