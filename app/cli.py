@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from app import __version__
 from app.cli_common import EXIT_OK, silence_stdout
@@ -54,15 +55,29 @@ def _non_negative(text: str) -> int:
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as every other error: one line, what to do, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        from app.cli_common import EXIT_USAGE, fail
+
+        command = self.prog.removeprefix("discvault").strip()
+        what = f"{command}: {message}" if command else message
+        fail(f"{what} — see {self.prog} --help", EXIT_USAGE)
+        raise SystemExit(EXIT_USAGE)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="discvault",
         description="Back up optical discs to verified .iso images. Without a command: the app.",
         epilog="Exit status: 0 done and good, 1 sectors remain unreadable, 2 usage error, "
         "3 verify mismatch, 4 source/destination problem, 130 cancelled.",
     )
     p.add_argument("--version", action="version", version=f"discvault {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub: argparse._SubParsersAction[argparse.ArgumentParser] = p.add_subparsers(  # type: ignore[assignment]
+        dest="command", metavar="COMMAND"
+    )
     rip = sub.add_parser(
         "rip",
         help="back up a disc, device or image to an .iso (resumes when run again)",

@@ -378,12 +378,12 @@ def drive_layout(path: str) -> DiscLayout | None:
     its last session, as the OS mounts it. None for image files and other devices."""
     import stat
 
+    from app.core.disc.sources import SourceError
+    from app.platform import open_source
+
     try:
         if not stat.S_ISBLK(os.stat(path).st_mode):
             return None
-        from app.core.disc.sources import SourceError
-        from app.platform import open_source
-
         src = open_source(path)
     except (OSError, SourceError):
         return None
