@@ -45,7 +45,10 @@ def test_cli_runs_from_the_bundle(bundle: Path, tmp_path: Path) -> None:
         r = subprocess.run(
             [str(bundle / "discvault"), *args], capture_output=True, text=True, timeout=300
         )
-        assert r.returncode == 0, f"{args[0]}: {r.stdout}{r.stderr}"
+        # The fixture tree holds two hostile links; extract refuses them (exit 4) and
+        # extracts the rest.
+        expected = 4 if args[0] == "extract" else 0
+        assert r.returncode == expected, f"{args[0]}: {r.stdout}{r.stderr}"
         assert "Traceback" not in r.stderr
     assert out.read_bytes() == iso.read_bytes()
 
