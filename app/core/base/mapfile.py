@@ -138,9 +138,17 @@ def format_mapfile(
 
 
 def save_atomic(path: str, text: str) -> None:
-    """Replace ``path`` so that a crash at any instant leaves the old or the new file whole."""
+    """Replace ``path`` so that a crash at any instant leaves the old or the new file whole.
+
+    The temporary name is ours, but it sits where anyone who can write the folder can put
+    something first: whatever is there (a file a crash left, or a link to the source that
+    would have us write through it) is removed, never opened, and the new file is created
+    exclusively (a link put back in between makes the open fail, not follow it)."""
     tmp = f"{path}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp)  # a folder there fails here, named by the error
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(tmp, flags | getattr(os, "O_BINARY", 0), 0o644)
     try:
         data = text.encode("ascii")
         view = memoryview(data)
