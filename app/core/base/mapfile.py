@@ -11,9 +11,12 @@ import contextlib
 import json
 import os
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 from app import __version__
+from app.core.base.companions import open_regular
 from app.core.base.rangemap import SEVERITY, STATUSES, RangeMap
 
 PHASE_STATUS = {"copy": "?", "trim": "*", "scrape": "/", "retry": "-", "fill": "F", "done": "+"}
@@ -47,13 +50,14 @@ class Mapfile:
 META_PREFIX = "# discvault: "
 
 
-def parse(text: str, sector_size: int, size_sectors: int | None = None) -> Mapfile:
-    """Parse mapfile text. ``size_sectors`` bounds the domain (blocks past it are dropped);
-    without it the domain ends where the last block ends."""
+def parse(text: str | Iterable[str], sector_size: int, size_sectors: int | None = None) -> Mapfile:
+    """Parse mapfile text (or its lines). ``size_sectors`` bounds the domain (blocks past it
+    are dropped); without it the domain ends where the last block ends."""
     rows: list[tuple[int, int, str]] = []
     head: tuple[int, str, int] | None = None
     meta: dict[str, object] = {}
-    for lineno, raw in enumerate(text.splitlines(), 1):
+    lines = text.splitlines() if isinstance(text, str) else text
+    for lineno, raw in enumerate(lines, 1):
         if raw.startswith(META_PREFIX):
             try:
                 found = json.loads(raw[len(META_PREFIX) :])
@@ -103,18 +107,33 @@ def parse(text: str, sector_size: int, size_sectors: int | None = None) -> Mapfi
     return Mapfile(rmap, sector_size, head[0], head[1], head[2], extent, meta)
 
 
+MAX_LINE = 1 << 20  # DiscVault's comment line is a few kilobytes; ddrescue's lines are short
+
+
+def _lines(f: BinaryIO) -> Iterator[str]:
+    """The file's lines, each checked as it is read: a file that is no mapfile (an image given
+    as --map by mistake) is refused at its first bad line, never read whole into memory."""
+    for lineno, raw in enumerate(iter(lambda: f.readline(MAX_LINE + 1), b""), 1):
+        if len(raw) > MAX_LINE:
+            raise MapfileError(f"line {lineno} is longer than {MAX_LINE} bytes: not a mapfile")
+        try:
+            yield raw.decode("ascii").rstrip("\r\n")
+        except UnicodeDecodeError as e:
+            raise MapfileError("not a ddrescue mapfile (binary data)") from e
+
+
 def load(path: str, sector_size: int, size_sectors: int | None = None) -> Mapfile:
     try:
-        with open(path, encoding="ascii", errors="strict") as f:
-            text = f.read()
-    except UnicodeDecodeError as e:
-        raise MapfileError(f"{path}: not a ddrescue mapfile (binary data)") from e
+        fd = open_regular(path)
     except OSError as e:
         raise MapfileError(f"{path}: {e.strerror}") from e
     try:
-        return parse(text, sector_size, size_sectors)
+        with os.fdopen(fd, "rb") as f:
+            return parse(_lines(f), sector_size, size_sectors)
     except MapfileError as e:
         raise MapfileError(f"{path}: {e}") from e
+    except OSError as e:
+        raise MapfileError(f"{path}: {e.strerror}") from e
 
 
 def format_mapfile(

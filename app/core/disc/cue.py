@@ -18,6 +18,7 @@ import os
 import re
 from dataclasses import dataclass
 
+from app.core.base.companions import read_small
 from app.core.disc.layout import DiscLayout, Session, Track, TrackKind
 from app.core.disc.toc import msf_to_lba
 
@@ -80,8 +81,7 @@ def read(path: str) -> CueSheet:
     try:
         if os.path.getsize(path) > MAX_CUE_BYTES:
             raise CueError(f"{path}: {os.path.getsize(path)} bytes is too big for a cue sheet")
-        with open(path, encoding="utf-8", errors="replace") as f:
-            raw = f.read()
+        raw = read_small(path, MAX_CUE_BYTES)  # a regular file only: a FIFO would block
     except OSError as e:
         raise CueError(f"{path}: {e.strerror}") from e
     return parse(raw, path)

@@ -6,7 +6,7 @@ import json
 import os
 from dataclasses import dataclass
 
-from app.core.base.companions import Companions
+from app.core.base.companions import Companions, read_small
 from app.core.base.rangemap import FINISHED, RangeMap
 from app.core.disc.plan import Plan
 from app.core.disc.wholeness import Wholeness
@@ -52,12 +52,15 @@ def mapfile_check(bad_map: RangeMap, plan: Plan | None) -> tuple[list[Check], in
     return checks, bad
 
 
+MAX_SIDECAR = 1 << 20  # coreutils lines for a few files; more is not ours
+MAX_REPORT = 64 << 20  # a report lists every bad range: megabytes for a badly damaged disc
+
+
 def _sidecar_hash(path: str, image_name: str) -> str | None:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            lines = [ln.strip() for ln in f if ln.strip() and not ln.startswith("#")]
-    except OSError:
-        return None
+    """The digest recorded for ``image_name``; None when the file has no line for it.
+    ``OSError`` when it is not a small regular file (a FIFO would block forever)."""
+    text = read_small(path, MAX_SIDECAR)
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
     for ln in lines:
         digest, _, name = ln.partition(" ")
         name = name.lstrip(" *")
@@ -73,8 +76,12 @@ def checksums(image: str, hashes: dict[str, str]) -> list[Check]:
     for algo, side in comp.sidecars.items():
         if not os.path.exists(side):
             continue
-        want = _sidecar_hash(side, name)
         tag = f"sidecar:{algo}"
+        try:
+            want = _sidecar_hash(side, name)
+        except OSError as e:
+            checks.append(Check(tag, "info", f"{side} cannot be read ({e.strerror}): not checked"))
+            continue
         if want is None:
             checks.append(Check(tag, "mismatch", f"{side} has no line for {name}"))
         elif want == hashes[algo]:
@@ -96,9 +103,13 @@ def _report(rep: str, hashes: dict[str, str]) -> list[Check]:
         return []
     name = os.path.basename(rep)
     try:
-        with open(rep, encoding="utf-8") as f:
-            doc = json.load(f)
-    except (OSError, ValueError) as e:
+        doc = json.loads(read_small(rep, MAX_REPORT))
+    except OSError as e:
+        why = e.strerror
+        return [
+            Check("report", "info", f"{name} cannot be read ({why}): its hashes were not checked")
+        ]
+    except ValueError as e:
         return [
             Check("report", "info", f"{name} cannot be read ({e}): its hashes were not checked")
         ]
