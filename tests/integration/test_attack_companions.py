@@ -9,6 +9,7 @@ line or a check that says what it is, never a hang.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ from tests.conftest import random_bytes
 from tests.integration.isofixtures import need
 
 SECTOR = 2048
+PROGRESS = re.compile(r"^\w+\s+pass \d+ ")  # the progress display's lines on a pipe
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -33,7 +35,7 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 def one_line(r: subprocess.CompletedProcess[str]) -> str:
     assert "Traceback" not in r.stderr, r.stderr
-    lines = [ln for ln in r.stderr.splitlines() if " pass " not in ln]
+    lines = [ln for ln in r.stderr.splitlines() if not PROGRESS.match(ln)]
     assert len(lines) == 1, r.stderr
     assert lines[0].startswith("discvault: ") and " — " in lines[0], lines[0]
     return lines[0]

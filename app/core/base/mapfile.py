@@ -61,7 +61,7 @@ def parse(text: str | Iterable[str], sector_size: int, size_sectors: int | None 
         if raw.startswith(META_PREFIX):
             try:
                 found = json.loads(raw[len(META_PREFIX) :])
-            except ValueError as e:
+            except (ValueError, RecursionError) as e:  # RecursionError: nested 100 000 deep
                 raise MapfileError(f"line {lineno}: DiscVault's comment is damaged") from e
             if not isinstance(found, dict):
                 raise MapfileError(f"line {lineno}: DiscVault's comment is damaged")

@@ -34,7 +34,7 @@ def _recorded_sessions(comp: Companions) -> int:
         doc = json.loads(read_small(comp.report, 64 << 20))
         sessions = doc["disc"]["layout"]["sessions"]
         return len(sessions) if isinstance(sessions, list) else 0
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return 0
 
 

@@ -41,7 +41,7 @@ def _ours(role: str, path: str, image: str) -> bool:
     if role == "report":
         try:
             doc = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested 100 000 deep
             return False
         return isinstance(doc, dict) and str(doc.get("schema", "")).startswith("discvault.rip/")
     if role == "cue sheet":

@@ -109,7 +109,7 @@ def _report(rep: str, hashes: dict[str, str]) -> list[Check]:
         return [
             Check("report", "info", f"{name} cannot be read ({why}): its hashes were not checked")
         ]
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:
         return [
             Check("report", "info", f"{name} cannot be read ({e}): its hashes were not checked")
         ]
