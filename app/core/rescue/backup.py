@@ -16,7 +16,7 @@ from app.core.disc.sources import SectorSource, SourceError
 from app.core.rescue import report
 from app.core.rescue.engine import Engine
 from app.core.rescue.resume import needs_cue
-from app.core.rescue.types import RescueResult, RescueSettings
+from app.core.rescue.types import RescueResult, RescueSettings, cannot_write
 from app.core.verify import verifier as verify
 
 
@@ -90,14 +90,18 @@ def run_backup(
                 problems.append(f"cannot verify: {e}")
     finally:
         source.close()
+    what, path = "the report", opts.report_path
     try:
         if cue_path:
+            what, path = "the cue sheet", cue_path
             cue.write(result.plan.layout, opts.image, cue_path)
+        what, path = "the report", opts.report_path
         report.write(doc, opts.report_path)
         if result.hashes:
+            what, path = "the checksum files", f"{opts.image}.*"
             report.write_sidecars(opts.image, result.hashes)
-    except OSError as e:
-        problems.append(f"cannot write the report {opts.report_path}: {e.strerror}")
+    except OSError as e:  # named: the one that failed, not always the report
+        problems.append(cannot_write(what, path, e))
     if (
         opts.eject is not None
         and result.outcome.finished

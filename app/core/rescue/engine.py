@@ -11,6 +11,7 @@ path (end, error, cancel, disc removed, disk full) saves the mapfile before retu
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import time
@@ -37,6 +38,7 @@ from app.core.rescue.types import (
     PassRecord,
     RescueResult,
     RescueSettings,
+    cannot_write,
     marker_sector,
 )
 
@@ -195,6 +197,7 @@ class Engine(Passes):
         )
 
     def open(self) -> None:
+        existed = os.path.lexists(self.image_path)
         o = open_run(self.src, self.comp, self.force, self.source_path, self.cfg)
         self.opened = o
         self.img = o.fd
@@ -210,6 +213,9 @@ class Engine(Passes):
             self.save()  # the mapfile exists from the first second: resume is always possible
             size_image(self.img, self.image_path, self.total * self.ss)
         except DestinationError:
+            if not existed and os.fstat(self.img).st_size == 0:
+                with contextlib.suppress(OSError):  # nothing was written: leave no empty file
+                    os.unlink(self.image_path)
             os.close(self.img)
             raise
 
@@ -227,7 +233,7 @@ class Engine(Passes):
                     f"the disk holding {self.image_path} is full — free some space and run "
                     "the same backup again to resume"
                 ) from e
-            raise DestinationError(f"{self.image_path}: {e.strerror}") from e
+            raise DestinationError(cannot_write("the image", self.image_path, e)) from e
 
     def attempt(self, lba: int, count: int, rec: PassRecord) -> int:
         """Read ``count`` sectors at ``lba``; store what was read; return good sectors."""
@@ -306,7 +312,7 @@ class Engine(Passes):
         try:
             mapfile.save_atomic(self.map_path, text)
         except OSError as e:
-            raise DestinationError(f"cannot save {self.map_path}: {e.strerror}") from e
+            raise DestinationError(cannot_write("the mapfile", self.map_path, e)) from e
         self._last_save = time.monotonic()
         self._dirty = False
 

@@ -75,6 +75,11 @@ def check(source: str | None, comp: Companions, force: bool, cue: bool = False) 
                 f"the folder for the {role} does not exist ({folder}) — create it or choose "
                 "another place"
             )
+        if not os.access(folder, os.W_OK):  # found now, not after hours of rescue
+            raise DestinationError(
+                f"cannot write the {role} {path}: its folder is read-only or not yours — choose "
+                "another place"
+            )
         try:
             st = os.stat(path)
         except FileNotFoundError:

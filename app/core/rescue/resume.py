@@ -26,7 +26,7 @@ from app.core.disc.identity import DiscIdentity, descriptor_sectors, identify
 from app.core.disc.layout import DiscLayout
 from app.core.disc.sources import ReadError, SectorSource, SourceError, SourceGone
 from app.core.rescue import outputs
-from app.core.rescue.types import DestinationError, RescueSettings
+from app.core.rescue.types import DestinationError, RescueSettings, cannot_write
 
 SAMPLES = 16
 MORE_SAMPLES = 80  # when none of the first ones reads: spread wider before giving up
@@ -64,14 +64,17 @@ def open_run(
             "put in an .iso — audio CDs are not supported yet; no file was written"
         )
     if layout.end == 0 or (capacity == 0 and layout.is_flat):
-        raise SourceGone(f"{src.description}: no disc, or nothing readable on it")
+        raise SourceGone(
+            f"{src.description}: no disc, or nothing readable on it — insert a disc (or check "
+            "the device) and try again"
+        )
     outputs.check(source_path, comp, force, cue=needs_cue(layout))
     mf = _load_mapfile(comp.map) if os.path.exists(comp.map) and not force else None
     existed = os.path.exists(comp.image)
     try:
         fd = os.open(comp.image, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
     except OSError as e:
-        raise DestinationError(f"{comp.image}: {e.strerror}") from e
+        raise DestinationError(cannot_write("the image", comp.image, e)) from e
     locked = False
     try:
         if not try_lock(fd):
@@ -80,11 +83,16 @@ def open_run(
                 "or choose another name"
             )
         locked = True
-        probe = _Probe(src)  # identity and claims read the same few sectors: once each
-        identity = identify(layout, probe.read)
-        found = claimsmod.find(layout, _reader(probe, fd, mf), max(capacity, layout.end))
-        if mf is not None:
-            _prove(src, comp, fd, existed, mf, identity, layout)
+        try:
+            probe = _Probe(src)  # identity and claims read the same few sectors: once each
+            identity = identify(layout, probe.read)
+            found = claimsmod.find(layout, _reader(probe, fd, mf), max(capacity, layout.end))
+            if mf is not None:
+                _prove(src, comp, fd, existed, mf, identity, layout)
+        except SourceGone as e:  # pulled while its descriptors were read
+            raise SourceGone(
+                f"{e} — put the disc back and run the same backup again (nothing was written)"
+            ) from e
         at_least = mf.map.size if mf is not None else 0
         if at_least > max(capacity, layout.end, found.end):
             raise DestinationError(
@@ -319,7 +327,7 @@ def size_image(fd: int, image: str, size: int) -> None:
         try:
             os.ftruncate(fd, size)
         except OSError as e:
-            raise DestinationError(f"{image}: {e.strerror}") from e
+            raise DestinationError(cannot_write("the image", image, e)) from e
 
 
 def _free_bytes(path: str) -> int | None:
