@@ -8,9 +8,10 @@ finished image is hashed), a step after the rescue (``cue``, ``report``, ``sidec
 before that file is written), or ``size`` (just before the image is grown to its full size,
 after the first mapfile save), or ``end`` (after the last pass, before the final mapfile save
 and the cut of trailing run-out). ACTION is a signal's name (``SIGTERM``, ``SIGINT``,
-``SIGKILL``), delivered by the kernel to the process running ``app.cli.main``, or ``FILL``: a
-file ``OUT.iso.filler`` fills the disk holding the image. Nothing of DiscVault is mocked: the
-program does whatever it does with the signal or the full disk.
+``SIGKILL``), delivered by the kernel to the process running ``app.cli.main``; ``FILL``: a
+file ``OUT.iso.filler`` fills the disk holding the image; or ``PAUSE``: the backup stops there,
+creates ``OUT.iso.paused`` and goes on when a test removes it. Nothing of DiscVault is mocked:
+the program does whatever it does with the signal, the full disk or the pause.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -47,6 +49,13 @@ def fill(path: str) -> None:
             pass
 
 
+def pause(flag: str) -> None:
+    """Wait here until the test removes ``flag``."""
+    Path(flag).touch()
+    while os.path.exists(flag):
+        time.sleep(0.01)
+
+
 def main() -> int:
     when, action = sys.argv[1], sys.argv[2]
     argv = sys.argv[sys.argv.index("--") + 1 :]
@@ -59,6 +68,8 @@ def main() -> int:
         fired = True
         if action == "FILL":
             fill(argv[2] + ".filler")
+        elif action == "PAUSE":
+            pause(argv[2] + ".paused")
         else:
             os.kill(os.getpid(), signal.Signals[action])
 

@@ -59,19 +59,35 @@ def run_backup(
     token = cancel or CancelToken()
     source = open_source()
     problems: list[str] = []
+    engine = Engine(
+        source,
+        opts.image,
+        opts.map_path,
+        opts.settings,
+        progress,
+        token,
+        command_line=opts.command_line,
+        force=opts.force,
+        report_path=opts.report_path,
+        source_path=opts.source_name if os.path.exists(opts.source_name) else None,
+        keep_lock=True,  # until the report and the last checksum file are written
+    )
     try:
-        result = Engine(
-            source,
-            opts.image,
-            opts.map_path,
-            opts.settings,
-            progress,
-            token,
-            command_line=opts.command_line,
-            force=opts.force,
-            report_path=opts.report_path,
-            source_path=opts.source_name if os.path.exists(opts.source_name) else None,
-        ).run()
+        return _backup(engine, source, opts, progress, token, problems)
+    finally:
+        engine.release()
+
+
+def _backup(
+    engine: Engine,
+    source: SectorSource,
+    opts: BackupOptions,
+    progress: ProgressCallback,
+    token: CancelToken,
+    problems: list[str],
+) -> BackupOutcome:
+    try:
+        result = engine.run()
         comp = opts.companions
         cue_path = comp.cue if needs_cue(result.plan.layout) else None
         doc = report.build(result, opts.source_name, opts.image, opts.map_path, cue_path)
@@ -84,6 +100,7 @@ def run_backup(
                     map_path=opts.map_path,
                     progress=progress,
                     cancel=token,
+                    writer_lock_held=True,
                 )
                 doc["verify"] = verify.to_json(vr)
             except (verify.VerifyInputError, SourceError) as e:

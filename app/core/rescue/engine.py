@@ -71,6 +71,7 @@ class Engine(Passes):
         force: bool = False,
         report_path: str = "",
         source_path: str | None = None,
+        keep_lock: bool = False,
     ) -> None:
         self.src = source
         self.ss = source.sector_size
@@ -99,6 +100,11 @@ class Engine(Passes):
         self._last_save = self.t0
         self._dirty = False
         self.img = -1
+        # keep_lock: the image stays locked after run() until release(), while the caller
+        # writes the report and checksum files (a verify meanwhile would compare a new image
+        # with the previous run's checksum files).
+        self.keep_lock = keep_lock
+        self.lock_fd = -1
         self.fail_seconds = 0.0  # time spent in failed reads: what a retry costs, measured
         self.pass_left = 0  # reads left in a sector-by-sector pass
 
@@ -168,7 +174,7 @@ class Engine(Passes):
                 # The previous mapfile is still whole (atomic save): at most seconds are lost.
                 message += f" (mapfile not updated: {e})"
             self._dirty = False  # saved, or reported as not saved: never retried on a closed fd
-            os.close(self.img)  # releases the lock too
+            os.close(self.img)  # releases the lock too, unless keep_lock holds it
             self.src.set_phase("done")
             self.emit(time.monotonic())
         o = self.opened
@@ -210,6 +216,8 @@ class Engine(Passes):
         if self.map.count(NON_TRIED)[0] == self.total:
             self.hasher = StreamHasher()
         try:
+            if self.keep_lock:  # flock goes with the open file: a duplicate holds it on
+                self.lock_fd = os.dup(self.img)
             self.save()  # the mapfile exists from the first second: resume is always possible
             size_image(self.img, self.image_path, self.total * self.ss)
         except DestinationError:
@@ -217,7 +225,14 @@ class Engine(Passes):
                 with contextlib.suppress(OSError):  # nothing was written: leave no empty file
                     os.unlink(self.image_path)
             os.close(self.img)
+            self.release()
             raise
+
+    def release(self) -> None:
+        """Unlock the image (kept locked after run() with ``keep_lock``)."""
+        if self.lock_fd >= 0:
+            os.close(self.lock_fd)
+            self.lock_fd = -1
 
     # ---- I/O ----------------------------------------------------------------------------------
     def write(self, lba: int, data: bytes) -> None:

@@ -79,8 +79,8 @@ def open_run(
     try:
         if not try_lock(fd):
             raise DestinationError(
-                f"another DiscVault is already writing {comp.image} — wait for it to finish, "
-                "or choose another name"
+                f"another DiscVault is already writing or verifying {comp.image} — wait for it "
+                "to finish, or choose another name"
             )
         locked = True
         try:
