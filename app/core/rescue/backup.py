@@ -5,6 +5,7 @@ Both the CLI and the GUI run this one function, so a backup behaves the same fro
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from app.core.rescue import report
 from app.core.rescue.engine import Engine
 from app.core.rescue.resume import needs_cue
 from app.core.rescue.types import RescueResult, RescueSettings, cannot_write
+from app.core.verify import checks as checkmod
 from app.core.verify import verifier as verify
 
 
@@ -78,6 +80,45 @@ def run_backup(
         engine.release()
 
 
+def _wrote(result: RescueResult) -> bool:
+    """Whether this run may have changed the image's bytes."""
+    return (
+        not result.resumed
+        or result.settings.fill == "marker"
+        or any(p.recovered_sectors for p in result.passes)
+    )
+
+
+def _changed_outside(result: RescueResult, image: str, report_path: str) -> str:
+    """A run that wrote nothing must hash the image as its checksum files say: when it does
+    not, the image changed since (bit rot, an edit), and writing new checksum files would
+    bless the change. One line saying so, or "" when all is well. Checksum files from before
+    an earlier, killed run added sectors (the report counts fewer than the mapfile did) say
+    nothing about the image now: they are simply replaced."""
+    if not result.hashes or _wrote(result):
+        return ""
+    then = checkmod.report_rescued(report_path)
+    if then is not None and then != result.rescued_sectors:
+        return ""
+    for algo, digest in checkmod.recorded(image).items():
+        if result.hashes.get(algo, digest) != digest:
+            return (
+                f"{image} has changed since this backup wrote {image}.{algo} (it says {digest}, "
+                f"the image now hashes to {result.hashes[algo]}): bit rot, or an edit — its "
+                "checksum files and report are kept as they were; back the disc up again into "
+                "a new image"
+            )
+    return ""
+
+
+def _drop_checksum_files(image: str) -> None:
+    """Checksum files that no longer describe the image go: a verify would call the image a
+    mismatch. The next run that finishes writes new ones."""
+    for path in Companions.of(image).sidecars.values():
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
 def _backup(
     engine: Engine,
     source: SectorSource,
@@ -107,6 +148,12 @@ def _backup(
                 problems.append(f"cannot verify: {e}")
     finally:
         source.close()
+    rotted = _changed_outside(result, opts.image, opts.report_path)
+    if rotted:  # keep the checksum files and the report that still tell the truth about it
+        problems.append(rotted)
+        return BackupOutcome(result, vr, doc, problems)
+    if not result.hashes and _wrote(result):
+        _drop_checksum_files(opts.image)  # they describe the image before this run
     what, path = "the report", opts.report_path
     try:
         if cue_path:

@@ -69,10 +69,53 @@ def _sidecar_hash(path: str, image_name: str) -> str | None:
     return None
 
 
-def checksums(image: str, hashes: dict[str, str]) -> list[Check]:
+def recorded(image: str) -> dict[str, str]:
+    """What the checksum files beside ``image`` say (algorithm -> digest), where they read."""
+    out = {}
+    for algo, side in Companions.of(image).sidecars.items():
+        try:
+            digest = _sidecar_hash(side, os.path.basename(image))
+        except OSError:
+            continue
+        if digest is not None:
+            out[algo] = digest
+    return out
+
+
+def report_rescued(rep: str) -> int | None:
+    """The rescued sectors a backup's report records (None: no such report)."""
+    try:
+        doc = json.loads(read_small(rep, MAX_REPORT))
+    except (OSError, ValueError, RecursionError):
+        return None
+    then = doc.get("rescued_sectors") if isinstance(doc, dict) else None
+    return then if isinstance(then, int) and not isinstance(then, bool) else None
+
+
+def _stale(rep: str, rescued_now: int | None) -> Check | None:
+    """The report and checksum files describe an earlier state of the image when the mapfile
+    says more (or other) sectors are rescued than the report does: a resume added sectors and
+    was killed before it wrote new ones. Comparing them would call a good image a mismatch."""
+    then = report_rescued(rep)
+    if rescued_now is None or then is None or then == rescued_now:
+        return None
+    return Check(
+        "report",
+        "info",
+        f"{os.path.basename(rep)} and the checksum files are from an earlier run of this backup "
+        f"({then} sectors rescued then, {rescued_now} now): not compared — run the backup again "
+        "to write new ones",
+    )
+
+
+def checksums(image: str, hashes: dict[str, str], rescued_now: int | None = None) -> list[Check]:
+    """``rescued_now``: finished sectors per the image's mapfile (None without one)."""
     checks = []
     name = os.path.basename(image)
     comp = Companions.of(image)
+    stale = _stale(comp.report, rescued_now)
+    if stale is not None:
+        return [stale]
     for algo, side in comp.sidecars.items():
         if not os.path.exists(side):
             continue

@@ -15,7 +15,7 @@ from app.core.base import mapfile
 from app.core.base.companions import Companions
 from app.core.base.compat import try_lock
 from app.core.base.events import Cancelled, CancelToken, ProgressCallback, no_progress
-from app.core.base.rangemap import RangeMap
+from app.core.base.rangemap import FINISHED, RangeMap
 from app.core.base.sector import SECTOR
 from app.core.disc import plan as planmod
 from app.core.disc import wholeness as wholemod
@@ -184,7 +184,8 @@ def _verify(
     result.duration = time.monotonic() - job.t0
     if result.cancelled or result.hashes is None:
         return result
-    result.checks += checkmod.checksums(image, result.hashes)
+    rescued_now = mf.map.count(FINISHED)[0] if mf is not None else None
+    result.checks += checkmod.checksums(image, result.hashes, rescued_now)
     if dat is not None:
         m = dat.match(job.size, result.hashes, os.path.basename(image))
         result.dat_match = m
