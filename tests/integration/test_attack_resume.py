@@ -101,3 +101,22 @@ def test_a_sparse_copy_of_a_disc_with_zeros_still_resumes(tmp_path: Path) -> Non
     r = cli("rip", str(src), str(out))
     assert r.returncode == 0, r.stderr
     assert hashlib.sha1(out.read_bytes()).hexdigest() == hashlib.sha1(disc).hexdigest()
+
+
+def test_verify_finds_an_image_cut_short_of_what_its_mapfile_says_was_rescued(
+    tmp_path: Path,
+) -> None:
+    """No filesystem says how long the image must be, and its checksum files stayed behind
+    (only the image and its mapfile were copied, to a disk that could not hold all of it)."""
+    src = tmp_path / "disc.bin"
+    src.write_bytes(random_bytes(N * SECTOR, seed=66))
+    out = tmp_path / "out.iso"
+    assert cli("rip", str(src), str(out)).returncode == 0
+    for extra in ("md5", "sha1", "sha256", "report.json"):
+        Path(f"{out}.{extra}").unlink()
+    with open(out, "r+b") as f:
+        f.truncate(500 * SECTOR)
+    r = cli("verify", str(out))
+    assert r.returncode == 1, r.stdout
+    assert "image is good" not in r.stdout
+    assert "ends at sector 500" in r.stdout

@@ -26,8 +26,11 @@ def wholeness(w: Wholeness) -> list[Check]:
     return checks
 
 
-def mapfile_check(bad_map: RangeMap, plan: Plan | None) -> tuple[list[Check], int]:
-    """What the backup's mapfile says: damaged data sectors (not-data ones are named apart)."""
+def mapfile_check(
+    bad_map: RangeMap, plan: Plan | None, image_sectors: int | None = None
+) -> tuple[list[Check], int]:
+    """What the backup's mapfile says: damaged data sectors (not-data ones are named apart),
+    and whether the image still holds every sector it says was rescued (``image_sectors``)."""
     if plan is None:
         bad = bad_map.size - bad_map.count(FINISHED)[0]
         nd_words = ""
@@ -49,6 +52,18 @@ def mapfile_check(bad_map: RangeMap, plan: Plan | None) -> tuple[list[Check], in
         checks.append(Check("mapfile", "ok", "the mapfile says every data sector was rescued"))
     if nd_words:
         checks.append(Check("not-data", "info", f"unreadable but not data: {nd_words}"))
+    past = [(s, e) for s, e, st in bad_map.runs() if st == FINISHED and e > (image_sectors or 0)]
+    if image_sectors is not None and past:
+        last = past[-1][1] - 1
+        checks.append(
+            Check(
+                "mapfile",
+                "incomplete",
+                f"truncated: the image ends at sector {image_sectors}, but the mapfile says "
+                f"sectors up to {last} were rescued — it was cut short (a copy that did not "
+                "fit?): copy it again from where it came",
+            )
+        )
     return checks, bad
 
 

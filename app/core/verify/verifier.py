@@ -164,7 +164,7 @@ def _verify(
         result.extra_bytes = whole.extra_bytes
         result.checks += checkmod.wholeness(whole)
         if bad_map is not None:
-            found, result.map_bad_sectors = checkmod.mapfile_check(bad_map, plan)
+            found, result.map_bad_sectors = checkmod.mapfile_check(bad_map, plan, job.sectors)
             result.checks += found
         job.sequential_pass()
         if source is not None:
