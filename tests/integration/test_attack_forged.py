@@ -186,3 +186,34 @@ def test_a_deeply_nested_report_is_not_ours_and_stays(src: Path, backup: Path) -
     assert r.returncode == 0, r.stdout
     r = cli("inspect", str(backup))
     assert r.returncode == 0, r.stderr
+
+
+def test_a_cue_sheet_whose_last_session_lies_past_the_image_says_so(
+    src: Path, tmp_path: Path
+) -> None:
+    image = tmp_path / "disc.iso"
+    image.write_bytes(src.read_bytes())
+    cue_beside(
+        image,
+        'FILE "disc.iso" BINARY\nREM SESSION 01\nTRACK 01 MODE1/2048\nINDEX 01 00:00:00\n'
+        "REM SESSION 02\nTRACK 02 MODE1/2048\nINDEX 01 10:00:00\n",
+    )
+    r = cli("inspect", str(image))
+    assert r.returncode == 4
+    line = one_line(r)
+    assert "session 2" in line and "--session 1" in line
+    r = cli("inspect", str(image), "--session", "1")  # shown, and called truncated
+    assert "Traceback" not in r.stderr, r.stderr
+    assert "'SRC'" in r.stdout and "TRUNCATED" in r.stdout
+
+
+@pytest.mark.parametrize("case", ["no hfs", "not an image"])
+def test_inspect_refusals_say_what_to_do(src: Path, tmp_path: Path, case: str) -> None:
+    if case == "no hfs":
+        r = cli("inspect", str(src), "--filesystem", "hfs")
+    else:
+        junk = tmp_path / "junk.iso"
+        junk.write_bytes(random_bytes(100 * SECTOR, seed=53))
+        r = cli("inspect", str(junk))
+    assert r.returncode == 4
+    one_line(r)
