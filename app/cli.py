@@ -7,6 +7,7 @@ should not first spend 50 ms importing the rescue engine and the drive layer.
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
@@ -48,6 +49,28 @@ def _duration(text: str) -> float:
     if seconds <= 0:
         raise argparse.ArgumentTypeError("must be more than 0")
     return seconds
+
+
+MAX_CLUSTER = 8192  # 16 MiB per read: more only buys memory (a whole DVD in one buffer)
+
+
+def _cluster(text: str) -> int:
+    value = _positive(text)
+    if value > MAX_CLUSTER:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_CLUSTER} (16 MiB)")
+    return value
+
+
+def _seconds(text: str) -> float:
+    """A finite, non-negative number of seconds: with nan or inf the mapfile was never saved
+    while reading (every comparison with them is false)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more seconds")
+    return value
 
 
 def _non_negative(text: str) -> int:
@@ -100,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rip.add_argument(
         "--cluster",
-        type=_positive,
+        type=_cluster,
         default=32,
         metavar="SECTORS",
         help="sectors per read near errors (default 32 = 64 KiB)",
@@ -114,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rip.add_argument(
         "--save-interval",
-        type=float,
+        type=_seconds,
         default=5.0,
         metavar="SECONDS",
         help="how often the mapfile is saved while reading (default 5)",

@@ -277,8 +277,10 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         else:
             write_text(i, args.files, damaged, sys.stdout)
         sys.stdout.flush()
-    except (InspectError, mapfile.MapfileError) as e:
+    except InspectError as e:
         return _fail(printable(str(e)))
+    except mapfile.MapfileError as e:
+        return _fail(printable(f"{e} — give this image's ddrescue mapfile, or leave out --map"))
     except BrokenPipeError:
         _quiet_broken_pipe()
         return EXIT_OK

@@ -16,8 +16,10 @@ from __future__ import annotations
 import json
 import os
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 
+from app.core.base.companions import read_small
 from app.core.disc.layout import DiscLayout, Session, Track, TrackKind
 from app.core.disc.toc import msf_to_lba
 
@@ -30,6 +32,7 @@ MODES = {
     "AUDIO": TrackKind.AUDIO,
 }
 MAX_CUE_BYTES = 1 << 20
+MAX_TRACKS = 99  # the Red Book's limit: a cue sheet describes a CD
 
 
 class CueError(ValueError):
@@ -80,8 +83,7 @@ def read(path: str) -> CueSheet:
     try:
         if os.path.getsize(path) > MAX_CUE_BYTES:
             raise CueError(f"{path}: {os.path.getsize(path)} bytes is too big for a cue sheet")
-        with open(path, encoding="utf-8", errors="replace") as f:
-            raw = f.read()
+        raw = read_small(path, MAX_CUE_BYTES)  # a regular file only: a FIFO would block
     except OSError as e:
         raise CueError(f"{path}: {e.strerror}") from e
     return parse(raw, path)
@@ -99,6 +101,7 @@ def parse(raw: str, name: str = "cue sheet") -> CueSheet:
     session = 1
     pending: tuple[int, TrackKind, int] | None = None  # (number, kind, session)
     starts: list[tuple[int, TrackKind, int, int]] = []  # (number, kind, session, lba)
+    tracks = 0
     for no, line in enumerate(raw.splitlines(), 1):
         s = line.strip()
         if not s:
@@ -107,7 +110,7 @@ def parse(raw: str, name: str = "cue sheet") -> CueSheet:
         if s.startswith("REM DISCVAULT LAYOUT "):
             try:
                 exact = DiscLayout.from_json(json.loads(s[len("REM DISCVAULT LAYOUT ") :]))
-            except ValueError as e:
+            except (ValueError, RecursionError) as e:  # RecursionError: nested 100 000 deep
                 why = f"DiscVault's layout line is damaged ({e})"
                 raise CueError(f"{name}, line {no}: {why}") from e
             continue
@@ -127,6 +130,9 @@ def parse(raw: str, name: str = "cue sheet") -> CueSheet:
                 raise CueError(f"{name}, line {no}: unknown track mode {m.group(2)!r}")
             if not files:
                 raise CueError(f"{name}, line {no}: TRACK before any FILE")
+            tracks += 1
+            if tracks > MAX_TRACKS:
+                raise CueError(f"{name}, line {no}: more than {MAX_TRACKS} tracks (no CD has)")
             pending = (int(m.group(1)), MODES[mode], session)
             continue
         if m := _INDEX.match(s):
@@ -152,12 +158,13 @@ def _layout_from(starts: list[tuple[int, TrackKind, int, int]]) -> DiscLayout:
     sessions: list[Session] = []
     numbers = sorted({s for _, _, s, _ in starts})
     ordered = sorted(starts, key=lambda x: x[3])
+    lbas = [x[3] for x in ordered]
     for sno in numbers:
         mine = [x for x in ordered if x[2] == sno]
         tracks = []
         for num, kind, _, lba in mine:
-            nxt = [x[3] for x in ordered if x[3] > lba]
-            end = nxt[0] if nxt else lba
+            k = bisect_right(lbas, lba)  # the next track that starts after this one
+            end = lbas[k] if k < len(lbas) else lba
             tracks.append(Track(num, len(sessions) + 1, lba, end - lba, kind))
         sessions.append(Session(len(sessions) + 1, tuple(tracks), tracks[-1].end))
     return DiscLayout(tuple(sessions), "cue")

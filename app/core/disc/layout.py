@@ -187,7 +187,7 @@ class DiscLayout:
                 str(doc.get("medium", "")),
                 tuple(str(n) for n in doc.get("notes", [])),
             )
-        except (KeyError, TypeError, ValueError, AttributeError) as e:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
             raise ValueError(f"not a disc layout ({e})") from e
         layout.validate()
         return layout

@@ -192,7 +192,10 @@ def from_json(layout: DiscLayout, sectors: int, doc: object) -> Plan:
     for item in doc:
         if not isinstance(item, list) or len(item) != 3:
             raise ValueError("not a region")
-        a, b, kind = int(item[0]), int(item[1]), Kind(str(item[2]))
+        try:
+            a, b, kind = int(item[0]), int(item[1]), Kind(str(item[2]))
+        except OverflowError as e:  # JSON's 1e400 reads as infinity
+            raise ValueError("a region outside the image") from e
         if not 0 <= a <= b <= sectors or kind is Kind.DATA:
             raise ValueError("a region outside the image")
         marks.append((a, b, kind))

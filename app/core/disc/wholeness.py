@@ -13,7 +13,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 
-from app.core.base.companions import Companions
+from app.core.base.companions import Companions, read_small
 from app.core.base.compat import pread
 from app.core.base.sector import SECTOR
 from app.core.disc import claims as claimsmod
@@ -32,11 +32,10 @@ class ImageLayout:
 def _recorded_sessions(comp: Companions) -> int:
     """How many sessions the backup's own report or mapfile says the disc had (0: unknown)."""
     try:
-        with open(comp.report, encoding="utf-8") as f:
-            doc = json.load(f)
+        doc = json.loads(read_small(comp.report, 64 << 20))
         sessions = doc["disc"]["layout"]["sessions"]
         return len(sessions) if isinstance(sessions, list) else 0
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return 0
 
 

@@ -78,7 +78,15 @@ def open_at(
     chosen = _session(layout.data_sessions, session, img.path)
     start = chosen.start if chosen is not None else 0
     if img.size < (start + 17) * SECTOR and not apm.mac_volumes(img):
-        raise InspectError(f"{img.path}: too small to be a disc image ({img.size} bytes)")
+        if chosen is not None and start > 0:  # the cue sheet puts it past the end
+            raise InspectError(
+                f"{img.path}: session {chosen.number} starts at sector {start}, past the end "
+                f"of the image ({img.size // SECTOR} sectors) — the image was cut short, or its "
+                "cue sheet belongs to another image; --session 1 shows the first session"
+            )
+        raise InspectError(
+            f"{img.path}: too small to be a disc image ({img.size} bytes) — give an .iso image"
+        )
     vds = read_descriptors(img, start)
     udf: UdfFilesystem | None = None
     udf_err = ""
@@ -92,7 +100,10 @@ def open_at(
     joliet = next((v for v in vds if v.kind == "joliet"), None)
     if pvd is None and udf is None and not any(fs for _, fs, _ in macs):
         why = f" ({udf_err})" if udf_err and "anchor" not in udf_err else ""
-        raise InspectError(f"{img.path}: not an ISO 9660, UDF or HFS image{why}")
+        raise InspectError(
+            f"{img.path}: not an ISO 9660, UDF or HFS image{why}"
+            " — give a disc image (.iso, .cue) or a drive"
+        )
     formats: list[str] = []
     volumes: list[dict[str, object]] = []
     trees: dict[str, Reader] = {}
@@ -142,7 +153,10 @@ def open_at(
     view = view or _default_view(trees, pvd is not None and "Rock Ridge" in formats, joliet)
     if view not in trees:
         have = ", ".join(trees) or "none"
-        raise InspectError(f"{img.path} has no {view} filesystem (it has: {have})")
+        raise InspectError(
+            f"{img.path} has no {view} filesystem (it has: {have}) — choose one of those with "
+            "--filesystem, or leave it out"
+        )
     boot: list[BootEntry] = []
     cat = next((v.boot_catalog for v in vds if v.boot_catalog is not None), None)
     if cat is not None:

@@ -35,7 +35,11 @@ def mark_earlier(insp: Inspection) -> None:
     numbers = [n for n, _, _ in insp.sessions]
     if len(numbers) < 2 or insp.session == numbers[-1]:
         return
-    last = open_image(insp.path, numbers[-1], insp.view if insp.view != "hfs" else None)
+    try:
+        last = open_image(insp.path, numbers[-1], insp.view if insp.view != "hfs" else None)
+    except InspectError as e:  # the last session cannot be read: this one still can
+        insp.problem(f"session {numbers[-1]}: {e}", "layout")
+        return
     try:
         insp.later = changes(insp, last)
     finally:

@@ -5,6 +5,7 @@ Both the CLI and the GUI run this one function, so a backup behaves the same fro
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +17,8 @@ from app.core.disc.sources import SectorSource, SourceError
 from app.core.rescue import report
 from app.core.rescue.engine import Engine
 from app.core.rescue.resume import needs_cue
-from app.core.rescue.types import RescueResult, RescueSettings
+from app.core.rescue.types import RescueResult, RescueSettings, cannot_write
+from app.core.verify import checks as checkmod
 from app.core.verify import verifier as verify
 
 
@@ -59,19 +61,74 @@ def run_backup(
     token = cancel or CancelToken()
     source = open_source()
     problems: list[str] = []
+    engine = Engine(
+        source,
+        opts.image,
+        opts.map_path,
+        opts.settings,
+        progress,
+        token,
+        command_line=opts.command_line,
+        force=opts.force,
+        report_path=opts.report_path,
+        source_path=opts.source_name if os.path.exists(opts.source_name) else None,
+        keep_lock=True,  # until the report and the last checksum file are written
+    )
     try:
-        result = Engine(
-            source,
-            opts.image,
-            opts.map_path,
-            opts.settings,
-            progress,
-            token,
-            command_line=opts.command_line,
-            force=opts.force,
-            report_path=opts.report_path,
-            source_path=opts.source_name if os.path.exists(opts.source_name) else None,
-        ).run()
+        return _backup(engine, source, opts, progress, token, problems)
+    finally:
+        engine.release()
+
+
+def _wrote(result: RescueResult) -> bool:
+    """Whether this run may have changed the image's bytes."""
+    return (
+        not result.resumed
+        or result.settings.fill == "marker"
+        or any(p.recovered_sectors for p in result.passes)
+    )
+
+
+def _changed_outside(result: RescueResult, image: str, report_path: str) -> str:
+    """A run that wrote nothing must hash the image as its checksum files say: when it does
+    not, the image changed since (bit rot, an edit), and writing new checksum files would
+    bless the change. One line saying so, or "" when all is well. Checksum files from before
+    an earlier, killed run added sectors (the report counts fewer than the mapfile did) say
+    nothing about the image now: they are simply replaced."""
+    if not result.hashes or _wrote(result):
+        return ""
+    then = checkmod.report_rescued(report_path)
+    if then is not None and then != result.rescued_sectors:
+        return ""
+    for algo, digest in checkmod.recorded(image).items():
+        if result.hashes.get(algo, digest) != digest:
+            return (
+                f"{image} has changed since this backup wrote {image}.{algo} (it says {digest}, "
+                f"the image now hashes to {result.hashes[algo]}): bit rot, or an edit — its "
+                "checksum files and report are kept as they were; back the disc up again into "
+                "a new image"
+            )
+    return ""
+
+
+def _drop_checksum_files(image: str) -> None:
+    """Checksum files that no longer describe the image go: a verify would call the image a
+    mismatch. The next run that finishes writes new ones."""
+    for path in Companions.of(image).sidecars.values():
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def _backup(
+    engine: Engine,
+    source: SectorSource,
+    opts: BackupOptions,
+    progress: ProgressCallback,
+    token: CancelToken,
+    problems: list[str],
+) -> BackupOutcome:
+    try:
+        result = engine.run()
         comp = opts.companions
         cue_path = comp.cue if needs_cue(result.plan.layout) else None
         doc = report.build(result, opts.source_name, opts.image, opts.map_path, cue_path)
@@ -84,20 +141,31 @@ def run_backup(
                     map_path=opts.map_path,
                     progress=progress,
                     cancel=token,
+                    writer_lock_held=True,
                 )
                 doc["verify"] = verify.to_json(vr)
             except (verify.VerifyInputError, SourceError) as e:
                 problems.append(f"cannot verify: {e}")
     finally:
         source.close()
+    rotted = _changed_outside(result, opts.image, opts.report_path)
+    if rotted:  # keep the checksum files and the report that still tell the truth about it
+        problems.append(rotted)
+        return BackupOutcome(result, vr, doc, problems)
+    if not result.hashes and _wrote(result):
+        _drop_checksum_files(opts.image)  # they describe the image before this run
+    what, path = "the report", opts.report_path
     try:
         if cue_path:
+            what, path = "the cue sheet", cue_path
             cue.write(result.plan.layout, opts.image, cue_path)
+        what, path = "the report", opts.report_path
         report.write(doc, opts.report_path)
         if result.hashes:
+            what, path = "the checksum files", f"{opts.image}.*"
             report.write_sidecars(opts.image, result.hashes)
-    except OSError as e:
-        problems.append(f"cannot write the report {opts.report_path}: {e.strerror}")
+    except OSError as e:  # named: the one that failed, not always the report
+        problems.append(cannot_write(what, path, e))
     if (
         opts.eject is not None
         and result.outcome.finished

@@ -11,6 +11,7 @@ path (end, error, cancel, disc removed, disk full) saves the mapfile before retu
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import time
@@ -37,6 +38,7 @@ from app.core.rescue.types import (
     PassRecord,
     RescueResult,
     RescueSettings,
+    cannot_write,
     marker_sector,
 )
 
@@ -69,6 +71,7 @@ class Engine(Passes):
         force: bool = False,
         report_path: str = "",
         source_path: str | None = None,
+        keep_lock: bool = False,
     ) -> None:
         self.src = source
         self.ss = source.sector_size
@@ -97,6 +100,11 @@ class Engine(Passes):
         self._last_save = self.t0
         self._dirty = False
         self.img = -1
+        # keep_lock: the image stays locked after run() until release(), while the caller
+        # writes the report and checksum files (a verify meanwhile would compare a new image
+        # with the previous run's checksum files).
+        self.keep_lock = keep_lock
+        self.lock_fd = -1
         self.fail_seconds = 0.0  # time spent in failed reads: what a retry costs, measured
         self.pass_left = 0  # reads left in a sector-by-sector pass
 
@@ -166,7 +174,7 @@ class Engine(Passes):
                 # The previous mapfile is still whole (atomic save): at most seconds are lost.
                 message += f" (mapfile not updated: {e})"
             self._dirty = False  # saved, or reported as not saved: never retried on a closed fd
-            os.close(self.img)  # releases the lock too
+            os.close(self.img)  # releases the lock too, unless keep_lock holds it
             self.src.set_phase("done")
             self.emit(time.monotonic())
         o = self.opened
@@ -195,6 +203,7 @@ class Engine(Passes):
         )
 
     def open(self) -> None:
+        existed = os.path.lexists(self.image_path)
         o = open_run(self.src, self.comp, self.force, self.source_path, self.cfg)
         self.opened = o
         self.img = o.fd
@@ -207,11 +216,23 @@ class Engine(Passes):
         if self.map.count(NON_TRIED)[0] == self.total:
             self.hasher = StreamHasher()
         try:
+            if self.keep_lock:  # flock goes with the open file: a duplicate holds it on
+                self.lock_fd = os.dup(self.img)
             self.save()  # the mapfile exists from the first second: resume is always possible
             size_image(self.img, self.image_path, self.total * self.ss)
         except DestinationError:
+            if not existed and os.fstat(self.img).st_size == 0:
+                with contextlib.suppress(OSError):  # nothing was written: leave no empty file
+                    os.unlink(self.image_path)
             os.close(self.img)
+            self.release()
             raise
+
+    def release(self) -> None:
+        """Unlock the image (kept locked after run() with ``keep_lock``)."""
+        if self.lock_fd >= 0:
+            os.close(self.lock_fd)
+            self.lock_fd = -1
 
     # ---- I/O ----------------------------------------------------------------------------------
     def write(self, lba: int, data: bytes) -> None:
@@ -227,7 +248,7 @@ class Engine(Passes):
                     f"the disk holding {self.image_path} is full — free some space and run "
                     "the same backup again to resume"
                 ) from e
-            raise DestinationError(f"{self.image_path}: {e.strerror}") from e
+            raise DestinationError(cannot_write("the image", self.image_path, e)) from e
 
     def attempt(self, lba: int, count: int, rec: PassRecord) -> int:
         """Read ``count`` sectors at ``lba``; store what was read; return good sectors."""
@@ -306,7 +327,7 @@ class Engine(Passes):
         try:
             mapfile.save_atomic(self.map_path, text)
         except OSError as e:
-            raise DestinationError(f"cannot save {self.map_path}: {e.strerror}") from e
+            raise DestinationError(cannot_write("the mapfile", self.map_path, e)) from e
         self._last_save = time.monotonic()
         self._dirty = False
 

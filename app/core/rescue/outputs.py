@@ -41,7 +41,7 @@ def _ours(role: str, path: str, image: str) -> bool:
     if role == "report":
         try:
             doc = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested 100 000 deep
             return False
         return isinstance(doc, dict) and str(doc.get("schema", "")).startswith("discvault.rip/")
     if role == "cue sheet":
@@ -73,6 +73,11 @@ def check(source: str | None, comp: Companions, force: bool, cue: bool = False) 
         if not os.path.isdir(folder):
             raise DestinationError(
                 f"the folder for the {role} does not exist ({folder}) — create it or choose "
+                "another place"
+            )
+        if not os.access(folder, os.W_OK):  # found now, not after hours of rescue
+            raise DestinationError(
+                f"cannot write the {role} {path}: its folder is read-only or not yours — choose "
                 "another place"
             )
         try:

@@ -26,9 +26,10 @@ from app.core.disc.identity import DiscIdentity, descriptor_sectors, identify
 from app.core.disc.layout import DiscLayout
 from app.core.disc.sources import ReadError, SectorSource, SourceError, SourceGone
 from app.core.rescue import outputs
-from app.core.rescue.types import DestinationError, RescueSettings
+from app.core.rescue.types import DestinationError, RescueSettings, cannot_write
 
 SAMPLES = 16
+MORE_SAMPLES = 80  # when none of the first ones reads: spread wider before giving up
 
 
 @dataclass
@@ -63,27 +64,35 @@ def open_run(
             "put in an .iso — audio CDs are not supported yet; no file was written"
         )
     if layout.end == 0 or (capacity == 0 and layout.is_flat):
-        raise SourceGone(f"{src.description}: no disc, or nothing readable on it")
+        raise SourceGone(
+            f"{src.description}: no disc, or nothing readable on it — insert a disc (or check "
+            "the device) and try again"
+        )
     outputs.check(source_path, comp, force, cue=needs_cue(layout))
     mf = _load_mapfile(comp.map) if os.path.exists(comp.map) and not force else None
     existed = os.path.exists(comp.image)
     try:
         fd = os.open(comp.image, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
     except OSError as e:
-        raise DestinationError(f"{comp.image}: {e.strerror}") from e
+        raise DestinationError(cannot_write("the image", comp.image, e)) from e
     locked = False
     try:
         if not try_lock(fd):
             raise DestinationError(
-                f"another DiscVault is already writing {comp.image} — wait for it to finish, "
-                "or choose another name"
+                f"another DiscVault is already writing or verifying {comp.image} — wait for it "
+                "to finish, or choose another name"
             )
         locked = True
-        probe = _Probe(src)  # identity and claims read the same few sectors: once each
-        identity = identify(layout, probe.read)
-        found = claimsmod.find(layout, _reader(probe, fd, mf), max(capacity, layout.end))
-        if mf is not None:
-            _prove(src, comp, fd, existed, mf, identity, layout)
+        try:
+            probe = _Probe(src)  # identity and claims read the same few sectors: once each
+            identity = identify(layout, probe.read)
+            found = claimsmod.find(layout, _reader(probe, fd, mf), max(capacity, layout.end))
+            if mf is not None:
+                _prove(src, comp, fd, existed, mf, identity, layout)
+        except SourceGone as e:  # pulled while its descriptors were read
+            raise SourceGone(
+                f"{e} — put the disc back and run the same backup again (nothing was written)"
+            ) from e
         at_least = mf.map.size if mf is not None else 0
         if at_least > max(capacity, layout.end, found.end):
             raise DestinationError(
@@ -203,19 +212,74 @@ def _prove(
             f"{comp.image} is shorter than {comp.map} says ({have} of {need} bytes): it was "
             f"cut or replaced — put the whole image back, or move {comp.map} away to start over"
         )
-    for lba in _samples(finished, layout):
+    # Sectors in a hole of the image were never written (or were punched out): compared
+    # first, they show an image that lost what the mapfile says it holds.
+    picks = _hole_samples(fd, finished, src.sector_size) + _samples(finished, layout)
+    compared = _compare(src, comp, fd, picks, start_over)
+    if not compared:  # not one sampled sector read: look further before trusting anything
+        compared = _compare(src, comp, fd, _samples(finished, layout, MORE_SAMPLES), start_over)
+    if not compared:
+        raise DestinationError(
+            f"cannot check that {comp.image} holds this disc: none of the sectors {comp.map} "
+            "says were rescued reads from the disc now (another disc, or a drive that cannot "
+            f"read it) — try another drive, or {start_over}"
+        )
+
+
+def _compare(src: SectorSource, comp: Companions, fd: int, lbas: list[int], start_over: str) -> int:
+    """Compare ``lbas`` between the disc and the image; how many could be read from the disc."""
+    compared = 0
+    for lba in dict.fromkeys(lbas):
         try:
             disc = src.read(lba, 1)
         except ReadError:
             continue
-        if pread(fd, src.sector_size, lba * src.sector_size) != disc:
+        compared += 1
+        if pread(fd, src.sector_size, lba * src.sector_size).ljust(len(disc), b"\0") != disc:
             raise DestinationError(
                 f"{comp.image} does not hold this disc's data (sector {lba} differs): it "
                 f"belongs to another disc or was changed — {start_over}"
             )
+    return compared
 
 
-def _samples(finished: list[tuple[int, int]], layout: DiscLayout) -> list[int]:
+def _hole_samples(fd: int, finished: list[tuple[int, int]], ss: int) -> list[int]:
+    """The first sector of each finished run that lies in a hole of the (sparse) image, up to
+    SAMPLES of them. DiscVault writes every sector it rescues, zeros included, so such a
+    sector was lost since; a copy made sparse (rsync -S) has holes only where the disc holds
+    zeros, and those compare equal."""
+    picks: list[int] = []
+    if not hasattr(os, "SEEK_HOLE"):
+        return picks
+    size = os.fstat(fd).st_size
+    pos = i = 0
+    try:
+        for _ in range(4096):  # a hole per call: bounded on any file
+            hole = os.lseek(fd, pos, os.SEEK_HOLE)
+            if hole >= size:
+                break
+            try:
+                pos = os.lseek(fd, hole, os.SEEK_DATA)
+            except OSError:  # ENXIO: the hole runs to the end of the file
+                pos = size
+            lo, hi = -(-hole // ss), pos // ss  # sectors wholly inside the hole
+            while i < len(finished) and finished[i][1] <= lo:  # both in order: one walk
+                i += 1
+            j = i
+            while j < len(finished) and finished[j][0] < hi:
+                if max(finished[j][0], lo) < min(finished[j][1], hi):
+                    picks.append(max(finished[j][0], lo))
+                j += 1
+            if len(picks) >= SAMPLES or pos >= size:
+                break
+    except OSError:  # no hole support here: every sector counts as written
+        return []
+    return picks[:SAMPLES]
+
+
+def _samples(
+    finished: list[tuple[int, int]], layout: DiscLayout, count: int = SAMPLES
+) -> list[int]:
     """Finished sectors worth comparing: the descriptors, then sectors spread over the rest."""
 
     def done(lba: int) -> bool:
@@ -223,8 +287,8 @@ def _samples(finished: list[tuple[int, int]], layout: DiscLayout) -> list[int]:
 
     picks = [lba for lba in descriptor_sectors(layout) if done(lba)][: SAMPLES // 2]
     total = sum(e - s for s, e in finished)
-    for k in range(SAMPLES - len(picks)):
-        n = total * k // (SAMPLES - len(picks))
+    for k in range(count - len(picks)):
+        n = total * k // (count - len(picks))
         for s, e in finished:
             if n < e - s:
                 picks.append(s + n)
@@ -263,7 +327,7 @@ def size_image(fd: int, image: str, size: int) -> None:
         try:
             os.ftruncate(fd, size)
         except OSError as e:
-            raise DestinationError(f"{image}: {e.strerror}") from e
+            raise DestinationError(cannot_write("the image", image, e)) from e
 
 
 def _free_bytes(path: str) -> int | None:

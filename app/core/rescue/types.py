@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass, field
 
 from app.core.base.outcome import Outcome
@@ -13,6 +14,23 @@ from app.core.disc.plan import Kind, Plan
 
 class DestinationError(Exception):
     """The image or mapfile cannot be written (disk full, permission, wrong file)."""
+
+
+_REMEDY = {
+    errno.ENOSPC: "free some space",
+    errno.EDQUOT: "free some space (the disk quota is used up)",
+    errno.EROFS: "choose a folder on a disk that can be written",
+    errno.EACCES: "choose a folder you may write to",
+    errno.EPERM: "choose a folder you may write to",
+}
+
+
+def cannot_write(what: str, path: str, e: OSError) -> str:
+    """One line for a file a backup could not write: which file (the one the system named,
+    e.g. a temporary name in the way), why, and what to do."""
+    where = e.filename if isinstance(e.filename, str) and e.filename else path
+    remedy = _REMEDY.get(e.errno or 0, f"move {where} out of the way or choose another place")
+    return f"cannot write {what} {where}: {e.strerror} — {remedy}, then run the same backup again"
 
 
 @dataclass

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 
 from app.core.base import mapfile
 from app.core.base.companions import Companions
+from app.core.base.compat import try_lock
 from app.core.base.events import Cancelled, CancelToken, ProgressCallback, no_progress
-from app.core.base.rangemap import RangeMap
+from app.core.base.rangemap import FINISHED, RangeMap
 from app.core.base.sector import SECTOR
 from app.core.disc import plan as planmod
 from app.core.disc import wholeness as wholemod
@@ -103,9 +104,43 @@ def verify(
     map_path: str | None = None,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
+    writer_lock_held: bool = False,
 ) -> VerifyResult:
+    """``writer_lock_held``: the caller is the backup writing ``image`` (rip --verify)."""
     token = cancel or CancelToken()
     _check_image(image)
+    lock = -1 if writer_lock_held else _reader_lock(image)
+    try:
+        return _verify(image, source, dat_path, map_path, progress, token)
+    finally:
+        if lock >= 0:
+            os.close(lock)
+
+
+def _reader_lock(image: str) -> int:
+    """A descriptor holding a reader's lock on ``image`` for the whole verify: while a backup
+    writes the image (and its report and checksum files) what verify would read is a moment of
+    a changing file; and no backup may start writing while verify reads."""
+    try:
+        fd = os.open(image, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    except OSError as e:
+        raise VerifyInputError(f"{image}: {e.strerror} — check the path") from e
+    if not try_lock(fd, shared=True):
+        os.close(fd)
+        raise VerifyInputError(
+            f"a backup is writing {image} now — wait for it to finish, then verify it"
+        )
+    return fd
+
+
+def _verify(
+    image: str,
+    source: SectorSource | None,
+    dat_path: str | None,
+    map_path: str | None,
+    progress: ProgressCallback,
+    token: CancelToken,
+) -> VerifyResult:
     try:  # DatError before the long read; Ctrl-C is honoured while a big DAT loads
         dat = datmod.load(dat_path, cancel=token) if dat_path else None
     except Cancelled:
@@ -130,7 +165,7 @@ def verify(
         result.extra_bytes = whole.extra_bytes
         result.checks += checkmod.wholeness(whole)
         if bad_map is not None:
-            found, result.map_bad_sectors = checkmod.mapfile_check(bad_map, plan)
+            found, result.map_bad_sectors = checkmod.mapfile_check(bad_map, plan, job.sectors)
             result.checks += found
         job.sequential_pass()
         if source is not None:
@@ -150,7 +185,8 @@ def verify(
     result.duration = time.monotonic() - job.t0
     if result.cancelled or result.hashes is None:
         return result
-    result.checks += checkmod.checksums(image, result.hashes)
+    rescued_now = mf.map.count(FINISHED)[0] if mf is not None else None
+    result.checks += checkmod.checksums(image, result.hashes, rescued_now)
     if dat is not None:
         m = dat.match(job.size, result.hashes, os.path.basename(image))
         result.dat_match = m
