@@ -35,7 +35,7 @@ def _positive(text: str) -> int:
 
 
 def _duration(text: str) -> float:
-    """"90", "90s", "30m", "2h", "1h30m" -> seconds."""
+    """ "90", "90s", "30m", "2h", "1h30m" -> seconds."""
     import re
 
     m = re.fullmatch(r"\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*", text)

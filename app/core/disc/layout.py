@@ -110,6 +110,11 @@ class DiscLayout:
         and session gaps included (as zero-filled sectors that are "not data")."""
         return max((t.end for t in self.data_tracks), default=0)
 
+    @property
+    def tracks_end(self) -> int:
+        """The end of the last track of any kind (where a BIN/CUE of the disc ends)."""
+        return max((t.end for t in self.tracks), default=0)
+
     def gaps(self) -> list[tuple[int, int]]:
         """Sectors between sessions (lead-out, lead-in, pregap) as ``[start, end)`` runs."""
         out = []

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 
 from app.core.base.companions import Companions
 from app.core.base.events import CancelToken, ProgressCallback, no_progress
-from app.core.disc import cue
+from app.core.base.mapfile import save_atomic
 from app.core.disc.sources import SectorSource, SourceError
 from app.core.rescue import report
 from app.core.rescue.engine import Engine
-from app.core.rescue.resume import needs_cue
 from app.core.rescue.types import RescueResult, RescueSettings
 from app.core.verify import verifier as verify
 
@@ -31,6 +30,7 @@ class BackupOptions:
     eject: Callable[[], None] | None = None
     force: bool = False
     command_line: str = ""
+    format: str = "iso"  # an output format's name (app.core.rescue.formats)
 
     def __post_init__(self) -> None:
         comp = Companions.of(self.image, self.map_path, self.report_path)
@@ -71,10 +71,10 @@ def run_backup(
             force=opts.force,
             report_path=opts.report_path,
             source_path=opts.source_name if os.path.exists(opts.source_name) else None,
+            fmt=opts.format,
         ).run()
-        comp = opts.companions
-        cue_path = comp.cue if needs_cue(result.plan.layout) else None
-        doc = report.build(result, opts.source_name, opts.image, opts.map_path, cue_path)
+        sheet = result.output.sheet() if result.output is not None else None
+        doc = report.build(result, opts.source_name, opts.image, opts.map_path)
         vr = None
         if opts.verify and result.outcome.finished:
             try:
@@ -91,11 +91,11 @@ def run_backup(
     finally:
         source.close()
     try:
-        if cue_path:
-            cue.write(result.plan.layout, opts.image, cue_path)
+        if sheet is not None:
+            save_atomic(*sheet)
         report.write(doc, opts.report_path)
-        if result.hashes:
-            report.write_sidecars(opts.image, result.hashes)
+        if result.files and all(f.hashes for f in result.files):
+            report.write_file_sidecars(opts.companions, result.files)
     except OSError as e:
         problems.append(f"cannot write the report {opts.report_path}: {e.strerror}")
     if (

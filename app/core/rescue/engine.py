@@ -11,8 +11,6 @@ path (end, error, cancel, disc removed, disk full) saves the mapfile before retu
 
 from __future__ import annotations
 
-import errno
-import os
 import time
 
 from app.core.base import mapfile
@@ -25,13 +23,13 @@ from app.core.base.events import (
     ProgressCallback,
     no_progress,
 )
-from app.core.base.hashing import StreamHasher, hash_file
 from app.core.base.outcome import Outcome
 from app.core.base.rangemap import BAD, FINISHED, NON_SCRAPED, NON_TRIED, NON_TRIMMED
 from app.core.disc.plan import Kind
 from app.core.disc.sources import ReadError, SectorSource, SourceError, SourceGone
+from app.core.rescue.output import FileResult, PartHasher, hash_parts
 from app.core.rescue.passes import Passes, clip
-from app.core.rescue.resume import Opened, open_run, size_image
+from app.core.rescue.resume import Opened, open_run
 from app.core.rescue.types import (
     DestinationError,
     PassRecord,
@@ -69,8 +67,10 @@ class Engine(Passes):
         force: bool = False,
         report_path: str = "",
         source_path: str | None = None,
+        fmt: str = "iso",
     ) -> None:
         self.src = source
+        self.fmt = fmt
         self.ss = source.sector_size
         self.comp = Companions.of(image_path, map_path, report_path)
         self.image_path = image_path
@@ -89,14 +89,12 @@ class Engine(Passes):
         self.pass_no = 0  # the pass in progress, 1-based once the first begins
         self.pass_count = 3 + 3 + self.cfg.retries
         self.pos = 0
-        self.hasher: StreamHasher | None = None
-        self.hash_next = 0
+        self.hasher: PartHasher | None = None
         self.rate = 0.0
         self._rate_mark = (self.t0, 0)
         self._last_emit = 0.0
         self._last_save = self.t0
         self._dirty = False
-        self.img = -1
         self.fail_seconds = 0.0  # time spent in failed reads: what a retry costs, measured
         self.pass_left = 0  # reads left in a sector-by-sector pass
 
@@ -109,7 +107,7 @@ class Engine(Passes):
         with the mapfile saved."""
         self.open()
         outcome, message = Outcome.COMPLETE, ""
-        hashes: dict[str, str] | None = None
+        files: list[FileResult] = []
         hashes_from = ""
         early = ""
         try:
@@ -129,9 +127,9 @@ class Engine(Passes):
             self.phase = "done"
             self.save()
             self.image_sectors = self.opened.plan.image_end(self.map, self.opened.claims.end)
-            if self.image_sectors < self.total:
-                os.ftruncate(self.img, self.image_sectors * self.ss)
-            hashes, hashes_from = self.finish_hashes()
+            self.out.image_end(self.image_sectors)
+            self.out.finish(self.image_sectors)
+            files, hashes_from = self.finish_hashes()
             damaged = self.opened.plan.damaged(self.map)
             if damaged:
                 outcome = Outcome.INCOMPLETE
@@ -166,7 +164,7 @@ class Engine(Passes):
                 # The previous mapfile is still whole (atomic save): at most seconds are lost.
                 message += f" (mapfile not updated: {e})"
             self._dirty = False  # saved, or reported as not saved: never retried on a closed fd
-            os.close(self.img)  # releases the lock too
+            self.out.close()  # releases the locks too
             self.src.set_phase("done")
             self.emit(time.monotonic())
         o = self.opened
@@ -182,8 +180,10 @@ class Engine(Passes):
             image_sectors=self.image_sectors,
             map=self.map,
             resumed=o.resumed,
-            hashes=hashes,
+            hashes=files[0].hashes if len(files) == 1 and self.out.format == "iso" else None,
             hashes_from=hashes_from,
+            files=files,
+            output=self.out,
             passes=self.passes,
             reads=self.reads,
             failed_reads=self.failed,
@@ -195,9 +195,9 @@ class Engine(Passes):
         )
 
     def open(self) -> None:
-        o = open_run(self.src, self.comp, self.force, self.source_path, self.cfg)
+        o = open_run(self.src, self.comp, self.force, self.source_path, self.cfg, self.fmt)
         self.opened = o
-        self.img = o.fd
+        self.out = o.out
         self.map = o.map
         self.total = o.map.size
         self.image_sectors = self.total
@@ -205,29 +205,17 @@ class Engine(Passes):
         self.once_windows = o.plan.runs(Kind.RUNOUT, Kind.GAP)
         self._audio = sum(e - s for s, e in o.plan.runs(Kind.AUDIO))
         if self.map.count(NON_TRIED)[0] == self.total:
-            self.hasher = StreamHasher()
+            self.hasher = PartHasher(list(self.out.parts), self.ss)
         try:
             self.save()  # the mapfile exists from the first second: resume is always possible
-            size_image(self.img, self.image_path, self.total * self.ss)
+            self.out.allocate()
         except DestinationError:
-            os.close(self.img)
+            self.out.close()
             raise
 
     # ---- I/O ----------------------------------------------------------------------------------
     def write(self, lba: int, data: bytes) -> None:
-        try:
-            view = memoryview(data)
-            off = lba * self.ss
-            while view:
-                n = os.pwrite(self.img, view, off)
-                view, off = view[n:], off + n
-        except OSError as e:
-            if e.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise DestinationError(
-                    f"the disk holding {self.image_path} is full — free some space and run "
-                    "the same backup again to resume"
-                ) from e
-            raise DestinationError(f"{self.image_path}: {e.strerror}") from e
+        self.out.write(lba, data)
 
     def attempt(self, lba: int, count: int, rec: PassRecord) -> int:
         """Read ``count`` sectors at ``lba``; store what was read; return good sectors."""
@@ -280,18 +268,12 @@ class Engine(Passes):
         return good
 
     def _feed_hash(self, lba: int, data: bytes) -> None:
-        if self.hasher is None:
-            return
-        if lba == self.hash_next:
-            self.hasher.update(data)
-            self.hash_next += len(data) // self.ss
-        else:  # out of order: hashes will come from the finished image instead
-            self.hasher.abort()
-            self.hasher = None
+        if self.hasher is not None:
+            self.hasher.feed(lba, data)
 
     def save(self) -> None:
         # Image first, then the mapfile that vouches for it.
-        os.fdatasync(self.img) if hasattr(os, "fdatasync") else os.fsync(self.img)
+        self.out.sync()
         mf = mapfile.Mapfile(
             self.map,
             self.ss,
@@ -404,19 +386,21 @@ class Engine(Passes):
             for lba in range(lo, hi):
                 self.write(lba, marker_sector(lba, self.ss))
 
-    def finish_hashes(self) -> tuple[dict[str, str], str]:
-        if self.hasher is not None and self.hash_next == self.image_sectors:
-            hashes = self.hasher.finish()
-            self.hasher = None
-            return hashes, "stream"
-        if self.hasher is not None:
-            self.hasher.abort()
-            self.hasher = None
+    def finish_hashes(self) -> tuple[list[FileResult], str]:
+        """Every file's hashes: streamed while reading when the data came in order, else
+        from the finished files — never from a second read of the disc."""
+        parts = self.out.parts
+        streamed = self.hasher.finish(parts) if self.hasher is not None else {}
+        self.hasher = None
+        files = self.out.file_results()
+        if len(streamed) == len(parts):
+            for i, f in enumerate(files):
+                f.hashes = streamed[i]
+            return files, "stream"
         self.phase = "hash"
-        os.fsync(self.img)
-        total = self.image_sectors * self.ss
+        self.out.sync()
 
-        def on_bytes(done: int) -> None:
+        def on_bytes(done: int, total: int) -> None:
             now = time.monotonic()
             if now - self._last_emit >= 0.1:
                 self._last_emit = now
@@ -436,12 +420,12 @@ class Engine(Passes):
                     )
                 )
 
-        from_image = hash_file(
-            self.image_path, on_bytes=on_bytes, should_stop=lambda: self.cancel.cancelled
-        )
-        if from_image is None:
+        got = hash_parts(parts, streamed, on_bytes, lambda: self.cancel.cancelled)
+        if got is None:
             raise Cancelled(self.cancel.reason)
-        return from_image, "image"
+        for f, h in zip(files, got, strict=True):
+            f.hashes = h
+        return files, "image"
 
 
 def rescue(

@@ -14,17 +14,18 @@ from app.core.base.mapfile import save_atomic
 from app.core.base.outcome import Outcome
 from app.core.base.units import human_bytes
 from app.core.disc.plan import Kind
+from app.core.rescue.output import FileResult
 from app.core.rescue.types import RescueResult
 
 SCHEMA = "discvault.rip/1"
 
 
-def build(
-    result: RescueResult, source: str, image: str, map_path: str, cue: str | None = None
-) -> dict[str, object]:
+def build(result: RescueResult, source: str, image: str, map_path: str) -> dict[str, object]:
     ss = result.sector_size
     damaged = result.damaged_sectors
     now = time.time()
+    out = result.output
+    cue = out.sheet_path() if out is not None else None
     plan = result.plan
     not_data = []
     for r in plan.regions:
@@ -67,10 +68,14 @@ def build(
             "path": os.path.abspath(image),
             "map": os.path.abspath(map_path),
             "cue": os.path.abspath(cue) if cue else None,
+            "format": out.format if out is not None else "iso",
             "sector_size": ss,
             "sectors": result.image_sectors,
-            "bytes": result.image_sectors * ss,
+            "bytes": sum(f.size for f in result.files)
+            if result.files
+            else result.image_sectors * ss,
             "domain_sectors": result.sectors,
+            "files": [f.to_json() for f in result.files],
         },
         "rescued_sectors": result.rescued_sectors,
         "unreadable_sectors": damaged,
@@ -97,12 +102,26 @@ def write(report: dict[str, object], path: str) -> None:
 
 
 def write_sidecars(image: str, hashes: dict[str, str]) -> list[str]:
-    """``IMAGE.md5`` etc. in coreutils format, so ``sha1sum -c IMAGE.sha1`` works in place."""
+    """``IMAGE.md5`` etc. for one image file (the library's import of a plain .iso)."""
     written = []
     name = os.path.basename(image)
     for algo, path in Companions.of(image).sidecars.items():
         if algo in hashes:
             save_atomic(path, f"{hashes[algo]}  {name}\n")
+            written.append(path)
+    return written
+
+
+def write_file_sidecars(comp: Companions, files: list[FileResult]) -> list[str]:
+    """``IMAGE.md5`` etc. in coreutils format, one line per file the backup wrote (the .iso, or
+    every .bin of a BIN/CUE), so ``sha1sum -c IMAGE.sha1`` works in place."""
+    written = []
+    for algo, path in comp.sidecars.items():
+        lines = [
+            f"{f.hashes[algo]}  {f.part.name}\n" for f in files if f.hashes and algo in f.hashes
+        ]
+        if len(lines) == len(files):
+            save_atomic(path, "".join(lines))
             written.append(path)
     return written
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from app.core.base.outcome import Outcome
 from app.core.base.rangemap import FINISHED, RangeMap
 from app.core.disc.claims import Claims
 from app.core.disc.identity import DiscIdentity
 from app.core.disc.plan import Kind, Plan
+
+if TYPE_CHECKING:
+    from app.core.rescue.output import FileResult, Output
 
 
 class DestinationError(Exception):
@@ -61,6 +65,8 @@ class RescueResult:
     source_notes: list[str] = field(default_factory=list)  # what the drive layer did
     trailing_bytes: int = 0  # a source file's bytes past its last whole sector (not imaged)
     protection: str = ""  # "CSS" when the disc said so
+    files: list[FileResult] = field(default_factory=list)  # what was written, with hashes
+    output: Output | None = None  # the format that wrote them (closed), for the sheet
 
     @property
     def damaged_sectors(self) -> int:
