@@ -61,9 +61,14 @@ def cmd_rip(args: argparse.Namespace) -> int:
         return fail(
             f"{out} is a folder: give the image's file name, e.g. {out}/disc.iso", EXIT_USAGE
         )
+    fmt = args.format
+    if fmt == "auto" and out.lower().endswith((".cue", ".bin")):
+        fmt = "bincue"  # naming the sheet is asking for a BIN/CUE
     opts = BackupOptions(
         source_name=args.source,
         image=out,
+        format=fmt,
+        read_offset=args.read_offset,
         map_path=args.map or "",
         report_path=args.report or "",
         settings=RescueSettings(
@@ -91,7 +96,7 @@ def cmd_rip(args: argparse.Namespace) -> int:
         return fail(str(e))
     finally:
         bar.close()
-    say(report.summary(done.result, out))
+    say(report.summary(done.result, done.image))
     code = OUTCOME_EXIT[done.result.outcome]
     if done.verify is not None:
         say(verify_text(done.verify))

@@ -14,7 +14,9 @@ from app.core.base.events import CancelToken, ProgressCallback, no_progress
 from app.core.base.mapfile import save_atomic
 from app.core.disc.sources import SectorSource, SourceError
 from app.core.rescue import report
+from app.core.rescue.choose import choose
 from app.core.rescue.engine import Engine
+from app.core.rescue.outputs import UsageError
 from app.core.rescue.types import RescueResult, RescueSettings
 from app.core.verify import verifier as verify
 
@@ -22,23 +24,23 @@ from app.core.verify import verifier as verify
 @dataclass
 class BackupOptions:
     source_name: str  # what the user typed (a drive, a device, an image file)
-    image: str
-    map_path: str = ""
+    image: str  # the name asked for; the format may change its extension (NAME.cue)
+    map_path: str = ""  # "" : beside the image, named after it
     report_path: str = ""
     settings: RescueSettings | None = None
     verify: bool = False
     eject: Callable[[], None] | None = None
     force: bool = False
     command_line: str = ""
-    format: str = "iso"  # an output format's name (app.core.rescue.formats)
+    format: str = "auto"  # auto, iso or bincue (app.core.rescue.choose)
+    read_offset: int | None = None  # the drive's audio read offset, when the user knows it
 
-    def __post_init__(self) -> None:
-        comp = Companions.of(self.image, self.map_path, self.report_path)
-        self.map_path, self.report_path = comp.map, comp.report
+    def companions_for(self, image: str) -> Companions:
+        return Companions.of(image, self.map_path, self.report_path)
 
     @property
     def companions(self) -> Companions:
-        return Companions.of(self.image, self.map_path, self.report_path)
+        return self.companions_for(self.image)
 
 
 @dataclass
@@ -47,6 +49,7 @@ class BackupOutcome:
     verify: verify.VerifyResult | None
     report: dict[str, object]
     problems: list[str]  # what went wrong after the rescue itself (report, verify, eject)
+    image: str = ""  # the file the backup is named by: the .iso, or the .cue of a BIN/CUE
 
 
 def run_backup(
@@ -57,31 +60,41 @@ def run_backup(
 ) -> BackupOutcome:
     """Raises SourceError/DestinationError only when nothing could start."""
     token = cancel or CancelToken()
-    source = open_source()
+    opened = open_source()
     problems: list[str] = []
     try:
+        try:
+            choice = choose(opened, opts.format, opts.image, opts.read_offset)
+        except ValueError as e:
+            raise UsageError(str(e)) from e
+        source = choice.source
+        comp = opts.companions_for(choice.image)
         result = Engine(
             source,
-            opts.image,
-            opts.map_path,
+            choice.image,
+            comp.map,
             opts.settings,
             progress,
             token,
             command_line=opts.command_line,
             force=opts.force,
-            report_path=opts.report_path,
+            report_path=comp.report,
             source_path=opts.source_name if os.path.exists(opts.source_name) else None,
-            fmt=opts.format,
+            fmt=choice.format,
+            notes=choice.notes,
         ).run()
+        result.read_offset = choice.offset
+        result.drive = choice.drive
+        result.raw = choice.raw
         sheet = result.output.sheet() if result.output is not None else None
-        doc = report.build(result, opts.source_name, opts.image, opts.map_path)
+        doc = report.build(result, opts.source_name, choice.image, comp.map)
         vr = None
         if opts.verify and result.outcome.finished:
             try:
                 vr = verify.verify(
-                    opts.image,
+                    choice.image,
                     source=source,
-                    map_path=opts.map_path,
+                    map_path=comp.map,
                     progress=progress,
                     cancel=token,
                 )
@@ -89,15 +102,15 @@ def run_backup(
             except (verify.VerifyInputError, SourceError) as e:
                 problems.append(f"cannot verify: {e}")
     finally:
-        source.close()
+        opened.close()
     try:
         if sheet is not None:
             save_atomic(*sheet)
-        report.write(doc, opts.report_path)
+        report.write(doc, comp.report)
         if result.files and all(f.hashes for f in result.files):
-            report.write_file_sidecars(opts.companions, result.files)
+            report.write_file_sidecars(comp, result.files)
     except OSError as e:
-        problems.append(f"cannot write the report {opts.report_path}: {e.strerror}")
+        problems.append(f"cannot write the report {comp.report}: {e.strerror}")
     if (
         opts.eject is not None
         and result.outcome.finished
@@ -107,4 +120,4 @@ def run_backup(
             opts.eject()
         except OSError as e:
             problems.append(f"could not eject: {e}")
-    return BackupOutcome(result, vr, doc, problems)
+    return BackupOutcome(result, vr, doc, problems, choice.image)

@@ -24,7 +24,7 @@ from app.core.base.events import (
     no_progress,
 )
 from app.core.base.outcome import Outcome
-from app.core.base.rangemap import BAD, FINISHED, NON_SCRAPED, NON_TRIED, NON_TRIMMED
+from app.core.base.rangemap import BAD, FINISHED, NON_SCRAPED, NON_TRIED, NON_TRIMMED, RangeMap
 from app.core.disc.plan import Kind
 from app.core.disc.sources import ReadError, SectorSource, SourceError, SourceGone
 from app.core.rescue.output import FileResult, PartHasher, hash_parts
@@ -68,9 +68,11 @@ class Engine(Passes):
         report_path: str = "",
         source_path: str | None = None,
         fmt: str = "iso",
+        notes: list[str] | None = None,
     ) -> None:
         self.src = source
         self.fmt = fmt
+        self.notes = list(notes or [])
         self.ss = source.sector_size
         self.comp = Companions.of(image_path, map_path, report_path)
         self.image_path = image_path
@@ -184,12 +186,14 @@ class Engine(Passes):
             hashes_from=hashes_from,
             files=files,
             output=self.out,
+            unchecked=self.unchecked,
+            proof=_proof_counts(self.src),
             passes=self.passes,
             reads=self.reads,
             failed_reads=self.failed,
             duration=time.monotonic() - self.t0,
             settings=self.cfg,
-            source_notes=list(getattr(self.src, "notes", [])),
+            source_notes=self.notes + list(getattr(self.src, "notes", [])),
             trailing_bytes=int(getattr(self.src, "trailing_bytes", 0)),
             protection=self.src.protection,
         )
@@ -199,6 +203,11 @@ class Engine(Passes):
         self.opened = o
         self.out = o.out
         self.map = o.map
+        # Sectors kept without a proof of their own (see rawsource): recorded in the mapfile,
+        # so a resumed run still knows which of the earlier run's sectors were not proven.
+        self.unchecked = RangeMap(self.map.size, "c")
+        for a, b in _runs_of(o.meta.pop("unchecked_prior", None)):
+            self.unchecked.set(a, b, "u")
         self.total = o.map.size
         self.image_sectors = self.total
         self.data_windows = o.plan.runs(Kind.DATA)
@@ -261,6 +270,8 @@ class Engine(Passes):
         good = len(data) // self.ss
         if good:
             self.write(lba, data)
+            for a, b in getattr(self.src, "unchecked", ()):
+                self.unchecked.set(max(a, lba), min(b, lba + good), "u")
             self.map.set(lba, lba + good, FINISHED)
             rec.recovered_sectors += good  # only unfinished sectors are ever read
             self._dirty = True
@@ -274,6 +285,7 @@ class Engine(Passes):
     def save(self) -> None:
         # Image first, then the mapfile that vouches for it.
         self.out.sync()
+        self.opened.meta["unchecked"] = [[a, b] for a, b in self.unchecked.runs_with("u")]
         mf = mapfile.Mapfile(
             self.map,
             self.ss,
@@ -426,6 +438,24 @@ class Engine(Passes):
         for f, h in zip(files, got, strict=True):
             f.hashes = h
         return files, "image"
+
+
+def _runs_of(doc: object) -> list[tuple[int, int]]:
+    if not isinstance(doc, list):
+        return []
+    out = []
+    for item in doc:
+        if isinstance(item, list) and len(item) == 2 and all(isinstance(x, int) for x in item):
+            out.append((item[0], item[1]))
+    return out
+
+
+def _proof_counts(src: SectorSource) -> dict[str, int]:
+    proof = getattr(src, "proof", None)
+    if proof is None:
+        return {}
+    transport = getattr(src, "transport", None)
+    return {**proof.to_json(), "c2": int(bool(getattr(transport, "c2", False)))}
 
 
 def rescue(

@@ -74,7 +74,7 @@ def make(fmt: str, comp: Companions, layout: DiscLayout) -> Output:
 
 
 # Formats that live in their own module register themselves when imported.
-MODULES: tuple[str, ...] = ()
+MODULES: tuple[str, ...] = ("app.core.rescue.bincue",)
 
 
 def _load_all() -> None:

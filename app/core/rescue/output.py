@@ -23,6 +23,7 @@ from app.core.base.companions import Companions
 from app.core.base.compat import pread, try_lock
 from app.core.base.hashing import StreamHasher, hash_file
 from app.core.base.units import human_bytes
+from app.core.disc.cdtext import DiscInfo
 from app.core.disc.layout import DiscLayout
 from app.core.rescue.types import DestinationError
 
@@ -84,6 +85,7 @@ class Output:
         self.fds: list[int] = []
         self.existed: list[bool] = []
         self.notes: list[str] = []
+        self.info: DiscInfo | None = None  # MCN, ISRCs, CD-Text, when the drive gives them
 
     # ---- what a format decides ----------------------------------------------------------------
     def make_parts(self, layout: DiscLayout) -> list[Part]:

@@ -55,6 +55,7 @@ def open_run(
     capacity = src.sector_count
     layout = src.read_layout()
     out = formats.make(fmt, comp, layout)
+    out.info = getattr(src, "info", None)
     if out.sector_size != src.sector_size:
         raise SourceError(
             f"{src.description} gives {src.sector_size}-byte sectors, an {fmt} image holds "
@@ -101,6 +102,7 @@ def open_run(
             "capacity": capacity,
             "format": fmt,
             "sector_size": out.sector_size,
+            "unchecked_prior": mf.meta.get("unchecked", []) if mf is not None else [],
         }
         return Opened(out, rmap, plan, found, identity, capacity, mf is not None, meta)
     except BaseException:

@@ -12,6 +12,7 @@ from app.core.disc.identity import DiscIdentity
 from app.core.disc.plan import Kind, Plan
 
 if TYPE_CHECKING:
+    from app.core.disc.offsets import ReadOffset
     from app.core.rescue.output import FileResult, Output
 
 
@@ -67,6 +68,11 @@ class RescueResult:
     protection: str = ""  # "CSS" when the disc said so
     files: list[FileResult] = field(default_factory=list)  # what was written, with hashes
     output: Output | None = None  # the format that wrote them (closed), for the sheet
+    unchecked: RangeMap | None = None  # "u": kept without a proof of its own (rawsource)
+    proof: dict[str, int] = field(default_factory=dict)  # EDC/C2 failures seen, zero codes
+    read_offset: ReadOffset | None = None  # the audio read offset applied (raw reads)
+    drive: str = ""  # the drive's vendor and product, when known
+    raw: bool = False  # sectors were read raw (READ CD) and proven one by one
 
     @property
     def damaged_sectors(self) -> int:
