@@ -125,6 +125,10 @@ def verify_text(r: verify.VerifyResult) -> str:
     lines = [head] + [f"  {mark.get(c.status, c.status):10s} {c.detail}" for c in r.checks]
     if r.hashes:
         lines += [f"  {a:7s} {r.hashes[a]}" for a in ("crc32", "md5", "sha1", "sha256")]
+    for f in r.files:
+        h = f.get("hashes")
+        if isinstance(h, dict):
+            lines.append(f"  {f['name']}: crc32 {h.get('crc32')}  sha1 {h.get('sha1')}")
     return "\n".join(lines)
 
 

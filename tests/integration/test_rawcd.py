@@ -23,7 +23,7 @@ from app.core.rescue.backup import BackupOptions, BackupOutcome, run_backup
 from app.core.rescue.types import RescueSettings
 from app.core.verify import verifier
 from tests.modeldrive import ModelDriveSource
-from tests.rawfixtures import RAW, RawDisc, audio_cd, mixed_mode, shifted
+from tests.rawfixtures import RAW, RawDisc, audio_cd, mixed_mode, shifted, video_cd
 
 FAST = RescueSettings(save_interval=0.2, retries=2)
 
@@ -272,3 +272,30 @@ def test_a_drive_that_returns_zero_edc_is_not_called_corrupt(
     v = verifier.verify(str(out))
     edc = next(c for c in v.checks if c.name == "edc")
     assert edc.status == "info" and "carry none to check" in edc.detail
+
+
+def test_a_video_cd_mode2_track_comes_out_as_vcdimager_wrote_it(tmp_path: Path) -> None:
+    """Form 1 and Form 2 sectors as vcdimager wrote them, served raw by the drive: our .bin must
+    equal vcdimager's byte for byte, every sector proven (Form 2 by its EDC)."""
+    vcdxbuild = need("vcdxbuild", "vcdimager")
+    from tests.unit.test_cdsector import VCD_XML, tiny_mpeg
+
+    work = tmp_path / "vcd"
+    work.mkdir()
+    (work / "data.bin").write_bytes(b"payload" * 1000)
+    (work / "m.mpg").write_bytes(tiny_mpeg(120))
+    (work / "v.xml").write_text(VCD_XML)
+    subprocess.run([vcdxbuild, "-q", "v.xml"], cwd=work, check=True, capture_output=True)
+    made = (work / "videocd.bin").read_bytes()
+    disc = video_cd(tmp_path / "disc", made)
+    out = tmp_path / "out" / "Movie.iso"
+    out.parent.mkdir()
+    done = rip(disc.json_path(), out)  # Mode 2: a BIN/CUE, whatever the name said
+    assert done.result.outcome is Outcome.COMPLETE, done.result.message
+    assert done.image.endswith("Movie.cue")
+    assert (out.parent / "Movie.bin").read_bytes() == made
+    proof = done.report["proof"]
+    assert isinstance(proof, dict) and proof["not_verified"] == 0
+    assert proof["data_sectors"] == len(made) // RAW
+    assert "MODE2/2352" in (out.parent / "Movie.cue").read_text()
+    assert verifier.verify(done.image).outcome == "good"

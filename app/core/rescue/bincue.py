@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 
 from app.core.disc import cdsector, cue
+from app.core.disc.binset import track_files
 from app.core.disc.layout import DiscLayout, TrackKind
 from app.core.rescue.formats import register
 from app.core.rescue.output import Output, Part
@@ -33,18 +34,6 @@ def track_names(stem: str, layout: DiscLayout) -> dict[int, str]:
         return {tracks[0].number: f"{base}.bin"}
     width = 2 if len(tracks) >= 10 else 1
     return {t.number: f"{base} (Track {t.number:0{width}d}).bin" for t in tracks}
-
-
-def track_files(layout: DiscLayout) -> list[tuple[int, int, int]]:
-    """(track number, first LBA, end LBA) of each track's file, in disc order."""
-    out = []
-    for s in layout.sessions:
-        for i, t in enumerate(s.tracks):
-            start = t.start - (t.pregap if i else 0)
-            nxt = s.tracks[i + 1] if i + 1 < len(s.tracks) else None
-            end = nxt.start - nxt.pregap if nxt is not None else s.leadout
-            out.append((t.number, start, max(end, start)))
-    return out
 
 
 @register

@@ -14,120 +14,36 @@ Mixed Mode disc's pregap) are checked as data.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 
 from app.core.base import mapfile
 from app.core.base.events import CancelToken, Progress, ProgressCallback
 from app.core.base.hashing import StreamHasher
 from app.core.base.rangemap import FINISHED, RangeMap
-from app.core.disc import cdsector, cue
+from app.core.disc import cdsector
+from app.core.disc.binset import BinCueError, Sheet, TrackFile, is_bincue, open_sheet
 from app.core.disc.cdsector import RAW, SectorMode, Verdict
-from app.core.disc.layout import DiscLayout, TrackKind
+from app.core.disc.layout import TrackKind
 from app.core.verify.checks import Check
 
 BATCH = 256  # sectors checked at a time: cdsector's batch engine is fast from ~256 on
 
 
-class BinCueError(Exception):
-    """The sheet or one of its files cannot be read at all (one line)."""
-
-
-@dataclass
-class TrackFile:
-    name: str
-    path: str
-    track: int
-    kind: TrackKind
-    mode: str
-    start: int  # LBA of the file's first sector
-    sectors: int  # what the layout says the file holds
-    size: int = 0
-    hashes: dict[str, str] | None = None
-    ok: int = 0
-    bad: list[int] = field(default_factory=list)  # LBAs failing their own check
-    unchecked: int = 0  # data sectors with nothing to check
-    not_read: int = 0  # sectors the mapfile calls unreadable (zero in the file)
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "name": self.name,
-            "track": self.track,
-            "mode": self.mode,
-            "lba": self.start,
-            "sectors": self.sectors,
-            "bytes": self.size,
-            "hashes": self.hashes,
-            "edc": {
-                "ok": self.ok,
-                "bad": len(self.bad),
-                "unchecked": self.unchecked,
-                "first_bad": self.bad[0] if self.bad else None,
-            },
-        }
-
-
-@dataclass
-class Sheet:
-    path: str
-    layout: DiscLayout
-    files: list[TrackFile]
-
-
-def is_bincue(path: str) -> bool:
-    return path.lower().endswith(".cue")
-
-
-def open_sheet(path: str) -> Sheet:
-    """The sheet and its files, the layout exact when DiscVault wrote it, else worked out from
-    the files' lengths. ``BinCueError`` names a missing file or a malformed line."""
-    try:
-        sheet = cue.read(path)
-    except cue.CueError as e:
-        raise BinCueError(str(e)) from e
-    folder = os.path.dirname(os.path.abspath(path))
-    paths = [os.path.join(folder, f) for f in sheet.files]
-    sizes = []
-    for p in paths:
-        try:
-            sizes.append(os.path.getsize(p))
-        except OSError as e:
-            raise BinCueError(f"{p}: {e.strerror} — the sheet {path} names it") from e
-    per_sector = {t.file: t.sector_size for t in sheet.tracks}
-    try:
-        layout = cue.with_sizes(sheet, [s // per_sector.get(i, RAW) for i, s in enumerate(sizes)])
-    except cue.CueError as e:
-        raise BinCueError(f"{path}: {e}") from e
-    from app.core.rescue.bincue import track_files
-
-    spans = {n: (a, b) for n, a, b in track_files(layout)}
-    files: list[TrackFile] = []
-    for t in sheet.tracks:
-        a, b = spans.get(t.number, (0, 0))
-        p = paths[t.file]
-        if any(f.path == p for f in files):
-            continue  # several tracks in one file: checked as that file
-        files.append(
-            TrackFile(
-                os.path.basename(p),
-                p,
-                t.number,
-                t.kind,
-                t.mode,
-                a,
-                b - a,
-                sizes[t.file],
-            )
-        )
-    return Sheet(path, layout, files)
-
-
-def load_map(path: str) -> RangeMap | None:
+def load_map(path: str) -> tuple[RangeMap | None, int]:
+    """The backup's mapfile, and how many sectors it says were kept without a proof of their
+    own (made from 2048-byte reads, or a drive's zero codes): their codes in the image were
+    computed, not read, so they prove the image unchanged since, not the read."""
     if not os.path.exists(path):
-        return None
+        return None, 0
     try:
-        return mapfile.load(path, RAW).map
+        mf = mapfile.load(path, RAW)
     except mapfile.MapfileError:
-        return None
+        return None, 0
+    unproven = 0
+    runs = mf.meta.get("unchecked")
+    for item in runs if isinstance(runs, list) else []:
+        if isinstance(item, list) and len(item) == 2:
+            unproven += int(item[1]) - int(item[0])
+    return mf.map, unproven
 
 
 def check_files(
@@ -269,3 +185,16 @@ def sidecar_checks(cue_path: str, files: list[TrackFile]) -> list[Check]:
                 Check(f"sidecar:{algo}", "mismatch", f"{side} has no line for {', '.join(missing)}")
             )
     return checks
+
+
+__all__ = [
+    "BinCueError",
+    "Sheet",
+    "TrackFile",
+    "check_files",
+    "edc_check",
+    "is_bincue",
+    "load_map",
+    "open_sheet",
+    "sidecar_checks",
+]

@@ -44,7 +44,7 @@ def verify_bincue(
     except bincue.BinCueError as e:
         raise VerifyInputError(str(e)) from e
     comp = Companions.of(image, map_path or "")
-    bad_map = bincue.load_map(comp.map)
+    bad_map, unproven = bincue.load_map(comp.map)
     sectors = sum(f.size // RAW for f in sheet.files)
     result = VerifyResult(image, sectors)
     result.checks += _wholeness(sheet)
@@ -65,6 +65,16 @@ def verify_bincue(
         raise VerifyInputError(str(e)) from e
     result.files = [f.to_json() for f in sheet.files]
     result.checks.append(bincue.edc_check(sheet))
+    if unproven:
+        result.checks.append(
+            Check(
+                "edc-at-backup",
+                "info",
+                f"{unproven} data sectors were not EDC-checked when read (made from 2048-byte "
+                "reads, or the drive returned no codes): their codes prove the image unchanged "
+                "since the backup, not the read",
+            )
+        )
     result.checks += bincue.sidecar_checks(image, sheet.files)
     result.checks += _report(comp.report, sheet.files)
     if dat is not None:
