@@ -17,6 +17,7 @@ from benchmarks import (
     bench_inspect,
     bench_library,
     bench_package,
+    bench_rawcd,
     bench_rip,
     bench_verify,
 )
@@ -30,7 +31,18 @@ def main() -> int:
         return 2
     work = HERE / "work"
     work.mkdir(exist_ok=True)
-    every = ["rip", "verify", "dat", "cdsector", "inspect", "build", "package", "gui", "library"]
+    every = [
+        "rip",
+        "verify",
+        "dat",
+        "cdsector",
+        "rawcd",
+        "inspect",
+        "build",
+        "package",
+        "gui",
+        "library",
+    ]
     which = sys.argv[1:] or every
     results: dict[str, object] = {}
     if "rip" in which:
@@ -43,6 +55,8 @@ def main() -> int:
         results["dat_stream"] = bench_dat.bench_dat(work)
     if "cdsector" in which:
         results["cdsector"] = bench_cdsector.bench_cdsector()
+    if "rawcd" in which:
+        results["rawcd"] = bench_rawcd.bench_rawcd(work)
     if "inspect" in which:
         results["inspect"] = bench_inspect.bench_inspect(work)
     if "build" in which:
@@ -149,6 +163,9 @@ def write_markdown(results: dict[str, object]) -> None:
     cds = results.get("cdsector")
     if isinstance(cds, dict):
         lines += bench_cdsector.markdown(cds)
+    raw = results.get("rawcd")
+    if isinstance(raw, dict):
+        lines += bench_rawcd.markdown(raw)
     ins = results.get("inspect")
     if isinstance(ins, dict):
         b = ins["best"]
