@@ -114,6 +114,9 @@ class ResultCard(QFrame):
         lines = [image]
         if r.message and r.outcome != "complete":
             lines.append(r.message)
+        proof = done.report.get("proof")
+        if isinstance(proof, dict) and r.outcome in ("complete", "incomplete"):
+            lines.append(str(proof.get("verdict", "")))  # what the sectors' own codes proved
         if done.verify is not None:
             lines += [c.detail for c in done.verify.checks if c.name == "source"]
         lines += done.problems
@@ -122,6 +125,14 @@ class ResultCard(QFrame):
             self.hashes.setPlainText(
                 "\n".join(
                     f"{a.upper():7s} {r.hashes[a]}" for a in ("crc32", "md5", "sha1", "sha256")
+                )
+            )
+        elif r.files and all(f.hashes for f in r.files):  # a BIN/CUE: one line per track
+            self.hashes.setPlainText(
+                "\n".join(
+                    f"{f.part.name}: CRC32 {f.hashes['crc32']}  SHA-1 {f.hashes['sha1']}"
+                    for f in r.files
+                    if f.hashes
                 )
             )
         else:
@@ -281,7 +292,7 @@ class BackupPage(QWidget):
             parent=self,
         )
         job.progress.connect(self.progress.update_progress)
-        job.finished.connect(lambda done: self._finished(done, dest))
+        job.finished.connect(lambda done: self._finished(done, getattr(done, "image", "") or dest))
         job.failed.connect(self._failed)
         try:
             self.jobs.start(job)

@@ -81,11 +81,12 @@ def run_backup(
             report_path=comp.report,
             source_path=opts.source_name if os.path.exists(opts.source_name) else None,
             fmt=choice.format,
-            notes=choice.notes,
+            notes=choice.details + choice.notes,
         ).run()
         result.read_offset = choice.offset
         result.drive = choice.drive
         result.raw = choice.raw
+        result.format_notes = choice.notes
         sheet = result.output.sheet() if result.output is not None else None
         doc = report.build(result, opts.source_name, choice.image, comp.map)
         vr = None

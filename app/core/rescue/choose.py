@@ -36,6 +36,7 @@ class Choice:
     offset: ReadOffset | None = None
     drive: str = ""
     raw: bool = False  # sectors come from READ CD and are proven one by one
+    details: list[str] = field(default_factory=list)  # what the drive said (report only)
 
 
 def needs_raw(layout: DiscLayout) -> bool:
@@ -99,7 +100,7 @@ def choose(
         if raw is not None and note:
             notes.append(note)
     else:
-        notes.append("it gives 2048-byte sectors only, no READ CD")
+        notes.append("2048-byte sectors only, no READ CD")
     if raw is not None:
         info = getattr(source, "disc_info", None)
         if info is not None:
@@ -125,24 +126,28 @@ def choose(
                 f"track(s) {nums} cannot be put in a BIN/CUE — try another drive, or back the "
                 "data tracks up as an .iso (--format iso)"
             )
-        notes.append(
-            "raw Mode 1 sectors made from 2048-byte reads: the bytes are what the drive would "
-            "give raw, but no sector was EDC-checked"
-        )
-        return Choice("bincue", EncodedSource(source, layout), image_for(image, "bincue"), notes)
+        said = [
+            f"{source.description} does not read raw sectors ({why}): raw Mode 1 sectors were "
+            "made from its 2048-byte reads — the bytes a raw read of a good disc gives, but no "
+            "sector was EDC-checked"
+        ]
+        return Choice(
+            "bincue", EncodedSource(source, layout), image_for(image, "bincue"), said,
+            details=notes,
+        )  # fmt: skip
     if not layout.data_tracks:
         raise SourceError(
             f"{source.description} holds an audio CD and cannot read it raw ({why}): audio "
             "cannot be read without raw sectors — try another drive; no file was written"
         )
-    notes.append(
-        f"this drive does not read raw sectors ({why}): data tracks are read as 2048-byte "
-        "sectors into an .iso (not EDC-checked)"
+    said = [
+        f"{source.description} does not read raw sectors ({why}): data tracks are read as "
+        "2048-byte sectors into an .iso (not EDC-checked)"
         + (
             f"; the audio track(s) {', '.join(str(n) for n in audio)} cannot be read without "
             "raw reads and are not imaged"
             if audio
             else ""
         )
-    )
-    return Choice("iso", source, image_for(image, "iso"), notes)
+    ]
+    return Choice("iso", source, image_for(image, "iso"), said, details=notes)

@@ -226,8 +226,8 @@ def summary(result: RescueResult, image: str) -> str:
     ids = disc_ids(result.plan.layout)
     if ids:
         lines.append(f"  MusicBrainz disc ID {ids['musicbrainz_id']}")
-    for note in result.source_notes:
-        if "raw sectors" in note or "not imaged" in note:
+    for note in result.format_notes:  # why this format, and what it could not hold
+        if not note.startswith("raw sectors through READ CD"):
             lines.append(f"  note: {note}")
     for note in result.plan.notes:
         lines.append(f"  note: {note}")

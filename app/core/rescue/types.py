@@ -73,6 +73,7 @@ class RescueResult:
     read_offset: ReadOffset | None = None  # the audio read offset applied (raw reads)
     drive: str = ""  # the drive's vendor and product, when known
     raw: bool = False  # sectors were read raw (READ CD) and proven one by one
+    format_notes: list[str] = field(default_factory=list)  # why this format, what it lacks
 
     @property
     def damaged_sectors(self) -> int:
