@@ -165,3 +165,19 @@ def test_checksum_files_list_every_track(tmp_path: Path) -> None:
     assert (tmp_path / "G.cue.md5").read_text() == (
         f"{1:032x}  G (Track 1).bin\n{2:032x}  G (Track 2).bin\n"
     )
+
+
+def test_raw_plan_keeps_audio_as_data_past_the_filesystems_end() -> None:
+    from app.core.disc import plan as planmod
+    from app.core.disc.claims import Claim, Claims
+
+    layout = mixed_layout()
+    claims = Claims()
+    claims.add(Claim("iso9660", 0, 700))
+    raw = planmod.make(layout, claims, 13400, raw=True)
+    assert raw.sectors == 13400  # to the end of the last track, audio and all
+    assert raw.kind_at(800).value == "run-out"  # track 1 past its filesystem: holds nothing
+    assert raw.kind_at(1200).value == "data" and raw.kind_at(1700).value == "data"  # audio
+    assert raw.kind_at(5000).value == "session gap"
+    iso = planmod.make(layout, claims, 13400)
+    assert iso.kind_at(1200).value in ("audio", "run-out")  # an .iso never reads audio

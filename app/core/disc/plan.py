@@ -168,7 +168,12 @@ def make(
         if a < end:
             marks.append((a, min(b, end), Kind.GAP))
     if claims.found and claims.end < end:
-        marks.append((claims.end, end, Kind.RUNOUT))
+        if raw:  # past the filesystems, a data track's sectors hold nothing; audio is audio
+            for t in layout.data_tracks:
+                if t.end > claims.end and t.start < end:
+                    marks.append((max(t.start, claims.end), min(t.end, end), Kind.RUNOUT))
+        else:
+            marks.append((claims.end, end, Kind.RUNOUT))
     regions = _paint(end, marks)
     return Plan(layout, end, regions, notes, claims.kinds())
 

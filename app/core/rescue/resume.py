@@ -11,6 +11,7 @@ place and said "complete".
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass
 
@@ -70,7 +71,7 @@ def open_run(
     mf = _load_mapfile(comp.map, out) if os.path.exists(comp.map) and not force else None
     out.open()
     try:
-        probe = _Probe(src)  # identity and claims read the same few sectors: once each
+        probe = _Probe(src, out)  # identity and claims read the same few sectors: once each
         identity = identify(layout, probe.read)
         found = claimsmod.find(layout, _reader(probe, out, mf), max(capacity, layout.end))
         if mf is not None:
@@ -125,19 +126,34 @@ def _load_mapfile(path: str, out: Output) -> mapfile.Mapfile:
 
 
 class _Probe:
-    """Single-sector reads of the disc's descriptors, each sector read once."""
+    """Single-sector reads of the disc's descriptors, each sector read once, as the
+    filesystems see them: 2048 bytes of user data (taken out of a raw sector by the output's
+    format; a raw sector with none — audio, a Form 2 sector — reads as unreadable here)."""
 
-    def __init__(self, src: SectorSource) -> None:
+    def __init__(self, src: SectorSource, out: Output) -> None:
         self.src = src
+        self.out = out
         self.seen: dict[int, bytes | ReadError] = {}
+
+    def _user(self, lba: int, data: bytes) -> bytes:
+        ss = self.src.sector_size
+        if ss == 2048:
+            return data
+        parts: list[bytes] = []
+        for i in range(len(data) // ss):
+            user = self.out.user_data(lba + i, data[i * ss : (i + 1) * ss])
+            if user is None:
+                raise ReadError(lba + i, 1, errno.EILSEQ, b"".join(parts))
+            parts.append(user)
+        return b"".join(parts)
 
     def read(self, lba: int, count: int) -> bytes:
         if count != 1:
-            return self.src.read(lba, count)
+            return self._user(lba, self.src.read(lba, count))
         got = self.seen.get(lba)
         if got is None:
             try:
-                got = self.src.read(lba, 1)
+                got = self._user(lba, self.src.read(lba, 1))
             except ReadError as e:
                 got = e
             self.seen[lba] = got
