@@ -210,11 +210,13 @@ def cmd_drives(args: argparse.Namespace) -> int:
             if d.layout is not None:
                 parts.append(d.layout.summary())
                 if not d.layout.data_tracks:
-                    parts.append("an audio CD: it has no data for an .iso")
+                    parts.append("an audio CD: backed up as BIN/CUE (raw reads)")
                 elif d.layout.audio_tracks:
-                    parts.append("audio tracks are not part of an .iso")
+                    parts.append("audio tracks: backed up as BIN/CUE (raw reads)")
+                elif any(t.kind == "mode2" for t in d.layout.tracks):
+                    parts.append("Mode 2 tracks: backed up as BIN/CUE (raw reads)")
             elif d.has_audio:
-                parts.append("audio tracks are not part of an .iso")
+                parts.append("audio tracks: backed up as BIN/CUE (raw reads)")
             if d.protection:
                 parts.append(f"{d.protection} copy protection: DiscVault does not circumvent it")
         if d.problem:

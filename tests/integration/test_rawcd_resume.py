@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core.base.events import CancelToken, Progress
+from app.core.base.events import CancelToken
 from app.core.base.outcome import Outcome
 from app.core.rescue.backup import BackupOptions, run_backup
 from app.core.rescue.types import DestinationError, RescueSettings
@@ -34,15 +34,22 @@ def test_a_stopped_bin_cue_backup_resumes_into_the_same_bytes(tmp_path: Path) ->
     out.parent.mkdir()
     token = CancelToken()
 
-    def stop_half_way(p: Progress) -> None:
-        if p.phase == "copy" and p.done > 300 * RAW:
-            token.cancel("test")
+    class StopsHalfWay(ModelDriveSource):
+        """Ctrl-C after the 40th READ CD: deterministic, whatever the machine's speed."""
+
+        reads = 0
+
+        def send(self, cdb: bytes, length: int) -> bytes:
+            if cdb[0] == 0xBE:
+                self.reads += 1
+                if self.reads == 40:
+                    token.cancel("test")
+            return super().send(cdb, length)
 
     first = run_backup(
-        lambda: ModelDriveSource(path),
+        lambda: StopsHalfWay(path),
         BackupOptions("m", str(out), settings=SETTINGS, read_offset=0),
-        stop_half_way,
-        token,
+        cancel=token,
     )
     assert first.result.outcome is Outcome.CANCELLED
     done = run_backup(
@@ -110,3 +117,30 @@ def test_an_iso_file_becomes_a_bin_cue_on_the_command_line(tmp_path: Path) -> No
         text=True,
     )
     assert v.returncode == 0 and "not EDC-checked when read" in v.stdout
+
+
+def test_rip_then_verify_against_the_drive_compares_raw_sectors(tmp_path: Path) -> None:
+    disc = audio_cd(tmp_path / "disc", (100, 80))
+    path = disc.json_path("d.json", read_offset=0)
+    out = tmp_path / "out" / "Album.cue"
+    out.parent.mkdir()
+    done = run_backup(
+        lambda: ModelDriveSource(path),
+        BackupOptions("m", str(out), settings=SETTINGS, read_offset=0, verify=True),
+    )
+    assert done.result.outcome is Outcome.COMPLETE and done.verify is not None
+    assert done.verify.outcome == "good", done.verify.checks
+    source = next(c for c in done.verify.checks if c.name == "source")
+    assert source.status == "ok" and "identical" in source.detail
+    # a sample flipped in the image after the backup: the disc says otherwise
+    track = out.parent / "Album (Track 2).bin"
+    data = bytearray(track.read_bytes())
+    data[10 * RAW + 7] ^= 1
+    track.write_bytes(bytes(data))
+    from app.core.verify import verifier
+
+    src = ModelDriveSource(path)
+    raw, _ = src.raw_source(src.read_layout(), 0)
+    assert raw is not None
+    v = verifier.verify(str(out), source=raw)
+    assert v.outcome == "mismatch" and v.mismatches == [(110, 1)]

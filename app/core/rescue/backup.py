@@ -88,6 +88,11 @@ def run_backup(
         result.raw = choice.raw
         result.format_notes = choice.notes
         sheet = result.output.sheet() if result.output is not None else None
+        if sheet is not None:  # before a verify: a BIN/CUE is read through its sheet
+            try:
+                save_atomic(*sheet)
+            except OSError as e:
+                problems.append(f"cannot write the cue sheet {sheet[0]}: {e.strerror}")
         doc = report.build(result, opts.source_name, choice.image, comp.map)
         vr = None
         if opts.verify and result.outcome.finished:
@@ -105,8 +110,6 @@ def run_backup(
     finally:
         opened.close()
     try:
-        if sheet is not None:
-            save_atomic(*sheet)
         report.write(doc, comp.report)
         if result.files and all(f.hashes for f in result.files):
             report.write_file_sidecars(comp, result.files)
