@@ -351,7 +351,8 @@ class Engine(Passes):
                 done=done * ss,
                 bad=bad * ss,
                 bad_areas=areas,
-                rate=self.rate if self.phase in ("copy", "once") else 0.0,
+                # As 2048-byte sectors/s: a raw read's 75 sectors/s is 1x, as for any CD
+                rate=self.rate * 2048 / ss if self.phase in ("copy", "once") else 0.0,
                 eta_seconds=eta,
                 message="paused" if self.cancel.paused else "",
                 extra={"map": self.map.copy(), "failed_reads": self.failed, "reads": self.reads},
