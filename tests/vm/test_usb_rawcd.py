@@ -44,7 +44,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         {"lba": audio, "fails": 1, "c2": True},  # audio with C2 errors once
     ]
     scratched["defects"] = [{"lba": 60, "sense": "03/11/00", "fails": 1}]  # a flaky sector
-    (w / "scratched.json").write_text(json.dumps(scratched))
+    scratched_path = disc.base / "scratched.json"  # beside its backing files
+    scratched_path.write_text(json.dumps(scratched))
     clean = disc.json_path("clean.json", read_offset=6)
     noraw = disc.json_path("noraw.json", read_cd=False)
     album = audio_cd(w / "album")
@@ -56,7 +57,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     (w / "config.json").write_text(json.dumps(config))
     script = w / "guest.sh"
     script.write_text(f"exec {sys.executable} -m tests.vm.rawcd_guest_session {w}/config.json\n")
-    g = run_usb_drive_guest(w / "scratched.json", script, w / "vm", timeout=1400)
+    g = run_usb_drive_guest(scratched_path, script, w / "vm", timeout=1400)
     results = {p.stem: json.loads(p.read_text()) for p in (g.out / "results").glob("*.json")}
     return {"r": results, "g": g, "disc": disc, "out": g.out}
 
