@@ -47,7 +47,7 @@ from app.gui.verify_page import VerifyPage
 from app.gui.workers import JobQueue
 from app.platform import DriveInfo, list_drives
 
-IMAGE_SUFFIXES = (".iso", ".img", ".udf")
+IMAGE_SUFFIXES = (".iso", ".img", ".udf", ".cue")
 
 
 class _DriveScan(QObject):
@@ -270,7 +270,7 @@ class MainWindow(QMainWindow):
     # ---- images ------------------------------------------------------------------------------
     def _open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Open a disc image", "", "Disc images (*.iso *.img *.udf);;All files (*)"
+            self, "Open a disc image", "", "Disc images (*.iso *.img *.udf *.cue);;All files (*)"
         )
         if path:
             self.open_image(path)

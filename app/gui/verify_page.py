@@ -94,7 +94,7 @@ class VerifyPage(QWidget):
             self,
             "Image to verify",
             self.image.text(),
-            "Disc images (*.iso *.img *.bin);;All files (*)",
+            "Disc images (*.iso *.img *.cue *.bin);;All files (*)",
         )
         if path:
             self.image.setText(path)
