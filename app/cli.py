@@ -73,6 +73,16 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _offset(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of samples") from None
+    if not -5000 <= value <= 5000:
+        raise argparse.ArgumentTypeError("a drive's read offset lies within ±5000 samples")
+    return value
+
+
 def _non_negative(text: str) -> int:
     value = _positive(text) if text != "0" else 0
     return value
@@ -112,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SOURCE",
         help="drive (/dev/sr0, D:, disk2), device, image, or demo (the demo disc)",
     )
-    rip.add_argument("out", metavar="OUT.iso")
+    rip.add_argument("out", metavar="OUT.iso|OUT.cue")
     rip.add_argument("--map", metavar="MAP", help="mapfile (default OUT.iso.map)")
     rip.add_argument(
         "--retries",
@@ -154,6 +164,21 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive,
         metavar="N",
         help="stop reading after N failed reads (each can cost seconds on a real drive)",
+    )
+    rip.add_argument(
+        "--format",
+        choices=("auto", "iso", "bincue"),
+        default="auto",
+        help="auto (default): BIN/CUE for a CD with audio or Mode 2 tracks (or when OUT ends "
+        "in .cue), else .iso; bincue: one raw .bin per track and a .cue, every data sector "
+        "checked by its EDC/ECC; iso: 2048-byte sectors",
+    )
+    rip.add_argument(
+        "--read-offset",
+        type=_offset,
+        metavar="SAMPLES",
+        help="the drive's audio read offset correction (AccurateRip's value, e.g. +6), for a "
+        "drive DiscVault does not know",
     )
     rip.add_argument(
         "--force", action="store_true", help="overwrite an existing OUT.iso that has no mapfile"

@@ -13,6 +13,7 @@ from typing import TextIO
 
 from app.cli_common import EXIT_CANCELLED, EXIT_IO, EXIT_OK
 from app.cli_common import fail as _fail
+from app.cli_tracks import check_tracks, track_lines
 from app.core.base import mapfile
 from app.core.base.units import human_bytes
 from app.core.disc.layout import DiscLayout
@@ -82,6 +83,8 @@ def inspection_json(i: Inspection, damaged: list[tuple[str, str, int]] | None) -
         doc["earlier_only"] = [
             {"path": path, "session": n, "later": status} for path, n, status in earlier
         ]
+    if i.tracks:
+        doc["tracks"] = i.tracks
     if damaged is not None:
         doc["damaged"] = [
             {"path": p, "kind": "dir" if k == "dir" else "file", "unreadable_bytes": b}
@@ -184,6 +187,7 @@ def write_text(
     for h in i.hybrid:
         head.append(f"  hybrid   {h}")
     head += session_lines(i)
+    head += track_lines(i)
     out.write("\n".join(head) + "\n")
     nfiles = ndirs = total = past = 0
     example = ""
@@ -271,6 +275,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     except InspectError as e:
         return _fail(printable(str(e)))
     try:
+        check_tracks(i)
         damaged = i.damaged(args.map) if args.map else None
         if args.json:
             write_json(i, args.files, damaged, sys.stdout)

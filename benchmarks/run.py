@@ -18,6 +18,7 @@ from benchmarks import (
     bench_inspect,
     bench_library,
     bench_package,
+    bench_rawcd,
     bench_rip,
     bench_verify,
 )
@@ -32,8 +33,8 @@ def main() -> int:
     work = HERE / "work"
     work.mkdir(exist_ok=True)
     every = [
-        *("rip", "verify", "dat", "cdsector", "inspect", "build", "package", "gui", "library"),
-        "auto",
+        *("rip", "verify", "dat", "cdsector", "rawcd", "inspect", "build", "package", "gui"),
+        *("library", "auto"),
     ]
     which = sys.argv[1:] or every
     results: dict[str, object] = {}
@@ -47,6 +48,8 @@ def main() -> int:
         results["dat_stream"] = bench_dat.bench_dat(work)
     if "cdsector" in which:
         results["cdsector"] = bench_cdsector.bench_cdsector()
+    if "rawcd" in which:
+        results["rawcd"] = bench_rawcd.bench_rawcd(work)
     if "inspect" in which:
         results["inspect"] = bench_inspect.bench_inspect(work)
     if "build" in which:
@@ -155,6 +158,9 @@ def write_markdown(results: dict[str, object]) -> None:
     cds = results.get("cdsector")
     if isinstance(cds, dict):
         lines += bench_cdsector.markdown(cds)
+    raw = results.get("rawcd")
+    if isinstance(raw, dict):
+        lines += bench_rawcd.markdown(raw)
     ins = results.get("inspect")
     if isinstance(ins, dict):
         b = ins["best"]

@@ -250,7 +250,8 @@ class BackupPage(QWidget):
                 done.result.outcome in ("complete", "incomplete")
                 and done.result.rescued_sectors < done.result.sectors
             ):
-                damaged = damaged_files(dest, opts.map_path)
+                image = done.image or dest  # a BIN/CUE is named by its .cue
+                damaged = damaged_files(image, opts.companions_for(image).map)
             return done, damaged
 
         job = Job(run, resource=entry.key, parent=self, what=entry.title)
@@ -283,6 +284,7 @@ class BackupPage(QWidget):
         assert isinstance(done, BackupOutcome)
         self._running = False
         self.progress.running(False)
+        dest = done.image or dest  # the format chosen may have renamed it (NAME.cue)
         self.card.show_outcome(done, dest, damaged)
         self.stack.setCurrentWidget(self.card)
         self._refresh_start()

@@ -51,7 +51,7 @@ from app.gui.verify_page import VerifyPage
 from app.gui.workers import JobQueue
 from app.platform import DriveInfo, list_drives
 
-IMAGE_SUFFIXES = (".iso", ".img", ".udf")
+IMAGE_SUFFIXES = (".iso", ".img", ".udf", ".cue")
 
 
 class _DriveScan(QObject):
@@ -377,7 +377,7 @@ class MainWindow(QMainWindow):
             self,
             "Open a disc image",
             self.settings.last_dir("image", self.settings.folder),
-            "Disc images (*.iso *.img *.udf);;All files (*)",
+            "Disc images (*.iso *.img *.udf *.cue);;All files (*)",
         )
         if path:
             self.settings.remember_dir("image", path)

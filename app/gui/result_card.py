@@ -256,6 +256,9 @@ class ResultCard(QScrollArea):
             lines.append(
                 f"Took {duration(r.duration)} · read {human_bytes(read)} this run · average {avg}"
             )
+        proof = done.report.get("proof")
+        if isinstance(proof, dict) and r.outcome in ("complete", "incomplete"):
+            lines.append(str(proof.get("verdict", "")))  # what the sectors' own codes proved
         if v is not None:
             lines.append(verify_line(v))
         lines += done.problems
@@ -267,9 +270,17 @@ class ResultCard(QScrollArea):
                     f"{a.upper():7s} {r.hashes[a]}" for a in ("crc32", "md5", "sha1", "sha256")
                 )
             )
+        elif r.files and all(f.hashes for f in r.files):  # a BIN/CUE: one line per track
+            self.hashes.setPlainText(
+                "\n".join(
+                    f"{f.part.name}: CRC32 {f.hashes['crc32']}  SHA-1 {f.hashes['sha1']}"
+                    for f in r.files
+                    if f.hashes
+                )
+            )
         else:
             self.hashes.setPlainText("(no checksums: they come when the backup is finished)")
-        self.copy.setEnabled(bool(r.hashes))
+        self.copy.setEnabled(bool(r.hashes) or bool(r.files and all(f.hashes for f in r.files)))
         self.map.set_map(r.map)
         finished = r.outcome in ("complete", "incomplete")
         self.inspect.setEnabled(finished)

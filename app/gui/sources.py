@@ -40,7 +40,7 @@ def from_drive(d: DriveInfo) -> SourceEntry:
     if d.state == "disc_ok":
         parts = [human_bytes(d.sectors * 2048)] if d.sectors else []
         if d.has_audio:
-            parts.append("audio CD: cannot become an .iso")
+            parts.append("audio tracks: backed up as BIN/CUE")
     if d.problem:
         parts.append(d.problem)
     return SourceEntry(
@@ -50,7 +50,7 @@ def from_drive(d: DriveInfo) -> SourceEntry:
         label=d.label,
         opener=lambda: open_source(d.path),
         can_eject=True,
-        ready=d.state in ("disc_ok", "unknown") and not d.has_audio,
+        ready=d.state in ("disc_ok", "unknown"),
         path=d.path,
     )
 

@@ -116,7 +116,7 @@ class VerifyPage(QWidget):
     def _pick_image(self) -> None:
         start = self.image.text() or self.settings.last_dir("image", self.settings.folder)
         path, _ = QFileDialog.getOpenFileName(
-            self, "Image to verify", start, "Disc images (*.iso *.img *.bin);;All files (*)"
+            self, "Image to verify", start, "Disc images (*.iso *.img *.cue *.bin);;All files (*)"
         )
         if path:
             self.settings.remember_dir("image", path)

@@ -16,10 +16,12 @@ import os
 import time
 
 from app.core.base.sector import SECTOR
-from app.core.disc import toc
+from app.core.disc import offsets, toc
+from app.core.disc.cdtext import DiscInfo
 from app.core.disc.layout import DiscLayout
+from app.core.disc.rawsource import RawCdSource
 from app.core.disc.sources import ReadError, SourceGone
-from app.platform import sgio
+from app.platform import readcd, sgio
 from app.platform.linux import DriveSource
 
 # Sectors per READ(12). USB drives take at most 120 KiB per command (usb-storage's limit: a
@@ -67,6 +69,31 @@ class SgDriveSource(DriveSource):
     def read_layout(self) -> DiscLayout:
         layout = sg_layout(self._fd, self.medium, self.notes)
         return layout if layout is not None else super().read_layout()
+
+    # ---- raw sectors (READ CD) -----------------------------------------------------------------
+    def _send(self, cdb: bytes, length: int) -> bytes:
+        return sgio.command(self._fd, cdb, length, timeout_ms=60_000)
+
+    def drive_name(self) -> tuple[str, str]:
+        """(vendor, product) from INQUIRY: what the read-offset table is keyed by."""
+        return readcd.inquiry(self._send)
+
+    def raw_source(
+        self, layout: DiscLayout, read_offset: int | None = None
+    ) -> tuple[RawCdSource | None, list[str]]:
+        """This drive's raw reads of ``layout`` (None when it will not give them), with the
+        audio read offset from the user, else from the table; what was found, in words."""
+        transport, notes = readcd.probe(self._send, layout, self.chunk * SECTOR, self.path)
+        if transport is None:
+            return None, notes
+        vendor, product = self.drive_name()
+        self.read_offset = offsets.resolve(read_offset, vendor, product)
+        self.drive_title = f"{vendor} {product}".strip()
+        return RawCdSource(self, transport, layout, self.read_offset.samples), notes
+
+    def disc_info(self, layout: DiscLayout) -> DiscInfo:
+        """MCN, ISRCs and CD-Text, where this drive gives them."""
+        return readcd.disc_info(self._send, layout)
 
     def _copyright(self) -> str:
         try:

@@ -47,6 +47,10 @@ MODULES = [
     "9p",
 ]
 
+# Loaded only when the kernel command line says dvide=1: libata for QEMU's ATAPI drive
+# (``-device ide-cd``), the second drive implementation the raw path is checked on.
+IDE_MODULES = ["libata", "ata_piix"]
+
 # Loaded only when the kernel command line says dvusb=1: USB host + gadget on dummy_hcd, with
 # usb-storage binding the emulated drive (tests/vm/usbdrive/gadget.py).
 USB_MODULES = [
@@ -68,6 +72,9 @@ usb=0; case " $(cat /proc/cmdline) " in *" dvusb=1 "*) usb=1;; esac
 if [ $usb = 1 ]; then
   for m in __USB_MODULES__; do insmod /lib/modules/$m.ko 2>/dev/null; done
 fi
+case " $(cat /proc/cmdline) " in *" dvide=1 "*)
+  for m in __IDE_MODULES__; do insmod /lib/modules/$m.ko 2>/dev/null; done;;
+esac
 mkdir -p /newroot
 mount -t 9p -o trans=virtio,version=9p2000.L,ro hostroot /newroot
 mount -t 9p -o trans=virtio,version=9p2000.L out /newroot/mnt
@@ -110,14 +117,16 @@ def build(cache: Path | None = None) -> tuple[Path, Path]:
     """Kernel and initramfs, made once and cached."""
     import hashlib
 
-    recipe = hashlib.sha256((INIT + " ".join(MODULES + USB_MODULES)).encode()).hexdigest()[:12]
-    cache = (cache or cache_dir()) / recipe  # a changed init script never reuses a stale one
+    every = MODULES + USB_MODULES + IDE_MODULES
+    recipe = hashlib.sha256((INIT + " ".join(every)).encode()).hexdigest()[:12]
+    top = cache or cache_dir()
+    cache = top / recipe  # a changed init script never reuses a stale one
     kernel, initrd = cache / "vmlinuz", cache / "initrd.gz"
     if kernel.exists() and initrd.exists():
         return kernel, initrd
     cache.mkdir(parents=True, exist_ok=True)
     pkg = kernel_package()
-    deb_dir = cache / "deb"
+    deb_dir = top / "deb"  # one download of the kernel for every recipe
     deb_dir.mkdir(exist_ok=True)
     if not list(deb_dir.glob(f"{pkg}_*.deb")):
         subprocess.run(["apt-get", "download", pkg], cwd=deb_dir, check=True, capture_output=True)
@@ -131,14 +140,14 @@ def build(cache: Path | None = None) -> tuple[Path, Path]:
     for d in ("bin", "proc", "sys", "dev", "lib/modules", "newroot"):
         (ird / d).mkdir(parents=True)
     shutil.copy(shutil.which("busybox") or "/bin/busybox", ird / "bin" / "busybox")
-    for m in MODULES + USB_MODULES:
+    for m in every:
         (src,) = moddir.rglob(f"{m}.ko")
         shutil.copy(src, ird / "lib" / "modules" / f"{m}.ko")
     init = ird / "init"
     init.write_text(
-        INIT.replace("__MODULES__", " ".join(MODULES)).replace(
-            "__USB_MODULES__", " ".join(USB_MODULES)
-        )
+        INIT.replace("__MODULES__", " ".join(MODULES))
+        .replace("__USB_MODULES__", " ".join(USB_MODULES))
+        .replace("__IDE_MODULES__", " ".join(IDE_MODULES))
     )
     init.chmod(0o755)
     files = subprocess.run(["find", "."], cwd=ird, capture_output=True, check=True).stdout
@@ -198,6 +207,7 @@ class Guest:
         timeout: float = 600,
         usb: bool = False,
         drives: int = 1,
+        ide: bool = False,
     ) -> None:
         kernel, initrd = build()
         self.workdir = workdir
@@ -228,16 +238,18 @@ class Guest:
             str(initrd),
             "-append",
             "console=ttyS0 panic=-1 loglevel=3 dvscript=/mnt/guest.sh"
-            + (" dvusb=1" if usb else ""),
+            + (" dvusb=1" if usb else "")
+            + (" dvide=1" if ide else ""),
             *(
                 [
-                    "-device",
-                    "virtio-scsi-pci,id=scsi0",
+                    *([] if ide else ["-device", "virtio-scsi-pci,id=scsi0"]),
                     "-drive",
                     f"file=blkdebug:{conf}:{disc},if=none,id=cd0,media=cdrom,format=raw,"
                     "readonly=on",
                     "-device",
-                    "scsi-cd,drive=cd0,bus=scsi0.0,id=cddev,scsi-id=0",
+                    "ide-cd,drive=cd0,id=cddev"
+                    if ide
+                    else "scsi-cd,drive=cd0,bus=scsi0.0,id=cddev,scsi-id=0",
                     *_empty_drives(drives),
                 ]
                 if disc is not None

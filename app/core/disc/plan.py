@@ -140,12 +140,18 @@ def _last_finished(rmap: RangeMap, start: int, end: int) -> int | None:
 
 
 def make(
-    layout: DiscLayout, claims: Claims, capacity: int | None = None, at_least: int = 0
+    layout: DiscLayout,
+    claims: Claims,
+    capacity: int | None = None,
+    at_least: int = 0,
+    raw: bool = False,
 ) -> Plan:
     """Decide the domain and its regions. ``capacity``: what the device says it holds;
-    ``at_least``: a domain an earlier run already covered (never shrink a resume)."""
+    ``at_least``: a domain an earlier run already covered (never shrink a resume); ``raw``:
+    2352-byte sectors (BIN/CUE), where audio is data like any other track and the domain runs
+    to the end of the last track."""
     notes = list(claims.notes)
-    end = max(layout.end, at_least)
+    end = max(layout.tracks_end if raw else layout.end, at_least)
     if claims.end > end:
         who = ", ".join(c.describe() for c in claims.claims if c.end > end)
         if capacity is not None and claims.end > capacity:
@@ -162,14 +168,20 @@ def make(
         if t.start >= end:
             continue
         if not t.is_data:
-            marks.append((t.start, min(t.end, end), Kind.AUDIO))
+            if not raw:
+                marks.append((t.start, min(t.end, end), Kind.AUDIO))
         elif t.runout:
             marks.append((t.end - t.runout, min(t.end, end), Kind.RUNOUT))
     for a, b in layout.gaps():
         if a < end:
             marks.append((a, min(b, end), Kind.GAP))
     if claims.found and claims.end < end:
-        marks.append((claims.end, end, Kind.RUNOUT))
+        if raw:  # past the filesystems, a data track's sectors hold nothing; audio is audio
+            for t in layout.data_tracks:
+                if t.end > claims.end and t.start < end:
+                    marks.append((max(t.start, claims.end), min(t.end, end), Kind.RUNOUT))
+        else:
+            marks.append((claims.end, end, Kind.RUNOUT))
     regions = _paint(end, marks)
     return Plan(layout, end, regions, notes, claims.kinds())
 

@@ -76,6 +76,8 @@ class Inspection:
     views: list[str] = field(default_factory=list)  # the trees this image holds
     # Multi-session, viewing an earlier session: paths the last session deleted or replaced.
     later: dict[str, str] = field(default_factory=dict)
+    # A BIN/CUE: every track (audio ones too) with its LBA, length, pregap and file.
+    tracks: list[dict[str, object]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._cached = self._new_walk()
@@ -263,7 +265,8 @@ class Inspection:
 
     def damaged(self, map_path: str) -> list[tuple[str, str, int]]:
         """(path, kind, unreadable bytes) of every node on unreadable sectors, by path."""
-        rmap = mapfile.load(map_path, SECTOR, self.sectors).map
+        per = getattr(self.img, "map_sector_size", SECTOR)  # a BIN/CUE's map counts 2352
+        rmap = mapfile.load(map_path, per, self.sectors).map
         bad = [(s, e) for s, e, st in rmap.runs() if st != FINISHED]
         if not bad:
             return []
@@ -299,8 +302,10 @@ def open_image(
     the best filesystem tree unless ``view`` ("iso9660", "udf", "hfs") asks for one. A drive
     passes its ``layout`` (TOC); an image file's comes from its cue sheet."""
     from app.core.fs.opening import open_at
+    from app.core.fs.rawimage import RawImage, is_raw_bin, sheet_for
 
-    img = Image(path)
+    raw = sheet_for(path) is not None or (path.lower().endswith(".bin") and is_raw_bin(path))
+    img = RawImage(path) if raw else Image(path)
     try:
         return open_at(img, session, view, layout)
     except InspectError:

@@ -73,7 +73,8 @@ def open_at(
 ) -> Inspection:
     if view is not None and view not in VIEWS:
         raise InspectError(f"no filesystem view {view!r} — choose one of {', '.join(VIEWS)}")
-    whole = wholemod.check(img.path, img.fd, layout)
+    raw = getattr(img, "wholeness", None)  # a BIN/CUE knows its own layout and files
+    whole = raw() if raw is not None else wholemod.check(img.path, img.fd, layout)
     layout = whole.layout.layout
     chosen = _session(layout.data_sessions, session, img.path)
     start = chosen.start if chosen is not None else 0
@@ -184,6 +185,9 @@ def open_at(
     )
     insp.wholeness = whole
     insp.layout = layout
+    tracks = getattr(img, "tracks", None)
+    if tracks is not None:
+        insp.tracks = tracks()
     insp.session = chosen.number if chosen is not None else 1
     insp.view = view
     insp.views = list(trees)

@@ -11,8 +11,6 @@ path (end, error, cancel, disc removed, disk full) saves the mapfile before retu
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import os
 import time
 
@@ -26,13 +24,13 @@ from app.core.base.events import (
     ProgressCallback,
     no_progress,
 )
-from app.core.base.hashing import StreamHasher, hash_file
 from app.core.base.outcome import Outcome
-from app.core.base.rangemap import BAD, FINISHED, NON_SCRAPED, NON_TRIED, NON_TRIMMED
+from app.core.base.rangemap import BAD, FINISHED, NON_SCRAPED, NON_TRIED, NON_TRIMMED, RangeMap
 from app.core.disc.plan import Kind
 from app.core.disc.sources import ReadError, SectorSource, SourceError, SourceGone
+from app.core.rescue.output import FileResult, PartHasher, hash_parts
 from app.core.rescue.passes import Passes, clip
-from app.core.rescue.resume import Opened, open_run, size_image
+from app.core.rescue.resume import Opened, open_run
 from app.core.rescue.types import (
     DestinationError,
     PassRecord,
@@ -72,8 +70,12 @@ class Engine(Passes):
         report_path: str = "",
         source_path: str | None = None,
         keep_lock: bool = False,
+        fmt: str = "iso",
+        notes: list[str] | None = None,
     ) -> None:
         self.src = source
+        self.fmt = fmt
+        self.notes = list(notes or [])
         self.ss = source.sector_size
         self.comp = Companions.of(image_path, map_path, report_path)
         self.image_path = image_path
@@ -92,19 +94,17 @@ class Engine(Passes):
         self.pass_no = 0  # the pass in progress, 1-based once the first begins
         self.pass_count = 3 + 3 + self.cfg.retries
         self.pos = 0
-        self.hasher: StreamHasher | None = None
-        self.hash_next = 0
+        self.hasher: PartHasher | None = None
         self.rate = 0.0
         self._rate_mark = (self.t0, 0)
         self._last_emit = 0.0
         self._last_save = self.t0
         self._dirty = False
-        self.img = -1
         # keep_lock: the image stays locked after run() until release(), while the caller
         # writes the report and checksum files (a verify meanwhile would compare a new image
         # with the previous run's checksum files).
         self.keep_lock = keep_lock
-        self.lock_fd = -1
+        self.lock_fds: list[int] = []
         self.fail_seconds = 0.0  # time spent in failed reads: what a retry costs, measured
         self.pass_left = 0  # reads left in a sector-by-sector pass
 
@@ -117,7 +117,7 @@ class Engine(Passes):
         with the mapfile saved."""
         self.open()
         outcome, message = Outcome.COMPLETE, ""
-        hashes: dict[str, str] | None = None
+        files: list[FileResult] = []
         hashes_from = ""
         early = ""
         try:
@@ -137,9 +137,9 @@ class Engine(Passes):
             self.phase = "done"
             self.save()
             self.image_sectors = self.opened.plan.image_end(self.map, self.opened.claims.end)
-            if self.image_sectors < self.total:
-                os.ftruncate(self.img, self.image_sectors * self.ss)
-            hashes, hashes_from = self.finish_hashes()
+            self.out.image_end(self.image_sectors)
+            self.out.finish(self.image_sectors)
+            files, hashes_from = self.finish_hashes()
             damaged = self.opened.plan.damaged(self.map)
             if damaged:
                 outcome = Outcome.INCOMPLETE
@@ -174,7 +174,7 @@ class Engine(Passes):
                 # The previous mapfile is still whole (atomic save): at most seconds are lost.
                 message += f" (mapfile not updated: {e})"
             self._dirty = False  # saved, or reported as not saved: never retried on a closed fd
-            os.close(self.img)  # releases the lock too, unless keep_lock holds it
+            self.out.close()  # releases the locks too, unless keep_lock holds them
             self.src.set_phase("done")
             self.emit(time.monotonic())
         o = self.opened
@@ -190,65 +190,58 @@ class Engine(Passes):
             image_sectors=self.image_sectors,
             map=self.map,
             resumed=o.resumed,
-            hashes=hashes,
+            hashes=files[0].hashes if len(files) == 1 and self.out.format == "iso" else None,
             hashes_from=hashes_from,
+            files=files,
+            output=self.out,
+            unchecked=self.unchecked,
+            proof=_proof_counts(self.src),
             passes=self.passes,
             reads=self.reads,
             failed_reads=self.failed,
             duration=time.monotonic() - self.t0,
             settings=self.cfg,
-            source_notes=list(getattr(self.src, "notes", [])),
+            source_notes=self.notes + list(getattr(self.src, "notes", [])),
             trailing_bytes=int(getattr(self.src, "trailing_bytes", 0)),
             protection=self.src.protection,
         )
 
     def open(self) -> None:
-        existed = os.path.lexists(self.image_path)
-        o = open_run(self.src, self.comp, self.force, self.source_path, self.cfg)
+        o = open_run(self.src, self.comp, self.force, self.source_path, self.cfg, self.fmt)
         self.opened = o
-        self.img = o.fd
+        self.out = o.out
         self.map = o.map
+        # Sectors kept without a proof of their own (see rawsource): recorded in the mapfile,
+        # so a resumed run still knows which of the earlier run's sectors were not proven.
+        self.unchecked = RangeMap(self.map.size, "c")
+        for a, b in _runs_of(o.meta.pop("unchecked_prior", None)):
+            self.unchecked.set(a, b, "u")
         self.total = o.map.size
         self.image_sectors = self.total
         self.data_windows = o.plan.runs(Kind.DATA)
         self.once_windows = o.plan.runs(Kind.RUNOUT, Kind.GAP)
         self._audio = sum(e - s for s, e in o.plan.runs(Kind.AUDIO))
         if self.map.count(NON_TRIED)[0] == self.total:
-            self.hasher = StreamHasher()
+            self.hasher = PartHasher(list(self.out.parts), self.ss)
         try:
             if self.keep_lock:  # flock goes with the open file: a duplicate holds it on
-                self.lock_fd = os.dup(self.img)
+                self.lock_fds = [os.dup(fd) for fd in self.out.fds]
             self.save()  # the mapfile exists from the first second: resume is always possible
-            size_image(self.img, self.image_path, self.total * self.ss)
+            self.out.allocate()
         except DestinationError:
-            if not existed and os.fstat(self.img).st_size == 0:
-                with contextlib.suppress(OSError):  # nothing was written: leave no empty file
-                    os.unlink(self.image_path)
-            os.close(self.img)
+            self.out.abandon()  # files this run created and left empty go
             self.release()
             raise
 
     def release(self) -> None:
         """Unlock the image (kept locked after run() with ``keep_lock``)."""
-        if self.lock_fd >= 0:
-            os.close(self.lock_fd)
-            self.lock_fd = -1
+        for fd in self.lock_fds:
+            os.close(fd)
+        self.lock_fds = []
 
     # ---- I/O ----------------------------------------------------------------------------------
     def write(self, lba: int, data: bytes) -> None:
-        try:
-            view = memoryview(data)
-            off = lba * self.ss
-            while view:
-                n = os.pwrite(self.img, view, off)
-                view, off = view[n:], off + n
-        except OSError as e:
-            if e.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise DestinationError(
-                    f"the disk holding {self.image_path} is full — free some space and run "
-                    "the same backup again to resume"
-                ) from e
-            raise DestinationError(cannot_write("the image", self.image_path, e)) from e
+        self.out.write(lba, data)
 
     def attempt(self, lba: int, count: int, rec: PassRecord) -> int:
         """Read ``count`` sectors at ``lba``; store what was read; return good sectors."""
@@ -294,6 +287,8 @@ class Engine(Passes):
         good = len(data) // self.ss
         if good:
             self.write(lba, data)
+            for a, b in getattr(self.src, "unchecked", ()):
+                self.unchecked.set(max(a, lba), min(b, lba + good), "u")
             self.map.set(lba, lba + good, FINISHED)
             rec.recovered_sectors += good  # only unfinished sectors are ever read
             self._dirty = True
@@ -301,18 +296,13 @@ class Engine(Passes):
         return good
 
     def _feed_hash(self, lba: int, data: bytes) -> None:
-        if self.hasher is None:
-            return
-        if lba == self.hash_next:
-            self.hasher.update(data)
-            self.hash_next += len(data) // self.ss
-        else:  # out of order: hashes will come from the finished image instead
-            self.hasher.abort()
-            self.hasher = None
+        if self.hasher is not None:
+            self.hasher.feed(lba, data)
 
     def save(self) -> None:
         # Image first, then the mapfile that vouches for it.
-        os.fdatasync(self.img) if hasattr(os, "fdatasync") else os.fsync(self.img)
+        self.out.sync()
+        self.opened.meta["unchecked"] = [[a, b] for a, b in self.unchecked.runs_with("u")]
         mf = mapfile.Mapfile(
             self.map,
             self.ss,
@@ -378,7 +368,8 @@ class Engine(Passes):
                 done=done * ss,
                 bad=bad * ss,
                 bad_areas=areas,
-                rate=self.rate if self.phase in ("copy", "once") else 0.0,
+                # As 2048-byte sectors/s: a raw read's 75 sectors/s is 1x, as for any CD
+                rate=self.rate * 2048 / ss if self.phase in ("copy", "once") else 0.0,
                 eta_seconds=eta,
                 message="paused" if self.cancel.paused else "",
                 extra={"map": self.map.copy(), "failed_reads": self.failed, "reads": self.reads},
@@ -425,19 +416,21 @@ class Engine(Passes):
             for lba in range(lo, hi):
                 self.write(lba, marker_sector(lba, self.ss))
 
-    def finish_hashes(self) -> tuple[dict[str, str], str]:
-        if self.hasher is not None and self.hash_next == self.image_sectors:
-            hashes = self.hasher.finish()
-            self.hasher = None
-            return hashes, "stream"
-        if self.hasher is not None:
-            self.hasher.abort()
-            self.hasher = None
+    def finish_hashes(self) -> tuple[list[FileResult], str]:
+        """Every file's hashes: streamed while reading when the data came in order, else
+        from the finished files — never from a second read of the disc."""
+        parts = self.out.parts
+        streamed = self.hasher.finish(parts) if self.hasher is not None else {}
+        self.hasher = None
+        files = self.out.file_results()
+        if len(streamed) == len(parts):
+            for i, f in enumerate(files):
+                f.hashes = streamed[i]
+            return files, "stream"
         self.phase = "hash"
-        os.fsync(self.img)
-        total = self.image_sectors * self.ss
+        self.out.sync()
 
-        def on_bytes(done: int) -> None:
+        def on_bytes(done: int, total: int) -> None:
             now = time.monotonic()
             if now - self._last_emit >= 0.1:
                 self._last_emit = now
@@ -457,12 +450,30 @@ class Engine(Passes):
                     )
                 )
 
-        from_image = hash_file(
-            self.image_path, on_bytes=on_bytes, should_stop=lambda: self.cancel.cancelled
-        )
-        if from_image is None:
+        got = hash_parts(parts, streamed, on_bytes, lambda: self.cancel.cancelled)
+        if got is None:
             raise Cancelled(self.cancel.reason)
-        return from_image, "image"
+        for f, h in zip(files, got, strict=True):
+            f.hashes = h
+        return files, "image"
+
+
+def _runs_of(doc: object) -> list[tuple[int, int]]:
+    if not isinstance(doc, list):
+        return []
+    out = []
+    for item in doc:
+        if isinstance(item, list) and len(item) == 2 and all(isinstance(x, int) for x in item):
+            out.append((item[0], item[1]))
+    return out
+
+
+def _proof_counts(src: SectorSource) -> dict[str, int]:
+    proof = getattr(src, "proof", None)
+    if proof is None:
+        return {}
+    transport = getattr(src, "transport", None)
+    return {**proof.to_json(), "c2": int(bool(getattr(transport, "c2", False)))}
 
 
 def rescue(

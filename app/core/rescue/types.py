@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import errno
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from app.core.base.outcome import Outcome
 from app.core.base.rangemap import FINISHED, RangeMap
 from app.core.disc.claims import Claims
 from app.core.disc.identity import DiscIdentity
 from app.core.disc.plan import Kind, Plan
+
+if TYPE_CHECKING:
+    from app.core.disc.offsets import ReadOffset
+    from app.core.rescue.output import FileResult, Output
 
 
 class DestinationError(Exception):
@@ -79,6 +84,14 @@ class RescueResult:
     source_notes: list[str] = field(default_factory=list)  # what the drive layer did
     trailing_bytes: int = 0  # a source file's bytes past its last whole sector (not imaged)
     protection: str = ""  # "CSS" when the disc said so
+    files: list[FileResult] = field(default_factory=list)  # what was written, with hashes
+    output: Output | None = None  # the format that wrote them (closed), for the sheet
+    unchecked: RangeMap | None = None  # "u": kept without a proof of its own (rawsource)
+    proof: dict[str, int] = field(default_factory=dict)  # EDC/C2 failures seen, zero codes
+    read_offset: ReadOffset | None = None  # the audio read offset applied (raw reads)
+    drive: str = ""  # the drive's vendor and product, when known
+    raw: bool = False  # sectors were read raw (READ CD) and proven one by one
+    format_notes: list[str] = field(default_factory=list)  # why this format, what it lacks
 
     @property
     def damaged_sectors(self) -> int:

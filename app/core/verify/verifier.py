@@ -21,6 +21,7 @@ from app.core.disc import plan as planmod
 from app.core.disc import wholeness as wholemod
 from app.core.disc.layout import DiscLayout
 from app.core.disc.sources import SectorSource
+from app.core.verify import bincue
 from app.core.verify import checks as checkmod
 from app.core.verify import dat as datmod
 from app.core.verify.checks import Check
@@ -50,6 +51,8 @@ class VerifyResult:
     source_sectors: int = 0
     compared_sectors: int = 0
     dat_match: datmod.DatMatch | None = None
+    dat_set: datmod.SetMatch | None = None  # a BIN/CUE's tracks against one game's roms
+    files: list[dict[str, object]] = field(default_factory=list)  # per file of a BIN/CUE
     cancelled: bool = False
     duration: float = 0.0
 
@@ -145,6 +148,10 @@ def _verify(
         dat = datmod.load(dat_path, cancel=token) if dat_path else None
     except Cancelled:
         return VerifyResult(image, 0, cancelled=True)
+    if bincue.is_bincue(image):
+        from app.core.verify.binverify import verify_bincue
+
+        return verify_bincue(image, source, dat, map_path, progress, token)
     map_path = map_path or Companions.of(image).map
     mf = None
     if os.path.exists(map_path):
@@ -246,7 +253,7 @@ def _source_check(r: VerifyResult, source: SectorSource) -> Check:
 
 def to_json(r: VerifyResult) -> dict[str, object]:
     """The documented ``discvault.verify/1`` document."""
-    dat = None
+    dat: dict[str, object] | None = None
     if r.dat_match is not None:
         entry = r.dat_match.entry
         dat = {
@@ -255,9 +262,21 @@ def to_json(r: VerifyResult) -> dict[str, object]:
             "rom": entry.name if entry else None,
             "dat": r.dat_match.dat,
         }
+    if r.dat_set is not None:
+        m = r.dat_set
+        dat = {
+            "verdict": m.verdict,
+            "game": m.game or None,
+            "rom": None,
+            "dat": m.dat,
+            "matched": [{"rom": rom.name, "file": f.name} for rom, f in m.matched],
+            "missing": [rom.name for rom in m.missing],
+            "extra": [f.name for f in m.extra],
+        }
     return {
         "schema": "discvault.verify/1",
         "image": os.path.abspath(r.image),
+        "files": r.files or None,
         "sectors": r.sectors,
         "outcome": r.outcome,
         "hashes": r.hashes,

@@ -155,6 +155,8 @@ class Track:
     runout: int = 0
     runout_sense: Sense = DEFAULT_RUNOUT_SENSE
     control: int = 4
+    format: str = "user"  # data tracks: "user" (2048-byte sectors) or "raw" (2352, as recorded)
+    isrc: str = ""  # audio tracks: READ SUB-CHANNEL format 03h
 
     @property
     def end(self) -> int:
@@ -167,7 +169,7 @@ class Track:
     @property
     def sector_size(self) -> int:
         """Bytes per sector in the backing file."""
-        return USER if self.is_data else RAW
+        return USER if self.is_data and self.format != "raw" else RAW
 
     def in_runout(self, lba: int) -> bool:
         return self.end - self.runout <= lba < self.end
@@ -207,9 +209,25 @@ class Css:
 
 
 @dataclass(frozen=True)
+class Corrupt:
+    """A silent corruption: ``count`` sectors from ``lba`` read with wrong bytes and no error
+    (``fails`` times, then right; None: always), flagged in the C2 pointers when ``c2``."""
+
+    lba: int
+    count: int = 1
+    fails: int | None = None
+    c2: bool = False
+
+
+@dataclass(frozen=True)
 class DriveSettings:
     serial: str = "DV0001"
     read_retry_count: int = 32
+    read_offset: int = 0  # audio: the AccurateRip correction this drive needs (samples)
+    c2: bool = True  # reports C2 error pointers
+    raw: bool = True  # READ CD returns whole data sectors (sync, headers, EDC/ECC)
+    zero_codes: bool = False  # returns zero EDC/ECC, as QEMU's ATAPI drive does
+    read_cd: bool = True  # answers READ CD at all (false: 05/20/00, an invalid opcode)
 
 
 @dataclass
@@ -223,6 +241,9 @@ class Disc:
     gap_sense: Sense = DEFAULT_GAP_SENSE
     defects: tuple[Defect, ...] = ()
     css: Css | None = None
+    corrupt: tuple[Corrupt, ...] = ()
+    mcn: str = ""
+    cdtext: dict[str, Any] = field(default_factory=dict)
     source: str = ""  # where the description came from, for messages
     _files: dict[Path, BinaryIO] = field(default_factory=dict, repr=False, compare=False)
 
@@ -353,6 +374,8 @@ def _parse(doc: Any, base: Path, where: str) -> Disc:
                     runout=int(t.get("runout", 0)),
                     runout_sense=_sense(t, "runout_sense", runout_default),
                     control=int(t.get("control", 4 if kind is not Kind.AUDIO else 0)),
+                    format=str(t.get("format", "user")),
+                    isrc=str(t.get("isrc", "")),
                 )
             )
         end = tracks[-1].end if tracks else 0
@@ -379,8 +402,25 @@ def _parse(doc: Any, base: Path, where: str) -> Disc:
         sessions=tuple(sessions),
         appendable=bool(doc.get("appendable", False)),
         drive=DriveSettings(
-            str(drive.get("serial", "DV0001")), int(drive.get("read_retry_count", 32))
+            str(drive.get("serial", "DV0001")),
+            int(drive.get("read_retry_count", 32)),
+            int(drive.get("read_offset", 0)),
+            bool(drive.get("c2", True)),
+            bool(drive.get("raw", True)),
+            bool(drive.get("zero_codes", False)),
+            bool(drive.get("read_cd", True)),
         ),
+        corrupt=tuple(
+            Corrupt(
+                int(c["lba"]),
+                int(c.get("count", 1)),
+                None if c.get("fails") is None else int(c["fails"]),
+                bool(c.get("c2", False)),
+            )
+            for c in doc.get("corrupt", [])
+        ),
+        mcn=str(doc.get("mcn", "")),
+        cdtext=dict(doc.get("cdtext", {})),
         gap_sense=_sense(doc, "gap_sense", DEFAULT_GAP_SENSE),
         defects=defects,
         css=css,

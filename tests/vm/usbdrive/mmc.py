@@ -10,7 +10,7 @@ parameters MODE SELECT set (page 01h: read retry count), the speed SET CD SPEED 
 often each flaky sector has failed.
 
 Where later work plugs in:
-- raw sectors, C2 and EDC/ECC (READ CD, issue 16): ``_read_cd`` and ``Disc.sector``;
+- raw sectors, C2, EDC/ECC, read offset, silent corruptions, MCN/ISRC/CD-Text: ``rawcd.py``;
 - retries, speed and cache (issue 17): ``sector_fault`` sees ``mode.read_retry_count`` and
   ``read_speed``; ``Defect`` can grow conditions such as "reads at <= 8x".
 """
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tests.vm.usbdrive import features as ft
-from tests.vm.usbdrive import toc
+from tests.vm.usbdrive import rawcd, toc
 from tests.vm.usbdrive.disc import (
     ILLEGAL_MODE_FOR_TRACK,
     INVALID_FIELD_IN_CDB,
@@ -133,7 +133,9 @@ class Drive:
             0xAD: (self._dvd_structure, lambda c: be16(c, 8)),
             0xBB: (self._set_speed, lambda c: 0),
             0xBE: (self._read_cd, lambda c: 1 << 32),
+            0x42: (self._read_subchannel, _alloc16_at7),
         }
+        self.raw = rawcd.RawSide()
 
     # ---- the one entry point --------------------------------------------------------------
     def execute(self, cdb: bytes, data_out: bytes = b"") -> Reply:
@@ -200,6 +202,7 @@ class Drive:
         self.tray_open = False
         if self.disc is not None:
             self.failures.clear()
+            self.raw.forget()
             self.media_event = ft.NEW_MEDIA
             self.unit_attention = MEDIUM_CHANGED
 
@@ -254,8 +257,17 @@ class Drive:
             track, sense = self.sector_fault(a)
             if sense is not None or track is None:
                 raise CommandError(sense or disc.gap_sense, info=a, data=bytes(out))
-            out += disc.sector(track, a)
+            out += self._user_data(disc, track, a, bytes(out))
         return bytes(out)
+
+    def _user_data(self, disc: Disc, track: Track, lba: int, before: bytes) -> bytes:
+        """2048 bytes of user data; a raw-backed Form 2 sector has none (illegal mode)."""
+        if track.format != "raw":
+            return disc.sector(track, lba)
+        raw = disc.sector(track, lba)
+        if raw[15] == 2 and raw[18] & 0x20:
+            raise CommandError(ILLEGAL_MODE_FOR_TRACK, info=lba, data=before)
+        return raw[16:2064] if raw[15] == 1 else raw[24:2072]
 
     def _read10(self, cdb: bytes, _: bytes) -> bytes:
         if cdb[1] & 0xE0:  # RDPROTECT: no protection information on optical discs
@@ -268,30 +280,12 @@ class Drive:
         return self._read(be32(cdb, 2), be32(cdb, 6))
 
     def _read_cd(self, cdb: bytes, _: bytes) -> bytes:
-        """READ CD, the part modelled so far: whole CD-DA sectors (2352 bytes), and user data
-        only (byte 9 = 10h) of data sectors. Sync/headers/EDC/ECC, C2 and sub-channels are
-        issue 16; until then they are refused as an invalid field."""
-        disc = self._need_medium()
-        expected = (cdb[1] >> 2) & 0x07  # 0 any, 1 CD-DA, 2 Mode 1, 3 Mode 2 formless, 4/5 XA
-        lba, count, fields, sub = be32(cdb, 2), int.from_bytes(cdb[6:9], "big"), cdb[9], cdb[10]
-        if disc.medium != "CD" or sub or fields & 0x06:
-            raise CommandError(INVALID_FIELD_IN_CDB)
-        if lba + count > disc.capacity:
-            raise CommandError(LBA_OUT_OF_RANGE)
-        out = bytearray()
-        for a in range(lba, lba + count):
-            track = disc.track_at(a)
-            if track is None:
-                raise CommandError(disc.gap_sense, info=a, data=bytes(out))
-            if track.is_data and fields != 0x10:
-                raise CommandError(INVALID_FIELD_IN_CDB)  # not modelled yet (issue 16)
-            if expected not in ((0, 1) if not track.is_data else (0, 2, 4)):
-                raise CommandError(ILLEGAL_MODE_FOR_TRACK, info=a, data=bytes(out))
-            sense = self._damage(disc, track, a)
-            if sense is not None:
-                raise CommandError(sense, info=a, data=bytes(out))
-            out += disc.sector(track, a)
-        return bytes(out)
+        """READ CD: whole CD-DA sectors (with the drive's read offset), user data or whole raw
+        data sectors (sync, header, EDC/ECC), C2 pointers, silent corruptions (``rawcd``)."""
+        return self.raw.read_cd(self._damage, self._need_medium(), cdb)
+
+    def _read_subchannel(self, cdb: bytes, _: bytes) -> bytes:
+        return rawcd.read_subchannel(self._need_medium(), cdb)
 
     # ---- status and identity -----------------------------------------------------------------
     def _test_unit_ready(self, cdb: bytes, _: bytes) -> bytes:
@@ -344,7 +338,13 @@ class Drive:
         medium = self.disc.medium if self.ready and self.disc else ""
         return {
             0x01: ft.page_01(mode, pc == 1),
-            0x2A: ft.page_2a(medium, self.read_speed, self.prevent, pc == 1),
+            0x2A: ft.page_2a(
+                medium,
+                self.read_speed,
+                self.prevent,
+                pc == 1,
+                c2=self.disc.drive.c2 if self.disc is not None else True,
+            ),
         }
 
     def _mode_sense(self, cdb: bytes, _: bytes) -> bytes:
