@@ -8,6 +8,7 @@ runs the same through a real kernel (the emulated USB drive in a VM) and with re
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import os
@@ -103,6 +104,11 @@ def test_every_read_in_the_retry_passes_has_fua(tmp_path: Path) -> None:
     retry_reads = [e for e in drive.commands("READ(12)") if e.seq > first_retry]
     assert retry_reads and all(e.cdb[1] & 0x08 for e in retry_reads)
     assert res.map.status_at(MARGINAL) == "+"  # type: ignore[attr-defined]
+    # hashed from the image while the retry passes ran, and rewound when they recovered it
+    image = (tmp_path / "out.iso").read_bytes()
+    assert res.hashes_from == "image"  # type: ignore[attr-defined]
+    assert res.hashes["sha256"] == hashlib.sha256(image).hexdigest()  # type: ignore[attr-defined]
+    assert res.hashes["md5"] == hashlib.md5(image).hexdigest()  # type: ignore[attr-defined]
     assert (tmp_path / "out.iso").read_bytes()[MARGINAL * 2048 : (MARGINAL + 1) * 2048] == (
         (tmp_path / "d.iso").read_bytes()[MARGINAL * 2048 : (MARGINAL + 1) * 2048]
     )

@@ -25,7 +25,7 @@ from app.core.base.events import (
     ProgressCallback,
     no_progress,
 )
-from app.core.base.hashing import StreamHasher, hash_file
+from app.core.base.hashing import ImageHasher, StreamHasher, hash_file
 from app.core.base.outcome import Outcome
 from app.core.base.rangemap import BAD, FINISHED, NON_SCRAPED, NON_TRIED, NON_TRIMMED
 from app.core.disc.plan import Kind
@@ -90,6 +90,7 @@ class Engine(Passes):
         self.pass_count = 3 + 3 + self.cfg.retries
         self.pos = 0
         self.hasher: StreamHasher | None = None
+        self.image_hasher: ImageHasher | None = None  # out of order: hashes the image meanwhile
         self.hash_next = 0
         self.rate = 0.0
         self._rate_mark = (self.t0, 0)
@@ -121,6 +122,7 @@ class Engine(Passes):
                 self.trim_pass()
                 self.settle_not_data()
                 self.scrape_pass()
+                self.start_image_hash()
                 self.retry_passes()
             except FinishEarly as e:
                 early = str(e)
@@ -159,6 +161,8 @@ class Engine(Passes):
         finally:
             if self.hasher is not None:
                 self.hasher.abort()
+            if self.image_hasher is not None:
+                self.image_hasher.abort()
             try:
                 if self.phase not in ("done", "hash"):
                     self.save()
@@ -228,6 +232,8 @@ class Engine(Passes):
                     "the same backup again to resume"
                 ) from e
             raise DestinationError(f"{self.image_path}: {e.strerror}") from e
+        if self.image_hasher is not None:
+            self.image_hasher.changed(lba * self.ss)
 
     def attempt(self, lba: int, count: int, rec: PassRecord) -> int:
         """Read ``count`` sectors at ``lba``; store what was read; return good sectors."""
@@ -404,6 +410,13 @@ class Engine(Passes):
             for lba in range(lo, hi):
                 self.write(lba, marker_sector(lba, self.ss))
 
+    def start_image_hash(self) -> None:
+        """Out of order, the hashes come from the image; start on it while the retry passes
+        run (they mostly wait on the drive), so that little is left to hash at the end."""
+        if self.hasher is None and self.image_hasher is None:
+            marks = [lo * self.ss for lo, _, st in self.map.runs() if st != FINISHED]
+            self.image_hasher = ImageHasher(self.image_path, marks, self.total * self.ss)
+
     def finish_hashes(self) -> tuple[dict[str, str], str]:
         if self.hasher is not None and self.hash_next == self.image_sectors:
             hashes = self.hasher.finish()
@@ -436,9 +449,18 @@ class Engine(Passes):
                     )
                 )
 
-        from_image = hash_file(
-            self.image_path, on_bytes=on_bytes, should_stop=lambda: self.cancel.cancelled
-        )
+        from_image: dict[str, str] | None = None
+        stop = lambda: self.cancel.cancelled  # noqa: E731
+        if self.image_hasher is not None:
+            bg, self.image_hasher = self.image_hasher, None
+            try:
+                from_image = bg.finish(total, on_bytes, stop)
+                if from_image is None:
+                    raise Cancelled(self.cancel.reason)
+                return from_image, "image"
+            except OSError:
+                pass  # it could not read the image in the background: one plain pass then
+        from_image = hash_file(self.image_path, on_bytes=on_bytes, should_stop=stop)
         if from_image is None:
             raise Cancelled(self.cancel.reason)
         return from_image, "image"
