@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import logging
 import os
 import random
 import subprocess
@@ -187,10 +188,16 @@ def test_settings_of_a_rescue_still_running_are_left_alone(tmp_path: Path, state
         other.wait()
 
 
-def test_a_drive_refusing_control_keeps_its_settings_and_says_so_once(tmp_path: Path) -> None:
+def test_a_drive_refusing_control_keeps_its_settings_and_says_so_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     refuse = ["MODE SELECT(10)", "SET CD SPEED", "SET STREAMING"]
     drive = Drive(disc(tmp_path, {"refuse": refuse}))
-    _, res = rescue(drive, tmp_path)
+    with caplog.at_level(logging.INFO, logger="discvault.drive"):
+        _, res = rescue(drive, tmp_path)
+    logged = [r.getMessage() for r in caplog.records if r.name == "discvault.drive"]
+    assert sum("keeps its speed" in m for m in logged) == 1  # the app's log: once, too
+    assert sum("read retry count" in m for m in logged) == 1
     notes = res.source_notes  # type: ignore[attr-defined]
     assert sum("keeps its read retries" in n or "refused its read retry" in n for n in notes) == 1
     assert sum("keeps its speed" in n for n in notes) == 1

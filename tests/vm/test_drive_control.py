@@ -371,7 +371,9 @@ def guest_main(config_path: str) -> None:
     def crash() -> dict[str, Any]:
         control.request("configure", delay=0.05)  # real time per failed read: catch it mid-way
         p = subprocess.Popen([*APP, "rip", "/dev/sr0", str(OUT / "b.iso")], env=env)
-        killed = _wait(lambda s: s["read_retry_count"] == 0, "the copy pass")
+        killed = _wait(  # both settings changed: the copy pass runs
+            lambda s: s["read_retry_count"] == 0 and s["read_speed"] == MAX, "the copy pass"
+        )
         p.send_signal(signal.SIGKILL)
         p.wait()
         control.request("configure", delay=0.0)

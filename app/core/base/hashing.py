@@ -21,6 +21,7 @@ import hashlib
 import os
 import queue
 import threading
+import time
 import zlib
 from collections.abc import Callable
 from typing import Protocol
@@ -194,9 +195,16 @@ class ImageHasher:
     unfinished runs). The digests' state is kept at each mark the thread passes; ``changed``
     at an offset the thread has read sends it back to the last mark at or before it. A change
     ahead of the thread costs nothing. ``finish(length)`` waits for the hash of the first
-    ``length`` bytes as the file is then."""
+    ``length`` bytes as the file is then.
+
+    It must not slow the rescue down: after a change behind it, it waits until changes have
+    been quiet for ``QUIET`` seconds before it goes back (a retry pass that recovers sector
+    after sector would otherwise send it back over the same bytes again and again, taking CPU
+    from the rescue). (Running its threads at a lower priority was tried and made things worse
+    on a busy machine: a descheduled thread holding the GIL stalls the rescue's own thread.)"""
 
     MAX_MARKS = 2000  # digest states kept (about 1 KB each); more marks are thinned out
+    QUIET = 1.0
 
     def __init__(self, path: str, marks: list[int], length: int, chunk: int = 1 << 20) -> None:
         self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
@@ -211,6 +219,8 @@ class ImageHasher:
         self.read_end = 0  # bytes read (fed, or being read now)
         self.rollback: int | None = None
         self.rollbacks = 0  # how often a change sent it back (for benchmarks)
+        self.last_change = 0.0
+        self.finishing = False
         self.error: OSError | None = None
         self.hasher = StreamHasher()
         self.saved: dict[int, Snapshot] = {}
@@ -227,6 +237,7 @@ class ImageHasher:
     def _changed(self, offset: int) -> None:
         if offset < self.read_end:
             self.rollback = offset if self.rollback is None else min(self.rollback, offset)
+            self.last_change = time.monotonic()
             self.cond.notify_all()
 
     def _run(self) -> None:
@@ -242,8 +253,16 @@ class ImageHasher:
         """One chunk, or one step back; False when stopped. The lock is never held while
         reading or hashing: ``changed`` (the rescue's write path) never waits for those."""
         with self.cond:
-            while not self.stopping and self.rollback is None and self.pos >= self.target:
-                self.cond.wait()
+            while not self.stopping:
+                if self.rollback is not None:
+                    wait = self.QUIET - (time.monotonic() - self.last_change)
+                    if wait <= 0 or self.finishing:
+                        break
+                    self.cond.wait(wait)
+                elif self.pos < self.target:
+                    break
+                else:
+                    self.cond.wait()
             if self.stopping:
                 return False
             if self.rollback is not None:
@@ -292,6 +311,7 @@ class ImageHasher:
                 self.stops.insert(bisect.bisect_left(self.stops, length), length)
             self._changed(length)  # past the end now: back to the last state before it
             self.target = length
+            self.finishing = True
             self.cond.notify_all()
             stopped = False
             while self.error is None and (self.pos != length or self.rollback is not None):

@@ -28,6 +28,7 @@ from app.core.base.events import (
 from app.core.base.hashing import ImageHasher, StreamHasher, hash_file
 from app.core.base.outcome import Outcome
 from app.core.base.rangemap import BAD, FINISHED, NON_SCRAPED, NON_TRIED, NON_TRIMMED
+from app.core.base.writebehind import WriteBehind
 from app.core.disc.plan import Kind
 from app.core.disc.sources import ReadError, SectorSource, SourceError, SourceGone
 from app.core.rescue.passes import Passes, clip
@@ -98,6 +99,7 @@ class Engine(Passes):
         self._last_save = self.t0
         self._dirty = False
         self.img = -1
+        self.writes: WriteBehind | None = None  # the copy pass writes while it reads on
         self.fail_seconds = 0.0  # time spent in failed reads: what a retry costs, measured
         self.pass_left = 0  # reads left in a sector-by-sector pass
 
@@ -170,6 +172,8 @@ class Engine(Passes):
                 # The previous mapfile is still whole (atomic save): at most seconds are lost.
                 message += f" (mapfile not updated: {e})"
             self._dirty = False  # saved, or reported as not saved: never retried on a closed fd
+            if self.writes is not None:
+                self.writes.close()
             os.close(self.img)  # releases the lock too
             self.src.set_phase("done")
             self.emit(time.monotonic())
@@ -216,6 +220,7 @@ class Engine(Passes):
         except DestinationError:
             os.close(self.img)
             raise
+        self.writes = WriteBehind(self.img, self.ss, self.write)
 
     # ---- I/O ----------------------------------------------------------------------------------
     def write(self, lba: int, data: bytes) -> None:
@@ -278,8 +283,12 @@ class Engine(Passes):
     def _store(self, lba: int, data: bytes, rec: PassRecord) -> int:
         good = len(data) // self.ss
         if good:
-            self.write(lba, data)
-            self.map.set(lba, lba + good, FINISHED)
+            if self.writes is not None and self.phase == "copy":
+                self.writes.put(lba, data)  # finished once written: _settle_writes
+                self._settle_writes(wait=False)
+            else:
+                self.write(lba, data)
+                self.map.set(lba, lba + good, FINISHED)
             rec.recovered_sectors += good  # only unfinished sectors are ever read
             self._dirty = True
             self._feed_hash(lba, data)
@@ -295,8 +304,15 @@ class Engine(Passes):
             self.hasher.abort()
             self.hasher = None
 
+    def _settle_writes(self, wait: bool = True) -> None:
+        """Mark finished what the write-behind thread has written (all of it when ``wait``)."""
+        if self.writes is not None:
+            for lba, n in self.writes.drain() if wait else self.writes.done():
+                self.map.set(lba, lba + n, FINISHED)
+
     def save(self) -> None:
         # Image first, then the mapfile that vouches for it.
+        self._settle_writes()
         os.fdatasync(self.img) if hasattr(os, "fdatasync") else os.fsync(self.img)
         mf = mapfile.Mapfile(
             self.map,
@@ -396,6 +412,7 @@ class Engine(Passes):
 
     # ---- passes' bookkeeping ------------------------------------------------------------------
     def begin(self, phase: str, direction: str) -> PassRecord:
+        self._settle_writes()  # each pass sees the map whole
         self.phase = phase
         self.src.set_phase("copy" if phase == "once" else phase)
         self.pass_no += 1
@@ -405,14 +422,14 @@ class Engine(Passes):
         return rec
 
     def fill_markers(self) -> None:
+        self._settle_writes()
         runs = self.map.runs_with(BAD + NON_SCRAPED + NON_TRIMMED + NON_TRIED)
         for lo, hi in clip(runs, self.data_windows):
             for lba in range(lo, hi):
                 self.write(lba, marker_sector(lba, self.ss))
 
     def start_image_hash(self) -> None:
-        """Out of order, the hashes come from the image; start on it while the retry passes
-        run (they mostly wait on the drive), so that little is left to hash at the end."""
+        """Out of order, hash the image while the retry passes run (they wait on the drive)."""
         if self.hasher is None and self.image_hasher is None:
             marks = [lo * self.ss for lo, _, st in self.map.runs() if st != FINISHED]
             self.image_hasher = ImageHasher(self.image_path, marks, self.total * self.ss)
@@ -449,18 +466,14 @@ class Engine(Passes):
                     )
                 )
 
-        from_image: dict[str, str] | None = None
         stop = lambda: self.cancel.cancelled  # noqa: E731
-        if self.image_hasher is not None:
-            bg, self.image_hasher = self.image_hasher, None
-            try:
-                from_image = bg.finish(total, on_bytes, stop)
-                if from_image is None:
-                    raise Cancelled(self.cancel.reason)
-                return from_image, "image"
-            except OSError:
-                pass  # it could not read the image in the background: one plain pass then
-        from_image = hash_file(self.image_path, on_bytes=on_bytes, should_stop=stop)
+        bg, self.image_hasher = self.image_hasher, None
+        try:  # mostly done during the retry passes; else (or if that failed) one plain pass
+            from_image = bg.finish(total, on_bytes, stop) if bg else None
+        except OSError:
+            bg = None
+        if bg is None:
+            from_image = hash_file(self.image_path, on_bytes=on_bytes, should_stop=stop)
         if from_image is None:
             raise Cancelled(self.cancel.reason)
         return from_image, "image"

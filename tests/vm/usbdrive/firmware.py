@@ -11,6 +11,7 @@ import time
 from tests.vm.usbdrive.disc import (
     INVALID_FIELD_IN_CDB,
     LBA_OUT_OF_RANGE,
+    Defect,
     Disc,
     Sense,
     Track,
@@ -32,6 +33,9 @@ class FirmwareReads:
         raise NotImplementedError
 
     def _damage(self, disc: Disc, track: Track, lba: int) -> Sense | None:
+        raise NotImplementedError
+
+    def _defects_at(self, disc: Disc, lba: int) -> list[Defect]:
         raise NotImplementedError
 
     def _read(self, lba: int, count: int, fua: bool = False) -> bytes:
@@ -72,7 +76,7 @@ class FirmwareReads:
         track, sense = self.sector_fault(lba)
         if sense is None or sense.key != 0x03:
             return track, sense  # read, or an illegal request: firmware does not retry those
-        marginal = next((d for d in disc.defects if d.covers(lba) and d.tries is not None), None)
+        marginal = next((d for d in self._defects_at(disc, lba) if d.tries is not None), None)
         self.mech.failed_try(lba, self.read_speed, retry=False)
         for _ in range(self.mode.read_retry_count):
             if marginal is not None and self.mech.marginal_reads(

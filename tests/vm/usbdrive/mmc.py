@@ -41,6 +41,7 @@ from tests.vm.usbdrive.disc import (
     SAVING_NOT_SUPPORTED,
     SCRAMBLED_NO_AUTH,
     USER,
+    Defect,
     Disc,
     Sense,
     Track,
@@ -130,6 +131,7 @@ class Drive(FirmwareReads):
         self.log: collections.deque[LogEntry] = collections.deque(maxlen=self.LOG_LIMIT)
         self.on_command: Callable[[LogEntry], None] | None = None
         self._seq = 0
+        self._defect_index: dict[int, dict[int, list[Defect]]] = {}
         self._handlers: dict[int, tuple[Callable[[bytes, bytes], bytes], Callable[[bytes], int]]]
         self._handlers = {
             0x00: (self._test_unit_ready, lambda c: 0),
@@ -252,13 +254,25 @@ class Drive(FirmwareReads):
             return track, ILLEGAL_MODE_FOR_TRACK  # READ(10)/(12) of CD-DA (MMC-6 6.15)
         return track, self._damage(disc, track, lba)
 
+    def _defects_at(self, disc: Disc, lba: int) -> list[Defect]:
+        """The defects covering ``lba`` (indexed once per disc: a scratched disc has
+        hundreds, and every sector read asks)."""
+        index = self._defect_index.get(id(disc))
+        if index is None:
+            index = {}
+            for d in disc.defects:
+                for a in range(d.lba, d.lba + d.count):
+                    index.setdefault(a, []).append(d)
+            self._defect_index = {id(disc): index}
+        return index.get(lba, [])
+
     def _damage(self, disc: Disc, track: Track, lba: int) -> Sense | None:
         """Run-out, copy protection, defects: what any kind of read of the sector meets."""
         if track.in_runout(lba):
             return track.runout_sense
         if disc.css is not None and disc.css.is_scrambled(lba):
             return SCRAMBLED_NO_AUTH  # this drive never completes CSS authentication
-        for d in disc.defects:
+        for d in self._defects_at(disc, lba):
             if d.covers(lba):
                 if d.tries is not None:  # marginal: one try here; firmware retries in _firmware
                     if self.mech.marginal_reads(lba, d.tries, d.max_speed, self.read_speed):
