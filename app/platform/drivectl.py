@@ -233,7 +233,9 @@ class DriveControl:
             self._cmd(sgio.mode_select10_cdb(len(params)), 0, params)
             return True
         except OSError as e:
-            self._refuse("retries", f"the drive refused its read retry count ({_why(e)}; {why})")
+            self._refuse(
+                "retries", f"the drive refused to change its read retries ({_why(e)}; {why})"
+            )
             return False
 
     # ---- speed -------------------------------------------------------------------------------

@@ -308,7 +308,7 @@ def test_a_drive_that_refuses_control_keeps_its_settings_and_says_so_once(
     assert len([c for c in cmds if c["name"] == "SET CD SPEED"]) == 1
     assert settings(d["status"]) == (CURRENT, SPEED)
     notes = json.loads((run["out"] / "d.iso.report.json").read_text())["source"]["drive_control"]
-    assert sum(("read retr" in n and "refused" in n) or "keeps its read" in n for n in notes) == 1
+    assert sum("read retries" in n for n in notes) == 1  # refused: said once
     assert sum("keeps its speed" in n for n in notes) == 1
     # never slowed down, the sectors that read only at 8x or slower stay unread
     m = mapfile.load(str(run["out"] / "d.iso.map"), 2048).map
