@@ -160,4 +160,12 @@ def markdown(res: dict[str, Any]) -> list[str]:
             "the drive time: the retry passes dominate, and at the drive's default retries and "
             "a slower spin each of their failed reads costs more than at full speed",
         ]
+    half = res.get("slow_share_0.5")
+    if isinstance(half, dict):
+        c, d = half["control"], half["defaults"]
+        lines.append(
+            f"- when half the marginal sectors read only at 8x or slower, the slower retries "
+            f"recover them all ({d['recoverable_left_unread']} stay unread at full speed) in "
+            f"**{c['modelled_seconds'] / d['modelled_seconds']:.2f}x** the drive time"
+        )
     return [*lines, ""]
