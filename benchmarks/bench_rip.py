@@ -211,6 +211,8 @@ def bench_faulty(work: Path, size: int = 700 * MiB) -> dict[str, Any]:
                 "failed_reads_per_bad_sector": st["failed"] / max(len(bad), 1),
                 "recovered_all_recoverable": unread == bad,
             }
+            if name == "discvault":
+                out[name]["breakdown"] = dv_breakdown(work / "out.iso.report.json", t)
     finally:
         clean(work)
         dev.close()
@@ -407,8 +409,16 @@ def _faulty_md(f: dict[str, Any]) -> list[str]:
         "",
         f"- time ratio: **{d['seconds'] / r['seconds']:.2f}x** (target ≤ 0.6x)",
         f"- failed reads ratio: {d['failed_reads'] / max(r['failed_reads'], 1):.2f}x",
+        *_breakdown_md(d.get("breakdown", {}), ""),
         "",
     ]
+
+
+def _breakdown_md(bd: dict[str, float], what: str) -> list[str]:
+    if not bd:
+        return []
+    parts = ", ".join(f"{k} {v:.2f} s" for k, v in bd.items() if k != "hashes_from_image")
+    return [f"- where DiscVault's time went{what}: {parts}"]
 
 
 def _radial_md(rad: dict[str, Any]) -> list[str]:
@@ -464,8 +474,5 @@ def _radial_md(rad: dict[str, Any]) -> list[str]:
         ),
     ]
     for i, row in enumerate(rad["rounds"], 1):
-        bd = row["discvault"].get("breakdown", {})
-        if bd:
-            parts = ", ".join(f"{k} {v:.2f} s" for k, v in bd.items() if k != "hashes_from_image")
-            lines.append(f"- where DiscVault's time went, round {i}: {parts}")
+        lines += _breakdown_md(row["discvault"].get("breakdown", {}), f", round {i}")
     return [*lines, ""]
