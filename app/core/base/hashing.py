@@ -26,6 +26,8 @@ import zlib
 from collections.abc import Callable
 from typing import Protocol
 
+from app.core.base.compat import pread
+
 ALGORITHMS = ("crc32", "md5", "sha1", "sha256")
 # Which digests share a thread: MD5 alone; the rest together (SHA-NI makes SHA-1 and SHA-256
 # about twice as fast as MD5 here, and CRC32 is cheap).
@@ -250,9 +252,9 @@ class ImageHasher:
         try:
             while self._step():
                 pass
-        except OSError as e:
+        except Exception as e:  # finish() must hear of it, never wait for a dead thread
             with self.cond:
-                self.error = e
+                self.error = e if isinstance(e, OSError) else OSError(f"image hashing: {e!r}")
                 self.cond.notify_all()
 
     def _step(self) -> bool:
@@ -291,7 +293,7 @@ class ImageHasher:
         if snap is not None:
             self.hasher.restore(snap, back)
             return True
-        data = os.pread(self.fd, end - start, start)
+        data = pread(self.fd, end - start, start)
         with self.cond:
             if self.rollback is not None or len(data) < end - start:
                 self.read_end = self.pos  # stale, or the file shrank: read it again
