@@ -125,8 +125,9 @@ class StreamHasher:
                     d.update(item)
         except BaseException as e:  # surfaced by finish(); a dead worker must not hang update()
             self._error = e
-            while q.get() is not _STOP:
-                pass
+            while (item := q.get()) is not _STOP:
+                if isinstance(item, Snapshot):
+                    item.fill(i, {})  # nor anyone waiting for a snapshot
 
     def update(self, data: bytes) -> None:
         if not data:
