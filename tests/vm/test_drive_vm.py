@@ -102,7 +102,7 @@ def test_sg_io_reads_and_plain_reads_agree_and_the_drive_is_tuned(session: dict[
     sg = json.loads((session["out"] / "rip1.iso.report.json").read_text())
     plain = json.loads((session["out"] / "rip1b.iso.report.json").read_text())
     notes = sg["source"]["drive_control"]
-    assert notes[0].startswith("read through SG_IO READ(12), ")
+    assert notes[0].startswith("read through SG_IO READ(12)")
     # QEMU's drive may refuse MODE SELECT or SET CD SPEED: each step is noted either way.
     assert any("retries" in n for n in notes) and any(
         "speed" in n or "slowed" in n for n in notes

@@ -24,11 +24,14 @@ from app.core.base.events import (
     ProgressCallback,
     no_progress,
 )
+from app.core.base.hashing import ImageHasher
 from app.core.base.outcome import Outcome
 from app.core.base.rangemap import BAD, FINISHED, NON_SCRAPED, NON_TRIED, NON_TRIMMED, RangeMap
+from app.core.base.writebehind import WriteBehind
 from app.core.disc.plan import Kind
 from app.core.disc.sources import ReadError, SectorSource, SourceError, SourceGone
-from app.core.rescue.output import FileResult, PartHasher, hash_parts
+from app.core.rescue.hashes import PHASE_WORDS, Hashing
+from app.core.rescue.output import FileResult, PartHasher
 from app.core.rescue.passes import Passes, clip
 from app.core.rescue.resume import Opened, open_run
 from app.core.rescue.types import (
@@ -40,22 +43,13 @@ from app.core.rescue.types import (
     marker_sector,
 )
 
-PHASE_WORDS = {
-    "copy": "copying",
-    "once": "reading run-out and session gaps once",
-    "trim": "trimming around unreadable areas",
-    "scrape": "reading unreadable areas sector by sector",
-    "retry": "retrying unreadable sectors",
-    "hash": "computing checksums from the image",
-}
-
 
 class Protected(Exception):
     """The drive refused sectors for copy protection: stop, this is neither damage nor
     something a retry changes."""
 
 
-class Engine(Passes):
+class Engine(Hashing, Passes):
     def __init__(
         self,
         source: SectorSource,
@@ -94,7 +88,8 @@ class Engine(Passes):
         self.pass_no = 0  # the pass in progress, 1-based once the first begins
         self.pass_count = 3 + 3 + self.cfg.retries
         self.pos = 0
-        self.hasher: PartHasher | None = None
+        self.hasher: PartHasher | None = None  # in LBA order: hashes as the data arrives
+        self.image_hasher: ImageHasher | None = None  # out of order: hashes the image meanwhile
         self.rate = 0.0
         self._rate_mark = (self.t0, 0)
         self._last_emit = 0.0
@@ -105,6 +100,7 @@ class Engine(Passes):
         # with the previous run's checksum files).
         self.keep_lock = keep_lock
         self.lock_fds: list[int] = []
+        self.writes: WriteBehind | None = None  # the copy pass writes while it reads on
         self.fail_seconds = 0.0  # time spent in failed reads: what a retry costs, measured
         self.pass_left = 0  # reads left in a sector-by-sector pass
 
@@ -129,6 +125,7 @@ class Engine(Passes):
                 self.trim_pass()
                 self.settle_not_data()
                 self.scrape_pass()
+                self.start_image_hash()
                 self.retry_passes()
             except FinishEarly as e:
                 early = str(e)
@@ -167,6 +164,8 @@ class Engine(Passes):
         finally:
             if self.hasher is not None:
                 self.hasher.abort()
+            if self.image_hasher is not None:
+                self.image_hasher.abort()
             try:
                 if self.phase not in ("done", "hash"):
                     self.save()
@@ -174,6 +173,8 @@ class Engine(Passes):
                 # The previous mapfile is still whole (atomic save): at most seconds are lost.
                 message += f" (mapfile not updated: {e})"
             self._dirty = False  # saved, or reported as not saved: never retried on a closed fd
+            if self.writes is not None:
+                self.writes.close()
             self.out.close()  # releases the locks too, unless keep_lock holds them
             self.src.set_phase("done")
             self.emit(time.monotonic())
@@ -232,6 +233,8 @@ class Engine(Passes):
             self.out.abandon()  # files this run created and left empty go
             self.release()
             raise
+        if self.out.single_file:  # a BIN/CUE's many files are written in place
+            self.writes = WriteBehind(self.out.fds[0], self.ss, self.write)
 
     def release(self) -> None:
         """Unlock the image (kept locked after run() with ``keep_lock``)."""
@@ -242,6 +245,8 @@ class Engine(Passes):
     # ---- I/O ----------------------------------------------------------------------------------
     def write(self, lba: int, data: bytes) -> None:
         self.out.write(lba, data)
+        if self.image_hasher is not None:
+            self.image_hasher.changed(lba * self.ss)
 
     def attempt(self, lba: int, count: int, rec: PassRecord) -> int:
         """Read ``count`` sectors at ``lba``; store what was read; return good sectors."""
@@ -286,21 +291,28 @@ class Engine(Passes):
     def _store(self, lba: int, data: bytes, rec: PassRecord) -> int:
         good = len(data) // self.ss
         if good:
-            self.write(lba, data)
             for a, b in getattr(self.src, "unchecked", ()):
                 self.unchecked.set(max(a, lba), min(b, lba + good), "u")
-            self.map.set(lba, lba + good, FINISHED)
+            if self.writes is not None and self.phase == "copy":
+                self.writes.put(lba, data)  # finished once written: _settle_writes
+                self._settle_writes(wait=False)
+            else:
+                self.write(lba, data)
+                self.map.set(lba, lba + good, FINISHED)
             rec.recovered_sectors += good  # only unfinished sectors are ever read
             self._dirty = True
             self._feed_hash(lba, data)
         return good
 
-    def _feed_hash(self, lba: int, data: bytes) -> None:
-        if self.hasher is not None:
-            self.hasher.feed(lba, data)
+    def _settle_writes(self, wait: bool = True) -> None:
+        """Mark finished what the write-behind thread has written (all of it when ``wait``)."""
+        if self.writes is not None:
+            for lba, n in self.writes.drain() if wait else self.writes.done():
+                self.map.set(lba, lba + n, FINISHED)
 
     def save(self) -> None:
         # Image first, then the mapfile that vouches for it.
+        self._settle_writes()
         self.out.sync()
         self.opened.meta["unchecked"] = [[a, b] for a, b in self.unchecked.runs_with("u")]
         mf = mapfile.Mapfile(
@@ -402,6 +414,7 @@ class Engine(Passes):
 
     # ---- passes' bookkeeping ------------------------------------------------------------------
     def begin(self, phase: str, direction: str) -> PassRecord:
+        self._settle_writes()  # each pass sees the map whole
         self.phase = phase
         self.src.set_phase("copy" if phase == "once" else phase)
         self.pass_no += 1
@@ -411,51 +424,11 @@ class Engine(Passes):
         return rec
 
     def fill_markers(self) -> None:
+        self._settle_writes()
         runs = self.map.runs_with(BAD + NON_SCRAPED + NON_TRIMMED + NON_TRIED)
         for lo, hi in clip(runs, self.data_windows):
             for lba in range(lo, hi):
                 self.write(lba, marker_sector(lba, self.ss))
-
-    def finish_hashes(self) -> tuple[list[FileResult], str]:
-        """Every file's hashes: streamed while reading when the data came in order, else
-        from the finished files — never from a second read of the disc."""
-        parts = self.out.parts
-        streamed = self.hasher.finish(parts) if self.hasher is not None else {}
-        self.hasher = None
-        files = self.out.file_results()
-        if len(streamed) == len(parts):
-            for i, f in enumerate(files):
-                f.hashes = streamed[i]
-            return files, "stream"
-        self.phase = "hash"
-        self.out.sync()
-
-        def on_bytes(done: int, total: int) -> None:
-            now = time.monotonic()
-            if now - self._last_emit >= 0.1:
-                self._last_emit = now
-                self.progress(
-                    Progress(
-                        "hash",
-                        self.pass_no,
-                        self.pass_count,
-                        done,
-                        total,
-                        done,
-                        0,
-                        0,
-                        0.0,
-                        None,
-                        phase_label=PHASE_WORDS["hash"],
-                    )
-                )
-
-        got = hash_parts(parts, streamed, on_bytes, lambda: self.cancel.cancelled)
-        if got is None:
-            raise Cancelled(self.cancel.reason)
-        for f, h in zip(files, got, strict=True):
-            f.hashes = h
-        return files, "image"
 
 
 def _runs_of(doc: object) -> list[tuple[int, int]]:

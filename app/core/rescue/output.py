@@ -172,6 +172,11 @@ class Output:
         self.fds = []
 
     @property
+    def single_file(self) -> bool:
+        """One file holding every LBA from 0 in the source's own sectors (an .iso)."""
+        return len(self.parts) == 1 and self.parts[0].start == 0 and len(self.fds) == 1
+
+    @property
     def any_existed(self) -> bool:
         return any(self.existed)
 

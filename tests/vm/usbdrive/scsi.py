@@ -27,6 +27,7 @@ OPCODES: dict[int, str] = {
     0x5A: "MODE SENSE(10)",
     0xA8: "READ(12)",
     0xAD: "READ DVD STRUCTURE",
+    0xB6: "SET STREAMING",
     0xBB: "SET CD SPEED",
     0xBE: "READ CD",
 }
