@@ -5,7 +5,8 @@ from __future__ import annotations
 import html
 import time
 
-from app.core.base.units import human_bytes
+from app.core.base.units import human_bytes, plural
+from app.core.fs.extract import ExtractResult
 from app.core.fs.inspection import Inspection
 from app.core.fs.node import SECTOR, Node
 
@@ -109,7 +110,9 @@ def boot_html(insp: Inspection) -> str:
     return "".join(rows)
 
 
-def details_html(n: Node, lost: int | None, past_end: bool, bad_colour: str) -> str:
+def details_html(
+    n: Node, lost: int | None, past_end: bool, bad_colour: str, sessions: str = ""
+) -> str:
     kind = {"dir": "folder", "file": "file", "symlink": "link"}.get(n.kind, n.kind)
     size = "" if n.is_dir else f", {human_bytes(n.size)} ({n.size:,} bytes)"
     lines = [f"<b>{html.escape(n.path)}</b>", f"{kind}{size}"]
@@ -136,6 +139,20 @@ def details_html(n: Node, lost: int | None, past_end: bool, bad_colour: str) -> 
             f"<span style='color:{bad_colour}'>part of this file lies past the end of the "
             "image: the image is truncated</span>"
         )
+    if sessions:
+        lines.append(html.escape(sessions))
     if n.problem:
         lines.append(f"<span style='color:{bad_colour}'>{html.escape(n.problem)}</span>")
     return "<br>".join(lines)
+
+
+def extract_summary(res: ExtractResult, out: str, what: str = "item") -> str:
+    """'Extracted 3 items, 1.2 MB into /out (1 skipped, 1 renamed)'."""
+    msg = f"Extracted {plural(len(res.written), what)}, {human_bytes(res.bytes)} into {out}"
+    settled = [
+        (len(res.skipped), "skipped, already there"),
+        (len(res.renamed), "renamed"),
+        (len(res.replaced), "replaced"),
+    ]
+    said = [f"{n} {word}" for n, word in settled if n]
+    return msg + (f" ({', '.join(said)})" if said else "")
