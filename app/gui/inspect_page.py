@@ -305,11 +305,15 @@ class InspectPage(QWidget):
                 kind = "warn"
         if self.only_earlier:
             first = self.only_earlier[0]
-            count = len(self.only_earlier)
+            gone = sum(1 for _, _, why in self.only_earlier if why == "deleted")
+            older = len(self.only_earlier) - gone
+            held = [
+                *([plural(gone, "deleted file")] if gone else []),
+                *([plural(older, "older version") + " of files shown here"] if older else []),
+            ]
             lines.append(
-                f"{plural(count, 'file')} only in earlier sessions (deleted or replaced "
-                f"later), e.g. {first[0]} in session {first[1]} — choose that session above "
-                "to see and extract them."
+                f"Earlier sessions also hold {' and '.join(held)} (e.g. {first[0]} in session "
+                f"{first[1]}) — choose that session above to see and extract them."
             )
         if lines:
             self.banner.show_message("\n".join(lines), kind)

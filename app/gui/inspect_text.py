@@ -92,21 +92,19 @@ def volume_html(insp: Inspection) -> str:
 
 
 def boot_html(insp: Inspection) -> str:
+    """One short block per boot entry (a wide table broke its headings mid-word at 640 px)."""
     if not insp.boot:
         return "<p>No El Torito boot catalog: this disc does not boot.</p>"
-    rows = [
-        "<table cellpadding='4'><tr><th align='left'>Platform</th><th align='left'>Bootable</th>"
-        "<th align='left'>Emulation</th><th align='left'>Load segment</th>"
-        "<th align='left'>Boot image size</th><th align='left'>Starts at</th></tr>"
-    ]
-    for b in insp.boot:
+    rows = []
+    for k, b in enumerate(insp.boot, 1):
+        how = "bootable" if b.bootable else "not bootable"
         rows.append(
-            f"<tr><td>{html.escape(b.platform)}</td><td>{'yes' if b.bootable else 'no'}</td>"
-            f"<td>{html.escape(b.emulation)}</td><td>0x{b.load_segment:04x}</td>"
-            f"<td>{b.sectors:,} × 512 bytes ({human_bytes(b.sectors * 512)})</td>"
-            f"<td>sector {b.lba:,}</td></tr>"
+            f"<p><b>Entry {k}: {html.escape(b.platform)}</b> — {how}, "
+            f"{html.escape(b.emulation)}<br>"
+            f"Boot image: {b.sectors:,} × 512 bytes ({human_bytes(b.sectors * 512)}), "
+            f"starts at sector {b.lba:,}; load segment 0x{b.load_segment:04x}</p>"
         )
-    rows.append("</table><p>Boot image sizes count 512-byte units, as El Torito does.</p>")
+    rows.append("<p>Boot image sizes count 512-byte units, as El Torito does.</p>")
     return "".join(rows)
 
 

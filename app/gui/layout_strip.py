@@ -81,6 +81,12 @@ def segments(plan: Plan) -> tuple[list[Segment], list[Segment]]:
     return sorted(base, key=lambda g: g.start), over
 
 
+def worth_showing(plan: Plan) -> bool:
+    """An image file or a device without a TOC is 'one data track' by assumption: a strip
+    would only repeat that. A TOC, or sectors that are not data, are worth a strip."""
+    return not plan.layout.is_flat or any(r.kind is not Kind.DATA for r in plan.regions)
+
+
 class LayoutStrip(QWidget):
     """'2 sessions, 3 tracks (1 audio)' and a bar of the disc's tracks."""
 
@@ -106,7 +112,7 @@ class LayoutStrip(QWidget):
             self.caption = plan.layout.summary()
         self.setAccessibleDescription(self.caption)
         self.setToolTip("")
-        self.setVisible(plan is not None)
+        self.setVisible(plan is not None and worth_showing(plan))
         self.update()
 
     def sizeHint(self) -> QSize:
@@ -141,18 +147,25 @@ class LayoutStrip(QWidget):
             p.setPen(text)
             p.drawText(0, bar.y() + (bar.height() + fm.ascent() - fm.descent()) // 2, self.caption)
         hollow = QPen(COLOURS[NOT_DATA], 1)
+        edge = self.palette().base().color()
         for seg in self.base:
             r = self._span(bar, seg, widen=True)
             if seg.kind in TRACK_COLOURS:
                 p.fillRect(r, TRACK_COLOURS[seg.kind])
+                if r.x() > bar.x():  # tracks side by side stay two tracks
+                    p.fillRect(QRect(r.x(), r.y(), 1, r.height()), edge)
                 label_pen = QColor("#101418")
             else:
                 p.setPen(hollow)
                 p.drawRect(r.adjusted(0, 0, -1, -1))
                 label_pen = text
-            if fm.horizontalAdvance(seg.label) + 8 <= r.width():
+            # The whole label where it fits, else the track number alone.
+            label = seg.label
+            if fm.horizontalAdvance(label) + 8 > r.width():
+                label = label.split(" · ")[0] if seg.kind in TRACK_COLOURS else ""
+            if label and fm.horizontalAdvance(label) + 6 <= r.width():
                 p.setPen(label_pen)
-                p.drawText(r, Qt.AlignmentFlag.AlignCenter, seg.label)
+                p.drawText(r, Qt.AlignmentFlag.AlignCenter, label)
         for seg in self.over:  # run-out: a hollow notch at the track's end
             r = self._span(bar, seg, widen=True)
             p.fillRect(r, self.palette().base())

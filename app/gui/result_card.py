@@ -28,7 +28,7 @@ from app.core.fs.node import InspectError
 from app.core.rescue.backup import BackupOutcome
 from app.core.verify.verifier import VerifyResult
 from app.gui import theme
-from app.gui.layout_strip import LayoutStrip
+from app.gui.layout_strip import LayoutStrip, worth_showing
 from app.gui.sector_map import Legend, SectorMap, not_data_runs
 from app.gui.sources import audio_note
 from app.gui.widgets import FlowLayout
@@ -277,7 +277,7 @@ class ResultCard(QScrollArea):
         if r.message and r.outcome != "complete":
             lines.append(r.message)
         plan = getattr(r, "plan", None)
-        if plan is not None and r.outcome != "cancelled":
+        if plan is not None and r.outcome != "cancelled" and worth_showing(plan):
             # "2 sessions, 3 tracks (1 audio), 2 run-out sectors (not data), 0 damaged"
             lines.append("Disc: " + plan.describe(r.map))
             if plan.layout.audio_tracks:

@@ -108,3 +108,4 @@ def test_the_end_card_says_another_drive_often_reads_what_this_one_cannot(
     assert card.another_note.isVisibleTo(window)
     assert "Another drive often reads what this one cannot" in card.another_note.text()
     assert "Try another drive" in card.another_note.text() and card.another.isVisibleTo(window)
+    assert not card.strip.isVisibleTo(window)  # the demo disc has no TOC: nothing to draw

@@ -61,7 +61,8 @@ def test_a_multisession_image_opens_at_its_last_session_and_offers_the_others(
     assert "the last" in choices.session.currentText()
     assert "b.bin" in names(page)  # what the computer shows: session 2's tree
     assert status(page, "keep.txt") == "an older version is in session 1"
-    qtbot.waitUntil(lambda: "only in earlier sessions" in page.banner.text.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "Earlier sessions also hold" in page.banner.text.text(), timeout=5000)
+    assert "1 older version of files shown here" in page.banner.text.text()
     assert "/keep.txt in session 1" in page.banner.text.text()
     # Session 1: its own tree, with what the last session did to each file.
     choices.session.setCurrentIndex(0)
