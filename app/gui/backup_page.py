@@ -37,6 +37,10 @@ from app.gui.widgets import Banner, enter_pressed, hint_label, page_title, path_
 from app.gui.workers import BusyError, Job, JobQueue
 
 EMPTY_HINT = "Pick a drive on the left, check where the image goes, and press Start backup."
+NOT_READY_HINT = (
+    "There is nothing to back up in this drive now: put a data disc in it, or pick another "
+    "drive on the left."
+)
 ANOTHER_HINT = (
     "Put the disc in another drive and pick that drive on the left: Resume then reads only "
     "what is still missing."
@@ -187,6 +191,10 @@ class BackupPage(QWidget):
                 self.empty.setText(
                     f"Press Resume backup to read what is missing with {entry.title}."
                 )
+        elif entry is not None and not entry.ready:
+            self.empty.setText(NOT_READY_HINT)
+        else:
+            self.empty.setText(EMPTY_HINT)
         self._check_resume()
 
     def try_another_drive(self) -> None:

@@ -112,6 +112,7 @@ def test_a_pure_audio_cd_is_refused_plainly(
     page = window.backup
     assert page.banner.isVisibleTo(window) and "no data track" in page.banner.text.text()
     assert not page.start.isEnabled()
+    assert "put a data disc in it" in page.empty.text()  # not "press Start backup"
     # A source that only finds out when the rescue opens it: the engine's refusal, in the page.
     disc_entry(window, tmp_path / "audio.img", disc)
     page.dest.setText(str(tmp_path / "audio.iso"))
