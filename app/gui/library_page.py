@@ -39,6 +39,7 @@ from app.core.library import view as shelf_view
 from app.core.library.folder import Library
 from app.core.library.records import Hit, day_of
 from app.core.library.view import DiscDetails, ShelfView
+from app.gui.extract_policy import ConflictAsker
 from app.gui.library_details import DiscPanel
 from app.gui.sources import SourceEntry
 from app.gui.widgets import ElidedLabel, FlowLayout
@@ -355,6 +356,7 @@ class LibraryPage(QWidget):
         out = out_dir or (hit and QFileDialog.getExistingDirectory(self, "Extract into", ""))
         if hit is None or not out:
             return None
+        asker = ConflictAsker(self)  # an item already there: Replace / Skip / Rename, asked
 
         def run(progress: ProgressCallback, token: CancelToken) -> object:
             from app.core.fs.extract import extract
@@ -362,7 +364,7 @@ class LibraryPage(QWidget):
 
             insp = open_image(hit.image)
             try:
-                return extract(insp, [hit.path], out, progress, token)
+                return extract(insp, [hit.path], out, progress, token, asker)
             finally:
                 insp.close()
 
@@ -371,7 +373,10 @@ class LibraryPage(QWidget):
             self.status.emit(f"{hit.path}: {refused[0][1]}" if refused else f"Extracted into {out}")
             self.extracted.emit(out)
 
-        return self._job(run, f"image:{hit.image}:extract", done, task=f"Extracting {hit.path}…")
+        job = self._job(run, f"image:{hit.image}:extract", done, task=f"Extracting {hit.path}…")
+        if job is not None:
+            asker.token = job.token
+        return job
 
     # ---- actions on the shelf and on a disc -------------------------------------------------
     def set_source(self, entry: SourceEntry | None) -> None:

@@ -14,6 +14,7 @@ from pytestqt.qtbot import QtBot
 from app.core.fs.inspection import open_image
 from app.core.library.catalogue import Catalogue
 from app.core.library.folder import Library
+from app.gui.extract_policy import ConflictDialog
 from app.gui.library_page import LibraryPage
 from app.gui.main_window import MainWindow
 from app.gui.sources import from_path
@@ -87,6 +88,15 @@ def test_search_open_in_inspector_and_extract(
         page.extract_hit(str(out))
     original = tmp_path / "tree_photos" / "DCIM" / "100CANON" / "IMG_0037.JPG"
     assert (out / "IMG_0037.JPG").read_bytes() == original.read_bytes()
+    # Again into the same folder: the user is asked, and Rename keeps both.
+    with qtbot.waitSignal(page.extracted, timeout=TIMEOUT):
+        job = page.extract_hit(str(out))
+        assert job is not None
+        qtbot.waitUntil(lambda: QApplication.activeModalWidget() is not None, timeout=TIMEOUT)
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, ConflictDialog) and "IMG_0037.JPG" in dialog.text.text()
+        dialog.buttons["rename"].click()
+    assert (out / "IMG_0037 (1).JPG").read_bytes() == original.read_bytes()
     # A damaged hit says so; words the index cannot look up say what to type instead.
     page.search.setText("IMG_0210")
     qtbot.waitUntil(lambda: page.results.rowCount() == 1 and page.hits[0].unreadable > 0)
