@@ -17,7 +17,6 @@ from app.core.base.events import Progress
 from app.core.base.rangemap import RangeMap
 from app.core.base.units import PHASE_WORDS, RESCUE_PASSES, SECTOR_BY_SECTOR, describe
 from app.core.disc.plan import Kind, Plan
-from app.core.rescue.passes import clip
 from app.gui.layout_strip import LayoutStrip
 from app.gui.log_panel import LogPanel
 from app.gui.sector_map import NAMES, NOT_DATA, VERIFY_NAMES, Legend, SectorMap, not_data_runs
@@ -34,18 +33,16 @@ FINISH_TIP = (
 )
 
 
-def data_only(p: Progress, plan: Plan | None) -> Progress:
+def data_only(p: Progress, plan: Plan | None, unfinished_data: int) -> Progress:
     """'rescued X of Y' over the data sectors alone: session gaps and run-out are never read
-    as data, so counting them in Y kept a finished multi-session backup at 6 %."""
-    rmap = p.extra.get("map")
-    if plan is None or p.phase not in RESCUE_PASSES or not isinstance(rmap, RangeMap):
+    as data, so counting them in Y kept a finished multi-session backup at 6 %.
+    ``unfinished_data`` comes from the sector map's own pass over the same map."""
+    if plan is None or p.phase not in RESCUE_PASSES or not isinstance(p.extra.get("map"), RangeMap):
         return p
-    data = plan.runs(Kind.DATA)
-    total = sum(e - s for s, e in data)
+    total = sum(e - s for s, e in plan.runs(Kind.DATA))
     if total == plan.sectors:
         return p  # nothing but data: the engine's numbers are already these
-    done = sum(e - s for s, e in clip(rmap.runs_with("+"), data))
-    return dataclasses.replace(p, total=total * 2048, done=done * 2048)
+    return dataclasses.replace(p, total=total * 2048, done=(total - unfinished_data) * 2048)
 
 
 def per_read(seconds: float) -> str:
@@ -222,18 +219,18 @@ class ProgressView(QWidget):
         plan = p.extra.get("plan")
         if isinstance(plan, Plan) and plan is not self.plan:
             self.set_plan(plan)
+        rmap = p.extra.get("map")
+        if isinstance(rmap, RangeMap):  # first: the numbers use the map's pass over it
+            self.last_map = rmap
+            self.map.set_map(rmap, p.position // 2048)
         self._render(p)
         if p.phase == "retry" and p.bad and not self.another.isVisible():
             self.another.setVisible(True)
-        rmap = p.extra.get("map")
-        if isinstance(rmap, RangeMap):
-            self.last_map = rmap
-            self.map.set_map(rmap, p.position // 2048)
         if p.phase in GRAPH_PHASES and p.total and not self.paused:
             self.graph.add(p.position / p.total, p.rate)
 
     def _render(self, p: Progress) -> None:
-        p = data_only(p, self.plan)
+        p = data_only(p, self.plan, self.map.unfinished_data)
         d = describe(p, self.paused)
         self.phase.setText(d.headline)
         self.percent.setText(f"{d.percent}   {d.rate}".rstrip())

@@ -81,19 +81,55 @@ def split_runs(rmap: RangeMap, not_data: Runs) -> list[tuple[int, int, str]]:
     return out
 
 
-def cells_of(rmap: RangeMap, not_data: Runs, cells: int) -> list[str]:
-    """Worst display state per equal share of the map: O(runs + cells)."""
+def summarise(rmap: RangeMap, not_data: Runs, cells: int) -> tuple[list[str], int]:
+    """(worst display state per equal share of the map, unfinished data sectors), in one pass
+    over the map's runs: a scratched disc's map has tens of thousands of them, and this runs
+    on the GUI thread with every progress event."""
     size = rmap.size
     if not size or cells <= 0:
-        return []
+        return [], 0
     out = [FINISHED] * cells
-    for s, e, st in split_runs(rmap, not_data):
-        state = st if st in SEVERITY else NOT_DATA
-        rank = SEVERITY[state]
-        for c in range(s * cells // size, (e - 1) * cells // size + 1):
-            if rank > SEVERITY[out[c]]:
-                out[c] = state
-    return out
+    sev = SEVERITY
+    i, n = 0, len(not_data)
+    lo = not_data[0][0] if n else size  # where the next not-data region starts
+    unfinished = 0
+    for s, e, st in rmap.runs():
+        if st == FINISHED:
+            continue
+        if e <= lo:  # all data, the usual case: no splitting
+            unfinished += e - s
+            rank = sev[st]
+            first, last = s * cells // size, (e - 1) * cells // size
+            if first == last:
+                if rank > sev[out[first]]:
+                    out[first] = st
+                continue
+            for c in range(first, last + 1):
+                if rank > sev[out[c]]:
+                    out[c] = st
+            continue
+        pos = s
+        while pos < e:
+            while i < n and not_data[i][1] <= pos:  # runs come in order: only forward
+                i += 1
+            lo = not_data[i][0] if i < n else size
+            if i < n and not_data[i][0] <= pos:
+                hi, state = min(not_data[i][1], e), NOT_DATA
+            else:
+                hi, state = (min(not_data[i][0], e) if i < n else e), st
+                unfinished += hi - pos
+            rank = sev[state]
+            first, last = pos * cells // size, (hi - 1) * cells // size
+            for c in range(first, last + 1):
+                if rank > sev[out[c]]:
+                    out[c] = state
+            pos = hi
+    return out, unfinished
+
+
+def cells_of(rmap: RangeMap, not_data: Runs, cells: int) -> list[str]:
+    """Worst display state per equal share of the map: O(runs + cells)."""
+    return summarise(rmap, not_data, cells)[0]
 
 
 class SectorMap(QWidget):
@@ -104,6 +140,7 @@ class SectorMap(QWidget):
         self.position = -1  # sector being read now
         self.cells: list[str] = []
         self.not_data: Runs = []
+        self.unfinished_data = 0  # data sectors of the map not finished (not-data left out)
         self.setMinimumHeight(5 * CELL)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMouseTracking(True)
@@ -125,7 +162,10 @@ class SectorMap(QWidget):
     def set_map(self, rmap: RangeMap | None, position: int = -1) -> None:
         self.map, self.position = rmap, position
         cols, rows = self.cols_rows()
-        self.cells = cells_of(rmap, self.not_data, cols * rows) if rmap is not None else []
+        if rmap is None:
+            self.cells, self.unfinished_data = [], 0
+        else:
+            self.cells, self.unfinished_data = summarise(rmap, self.not_data, cols * rows)
         self.update()
 
     def resizeEvent(self, event: object) -> None:

@@ -14,7 +14,7 @@ from app.core.base.rangemap import RangeMap
 from app.core.disc.layout import DiscLayout, Session, Track, TrackKind
 from app.core.disc.plan import Kind, Plan, Region
 from app.gui.main_window import MainWindow
-from app.gui.sector_map import NOT_DATA, SectorMap
+from app.gui.sector_map import NOT_DATA, SectorMap, summarise
 from app.gui.sources import from_drive
 from app.platform import DriveInfo
 from tests import discfixtures as dfx
@@ -50,6 +50,22 @@ def test_not_data_cells_are_neutral_never_red(qtbot: QtBot) -> None:
     assert w.cells[10] == "-"
     assert w.cells[90:] == [NOT_DATA] * 10
     assert "run-out (not data): 10 sector(s)" in w.tooltip_text(95)
+
+
+def test_the_map_summary_agrees_with_the_core_and_counts_data_alone() -> None:
+    import random
+
+    rng = random.Random(17)
+    m = RangeMap(350_000, "+")
+    for _ in range(3000):  # a radial scratch's scattered bad sectors
+        a = rng.randrange(349_990)
+        m.set(a, a + rng.randrange(1, 4), rng.choice("-/*?"))
+    assert summarise(m, [], 2400) == (m.summary(2400), m.size - m.count("+")[0])
+    gap = (100_000, 111_400, "session gap")
+    cells, unfinished = summarise(m, [gap], 2400)
+    in_gap = sum(max(0, min(e, gap[1]) - max(s, gap[0])) for s, e, st in m.runs() if st != "+")
+    assert unfinished == m.size - m.count("+")[0] - in_gap
+    assert "-" not in cells[100_000 * 2400 // 350_000 + 1 : 111_400 * 2400 // 350_000]
 
 
 def test_a_multisession_backup_shows_its_layout_and_never_calls_gaps_unreadable(
