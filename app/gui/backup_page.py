@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
 from app.core.base import mapfile
 from app.core.base.events import CancelToken, ProgressCallback
 from app.core.base.units import human_bytes
+from app.core.disc import plan as planmod
+from app.core.disc.layout import DiscLayout
 from app.core.rescue.backup import BackupOptions, BackupOutcome, run_backup
 from app.core.rescue.types import RescueSettings
 from app.gui.log_panel import LogPanel
@@ -31,10 +33,14 @@ from app.gui.progress_view import ProgressView
 from app.gui.result_card import DamagedFile, ResultCard, damaged_files
 from app.gui.settings import Settings, image_name
 from app.gui.sources import SourceEntry
-from app.gui.widgets import enter_pressed, hint_label, page_title, path_row
+from app.gui.widgets import Banner, enter_pressed, hint_label, page_title, path_row
 from app.gui.workers import BusyError, Job, JobQueue
 
 EMPTY_HINT = "Pick a drive on the left, check where the image goes, and press Start backup."
+NOT_READY_HINT = (
+    "There is nothing to back up in this drive now: put a disc in it, or pick another "
+    "drive on the left."
+)
 ANOTHER_HINT = (
     "Put the disc in another drive and pick that drive on the left: Resume then reads only "
     "what is still missing."
@@ -43,6 +49,18 @@ NO_OTHER_DRIVE = (
     "No other drive is connected. Connect one (a USB drive will do), or put the disc back "
     "in this drive after cleaning it, and resume."
 )
+
+
+def missing_data(mf: mapfile.Mapfile) -> int:
+    """Data sectors a resume would still read. Run-out and session gaps the backup recorded
+    as not data never count: a whole multi-session backup is complete, not "missing 23 MB"."""
+    rmap = mf.map
+    try:
+        layout = DiscLayout.from_json(mf.meta.get("layout"))
+        plan = planmod.from_json(layout, rmap.size, mf.meta.get("not_data"))
+    except (ValueError, TypeError):  # a GNU ddrescue mapfile: every sector is data
+        return rmap.size - rmap.count("+")[0]
+    return plan.damaged(rmap)
 
 
 def default_name(label: str, template: str = "{label}_{date}", drive: str = "") -> str:
@@ -92,6 +110,8 @@ class BackupPage(QWidget):
         self.resume_note = QLabel("")
         self.resume_note.setWordWrap(True)
         lay.addWidget(self.resume_note)
+        self.banner = Banner()  # what to know about the disc, or why a backup could not start
+        lay.addWidget(self.banner)
         self.stack = QStackedWidget()
         self.empty = hint_label(EMPTY_HINT)
         self.log = LogPanel()
@@ -102,6 +122,7 @@ class BackupPage(QWidget):
         lay.addWidget(self.stack, 1)
         lay.addWidget(self.log)
         self.progress.cancel_clicked.connect(self.cancel)
+        self.progress.finish_clicked.connect(self.finish_now)
         self.progress.pause_toggled.connect(lambda on: self.job and self.job.pause(on))
         self.progress.status.connect(self.status)
         self.card.inspect_requested.connect(self.inspect_requested)
@@ -129,6 +150,8 @@ class BackupPage(QWidget):
 
     def set_source(self, entry: SourceEntry | None) -> None:
         self.source = entry
+        if not self._running:
+            self._source_note(entry)
         if entry is None:
             self.title.setText("Back up")
             self._refresh_start()
@@ -147,6 +170,13 @@ class BackupPage(QWidget):
         self.eject_box.setChecked(entry.can_eject and self.settings.eject_when_done)
         self._refresh_start()
 
+    def _source_note(self, entry: SourceEntry | None) -> None:
+        """An audio CD, audio tracks, copy protection: said before Start is pressed."""
+        if entry is not None and entry.note:
+            self.banner.show_message(entry.note, "warn" if entry.ready else "error")
+        else:
+            self.banner.clear()
+
     def _refresh_start(self) -> None:
         entry = self.source
         moved = self._another_from is None or (
@@ -161,6 +191,10 @@ class BackupPage(QWidget):
                 self.empty.setText(
                     f"Press Resume backup to read what is missing with {entry.title}."
                 )
+        elif entry is not None and not entry.ready:
+            self.empty.setText(NOT_READY_HINT)
+        else:
+            self.empty.setText(EMPTY_HINT)
         self._check_resume()
 
     def try_another_drive(self) -> None:
@@ -185,11 +219,11 @@ class BackupPage(QWidget):
         note, label = "", "Start backup"
         if dest and os.path.exists(dest + ".map"):
             try:
-                rmap = mapfile.load(dest + ".map", 2048).map
+                mf = mapfile.load(dest + ".map", 2048)
             except mapfile.MapfileError as e:
                 note = f"{e}. Choose another name to start a new backup."
             else:
-                left = rmap.size - rmap.count("+")[0]
+                left = missing_data(mf)
                 if left == 0:
                     note = "This image is already complete. Choose another name for a new backup."
                 else:
@@ -266,6 +300,7 @@ class BackupPage(QWidget):
         self.job = job
         self._running = True
         self._another_from = None
+        self._source_note(entry)
         self.progress.reset(f"Reading {entry.title}…")
         self.log.add(f"backing up {entry.title} to {dest}")
         self.stack.setCurrentWidget(self.progress)
@@ -277,6 +312,12 @@ class BackupPage(QWidget):
         if self.job is not None:
             self.job.cancel()
             self.log.add("stopping — saving the mapfile")
+
+    def finish_now(self) -> None:
+        """Stop reading, keep what was read, checksum it and say what stays unread."""
+        if self.job is not None and self._running:
+            self.job.finish()
+            self.status.emit("Finishing — keeping what was read, then the checksums…")
 
     def _finished(self, res: object, dest: str) -> None:
         assert isinstance(res, tuple)
@@ -302,8 +343,12 @@ class BackupPage(QWidget):
         self.progress.running(False)
         self._refresh_start()
         self.log.add(message)
-        QMessageBox.warning(self, "DiscVault", message.splitlines()[0])
-        self.status.emit(message.splitlines()[0])
+        first = message.splitlines()[0] if message else "the backup could not start"
+        # Said in the page, where the backup would have been: an audio CD, no disc, a file in
+        # the way. Nothing was read, so there is no card.
+        self.banner.show_message(first, "error")
+        self.stack.setCurrentWidget(self.empty)
+        self.status.emit(first)
 
 
 __all__ = ["BackupPage", "Qt", "default_name"]

@@ -19,11 +19,13 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -91,7 +93,19 @@ class CreatePage(QWidget):
         self._label_auto = True
         self._replace_ok = ""  # an existing output the user agreed to replace in the dialog
         self._measured_path: str | None = None
-        lay = QVBoxLayout(self)
+        # The page scrolls rather than squeezes: at 640x480 a message, the label's hint and
+        # the progress bar together are taller than the window leaves, and every control
+        # must stay reachable. Never sideways: the form's rows wrap instead.
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        self.scroller = QScrollArea()
+        self.scroller.setWidgetResizable(True)
+        self.scroller.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        body = QWidget()
+        self.scroller.setWidget(body)
+        outer.addWidget(self.scroller)
+        lay = QVBoxLayout(body)
         title = QLabel("Create an image from a folder")
         f = title.font()
         f.setBold(True)

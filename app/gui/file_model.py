@@ -25,6 +25,11 @@ from app.gui import theme
 COLUMNS = ("Name", "Size", "Modified", "First sector", "Status")
 CONTAINS_DAMAGE = "contains damaged files"
 PAST_END = "past the end of the image (truncated)"
+# Multi-session: an earlier session's file the last session no longer shows as it is here.
+LATER_WORDS = {
+    "deleted": "only in this session: deleted later",
+    "replaced": "replaced later: the last session has a newer version",
+}
 Index = QModelIndex | QPersistentModelIndex
 ROOT = QModelIndex()  # the invalid index: "no parent"
 # The view asks for flags and data thousands of times while it lays out a 1000-row directory;
@@ -75,9 +80,14 @@ class Marks:
         self.damage: dict[str, int] = {}
         self.damaged_dirs: set[str] = set()
         self.sectors = sectors
+        # Viewing an earlier session: path -> "deleted" / "replaced" (by a later session).
+        self.later: dict[str, str] = {}
+        # Viewing the last session: path -> the earlier session holding an older version.
+        self.older: dict[str, int] = {}
         # Looked up once: data() runs thousands of times while a view lays out.
         self.bad_brush = QBrush(QColor(theme.colour("bad")))
         self.warn_brush = QBrush(QColor(theme.colour("warn")))
+        self.info_brush = QBrush(QColor(theme.colour("info")))
         self.icons = {
             n: theme.icon(n) for n in ("folder", "folder-damaged", "file", "file-damaged", "link")
         }
@@ -104,15 +114,30 @@ class Marks:
             return PAST_END
         if node.is_dir and node.path in self.damaged_dirs:
             return CONTAINS_DAMAGE
+        later = self.session_note(node)
+        if later:
+            return later
         if node.kind == "symlink":
             return f"link → {node.target}"
         return node.problem
+
+    def session_note(self, node: Node) -> str:
+        """Multi-session: what a later session did to this file, or that an earlier one holds
+        an older version ("" when neither)."""
+        later = self.later.get(node.path) or node.later
+        if later:
+            return LATER_WORDS.get(later, later)
+        if node.path in self.older:
+            return f"an older version is in session {self.older[node.path]}"
+        return ""
 
     def foreground(self, node: Node) -> QBrush | None:
         if self.bad(node):
             return self.bad_brush
         if node.is_dir and node.path in self.damaged_dirs:
             return self.warn_brush
+        if node.path in self.later or node.later:
+            return self.info_brush
         return None
 
     def icon(self, node: Node) -> QIcon:

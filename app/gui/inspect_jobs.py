@@ -1,20 +1,46 @@
-"""The inspector's background jobs and small helpers: opening, indexing, Enter, conflicts."""
+"""The inspector's background jobs and small helpers: opening, indexing, Enter."""
 
 from __future__ import annotations
 
 import gc
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QWidget
 
 from app.core.base.events import CancelToken, ProgressCallback
-from app.core.base.units import plural
 from app.core.fs.inspection import Inspection, open_image
-from app.core.fs.node import Node
+from app.core.fs.node import InspectError, Node
+from app.core.fs.sessions import mark_earlier, only_earlier
 from app.gui.workers import CoreJob
+
+
+@dataclass
+class Indexed:
+    """What the background pass over an opened image found."""
+
+    nodes: list[Node]
+    damage: dict[str, int]
+    # Viewing an earlier session: path -> "deleted" / "replaced" by a later session.
+    later: dict[str, str] = field(default_factory=dict)
+    # Viewing the last session: (path, session, "deleted"/"replaced") of what only earlier
+    # sessions hold.
+    only_earlier: list[tuple[str, int, str]] = field(default_factory=list)
+
+
+def session_changes(insp: Inspection) -> tuple[dict[str, str], list[tuple[str, int, str]]]:
+    """What differs between the shown session and the others (nothing for one session)."""
+    if len(insp.sessions) < 2:
+        return {}, []
+    try:
+        mark_earlier(insp)
+        return dict(insp.later), only_earlier(insp)
+    except InspectError as e:  # another session cannot be read: said, never fatal
+        insp.problem(f"comparing sessions: {e}", "layout")
+        return {}, []
 
 
 def index_job(insp: Inspection, map_path: str | None) -> CoreJob:
@@ -36,34 +62,19 @@ def index_job(insp: Inspection, map_path: str | None) -> CoreJob:
             gc.enable()
             gc.freeze()
         damage = insp.damage(map_path) if map_path else {}
-        return nodes, damage
+        token.raise_if_cancelled()
+        later, earlier = session_changes(insp)
+        return Indexed(nodes, damage, later, earlier)
 
     return run
 
 
-def open_and_list_root(path: str) -> Inspection:
-    """Open and read the root directory off the GUI thread, so the first view only shows it."""
-    insp = open_image(path)
+def open_and_list_root(path: str, session: int | None = None, view: str | None = None) -> object:
+    """Open (the session and filesystem asked for, or the defaults) and read the root
+    directory off the GUI thread, so the first view only shows it."""
+    insp = open_image(path, session, view)
     insp.children(insp.root)
     return insp
-
-
-def ask_conflict_policy(parent: QWidget, names: list[str], folder: str) -> str | None:
-    """Replace, Skip or Rename, for every item that already exists; None: do not extract."""
-    box = QMessageBox(parent)
-    box.setWindowTitle("Already there")
-    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-    box.setText(f"{plural(len(names), 'item')} already exist in {folder}: {shown}.")
-    box.setInformativeText("What should happen to each of them? (This applies to all.)")
-    buttons = [
-        (box.addButton("Replace all", QMessageBox.ButtonRole.DestructiveRole), "replace"),
-        (box.addButton("Skip all", QMessageBox.ButtonRole.AcceptRole), "skip"),
-        (box.addButton("Rename all", QMessageBox.ButtonRole.ActionRole), "rename"),
-    ]
-    box.addButton(QMessageBox.StandardButton.Cancel)
-    box.exec()
-    clicked = box.clickedButton()
-    return next((policy for b, policy in buttons if b is clicked), None)
 
 
 class EnterFilter(QObject):

@@ -2,7 +2,9 @@
 
 Every open starts from a clean page: the previous image's tree, details, tabs and damage are
 gone before the new one is read, and a failure shows in a banner with nothing else on screen,
-so Extract can never pull files from an image that is no longer the one named.
+so Extract can never pull files from an image that is no longer the one named. A multi-session
+image offers its sessions (files that only an earlier session holds are marked), a hybrid its
+filesystems; a missing or malformed cue sheet is said in the banner.
 """
 
 from __future__ import annotations
@@ -14,13 +16,11 @@ from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QMenu,
-    QMessageBox,
     QPushButton,
     QSplitter,
     QStackedWidget,
@@ -37,9 +37,10 @@ from app.core.fs.extract import ExtractResult, extract
 from app.core.fs.inspection import Inspection
 from app.core.fs.node import InspectError, Node
 from app.gui import theme
-from app.gui.extract_policy import conflicts, extract_with_policy
-from app.gui.file_model import FileTreeModel, Marks, SearchModel, past_end
-from app.gui.inspect_jobs import EnterFilter, ask_conflict_policy, index_job, open_and_list_root
+from app.gui.file_model import FileTreeModel, SearchModel, past_end
+from app.gui.inspect_choices import ViewChoices
+from app.gui.inspect_extract import Extractor
+from app.gui.inspect_jobs import EnterFilter, Indexed, index_job, open_and_list_root
 from app.gui.inspect_text import boot_html, details_html, volume_html
 from app.gui.settings import Settings
 from app.gui.widgets import Banner, hint_label
@@ -68,6 +69,8 @@ class InspectPage(QWidget):
         self.damage: dict[str, int] = {}
         self.path = ""  # the image being opened or shown
         self.last_extract: ExtractResult | None = None
+        self.only_earlier: list[tuple[str, int, str]] = []
+        self.extractor = Extractor(self)
         lay = QVBoxLayout(self)
         self.header = QLabel("")
         self.header.setWordWrap(True)
@@ -75,6 +78,9 @@ class InspectPage(QWidget):
         f.setBold(True)
         self.header.setFont(f)
         lay.addWidget(self.header)
+        self.choices = ViewChoices()
+        self.choices.changed.connect(lambda session, view: self.open(self.path, session, view))
+        lay.addWidget(self.choices)
         self.banner = Banner()
         lay.addWidget(self.banner)
         self.body = QStackedWidget()
@@ -132,9 +138,22 @@ class InspectPage(QWidget):
         fl.addWidget(split, 1)
         self.volume = QTextBrowser()
         self.boot = QTextBrowser()
+        boot_tab = QWidget()
+        bl = QVBoxLayout(boot_tab)
+        bl.setContentsMargins(0, 4, 0, 0)
+        bl.addWidget(self.boot, 1)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        self.boot_btn = QPushButton("Extract boot images…")
+        self.boot_btn.setToolTip(
+            "Write the El Torito boot images into a [BOOT] folder, named and sized as 7-Zip does"
+        )
+        self.boot_btn.clicked.connect(lambda: self.extract_boot())
+        row.addWidget(self.boot_btn)
+        bl.addLayout(row)
         self.tabs.addTab(files, theme.icon("file"), "Files")
         self.tabs.addTab(self.volume, theme.icon("disc"), "Volume")
-        self.tabs.addTab(self.boot, "Boot")
+        self.tabs.addTab(boot_tab, "Boot")
         self.clear()
 
     def _make_view(self, tree: bool) -> QTreeView:
@@ -165,6 +184,7 @@ class InspectPage(QWidget):
             self.insp.close()
         self.insp = self.model = self.search = None
         self.index, self.damage = None, {}
+        self.only_earlier = []
         self.tree.setModel(None)
         self.list.setModel(None)
         self.views.setCurrentWidget(self.tree)
@@ -176,17 +196,20 @@ class InspectPage(QWidget):
         self.boot.clear()
         self.header.setText("")
         self.banner.clear()
+        self.choices.show_for(None)
         self.extract_btn.setEnabled(False)
+        self.boot_btn.setEnabled(False)
         self.tabs.setEnabled(False)
         self.body.setCurrentWidget(self.empty)
 
-    def open(self, path: str) -> None:
-        """Open off the GUI thread; the root directory shows as soon as it is read."""
+    def open(self, path: str, session: int | None = None, view: str | None = None) -> None:
+        """Open off the GUI thread (the last session and the best tree unless asked for
+        others); the root directory shows as soon as it is read."""
         self.clear()
         self.path = path
         self.header.setText(f"Opening {os.path.basename(path)}…")
         job = Job(
-            lambda progress, token: open_and_list_root(path),
+            lambda progress, token: open_and_list_root(path, session, view),
             resource=f"image:{path}",
             parent=self,
             what=os.path.basename(path),
@@ -227,8 +250,11 @@ class InspectPage(QWidget):
         self._update_header("checking damage…" if has_map else None)
         self.volume.setHtml(volume_html(insp))
         self.boot.setHtml(boot_html(insp))
+        self.choices.show_for(insp)
+        self._layout_banner()
         self.tabs.setEnabled(True)
         self.extract_btn.setEnabled(True)
+        self.boot_btn.setEnabled(bool(insp.boot))
         self.body.setCurrentWidget(self.tabs)
         self.status.emit(f"Opened {os.path.basename(path)}")
         # The index starts once the first view is on screen, not while it is laid out.
@@ -249,15 +275,48 @@ class InspectPage(QWidget):
     def _indexed(self, res: object, insp: Inspection, has_map: bool) -> None:
         if insp is not self.insp:
             return
-        assert isinstance(res, tuple)
-        self.index, self.damage = res
-        if self.model is not None and self.damage:
-            self.model.set_damage(self.damage)
+        assert isinstance(res, Indexed)
+        self.index, self.damage = res.nodes, res.damage
+        self.only_earlier = res.only_earlier
+        if self.model is not None:
+            marks = self.model.marks
+            marks.later = res.later
+            marks.older = {p: n for p, n, why in res.only_earlier if why == "replaced"}
+            if self.damage:
+                self.model.set_damage(self.damage)
             self.tree.viewport().update()
         if has_map:
             self._update_header(None)
+        self._layout_banner()
         if self.filter.text():
             self.apply_filter(self.filter.text())
+
+    def _layout_banner(self) -> None:
+        """What the user should know about the image's layout: a missing or malformed cue
+        sheet (only session 1 is shown then), files only earlier sessions hold."""
+        insp = self.insp
+        if insp is None:
+            return
+        lines, kind = [], "info"
+        for k, n, example in insp.problem_summary():
+            if k == "layout":
+                more = f" (and {n - 1} more layout problem(s): see Volume)" if n > 1 else ""
+                lines.append(example + more)
+                kind = "warn"
+        if self.only_earlier:
+            first = self.only_earlier[0]
+            gone = sum(1 for _, _, why in self.only_earlier if why == "deleted")
+            older = len(self.only_earlier) - gone
+            held = [
+                *([plural(gone, "deleted file")] if gone else []),
+                *([plural(older, "older version") + " of files shown here"] if older else []),
+            ]
+            lines.append(
+                f"Earlier sessions also hold {' and '.join(held)} (e.g. {first[0]} in session "
+                f"{first[1]}) — choose that session above to see and extract them."
+            )
+        if lines:
+            self.banner.show_message("\n".join(lines), kind)
 
     def _update_header(self, pending: str | None) -> None:
         insp = self.insp
@@ -300,8 +359,7 @@ class InspectPage(QWidget):
             return
         needle = text.casefold()
         hits = [n for n in self.index if needle in n.name.casefold()]
-        marks = Marks(self.damage, self.model.marks.sectors)
-        self.search = SearchModel(hits, marks)
+        self.search = SearchModel(hits, self.model.marks)  # damage and session marks alike
         self.search.drag_provider = self.files_for_drag
         header = self.list.header()
         col, order = header.sortIndicatorSection(), header.sortIndicatorOrder()
@@ -338,12 +396,15 @@ class InspectPage(QWidget):
         if n is None or self.insp is None:
             self.details.clear()
             return
+        marks = self.model.marks if self.model is not None else None
+        sessions = marks.session_note(n) if marks is not None else ""
         self.details.setHtml(
             details_html(
                 n,
                 self.damage.get(n.path),
                 not n.is_dir and past_end(n, self.insp.sectors),
                 theme.colour("bad"),
+                sessions,
             )
         )
 
@@ -417,47 +478,17 @@ class InspectPage(QWidget):
         return [n.path for n in nodes if n is not None]
 
     def extract_selected(self, out_dir: str | None = None, policy: str | None = None) -> Job | None:
+        """Extract the selection (or everything) into a folder; an item that already exists
+        is asked about (Replace / Skip / Rename, once or for all) unless ``policy`` says."""
         if self.insp is None:
             return None
-        paths = self.selected_paths() or None
-        out = out_dir or QFileDialog.getExistingDirectory(
-            self, "Extract into folder", self.settings.last_dir("extract")
-        )
-        if not out:
-            return None
-        self.settings.remember_dir("extract", out)
-        insp = self.insp
-        clash = conflicts(insp, paths, out)
-        if clash and policy is None:
-            policy = ask_conflict_policy(self, clash, out)
-            if policy is None:
-                return None
-        chosen = policy or "skip"
-        job = Job(
-            lambda progress, token: extract_with_policy(insp, paths, out, chosen, progress, token),
-            resource=f"extract:{insp.path}",
-            parent=self,
-            what=f"Extracting from {os.path.basename(insp.path)}",
-        )
-        job.finished.connect(lambda res: self._extracted(res, out))
-        job.failed.connect(lambda m: QMessageBox.warning(self, "DiscVault", m.splitlines()[0]))
-        try:
-            self.jobs.start(job)
-        except BusyError as e:  # said on the page; never an exception out of a slot
-            self.banner.show_message(str(e), "warn")
-            return None
-        self.status.emit("Extracting…")
-        return job
+        return self.extractor.files(self.insp, self.selected_paths() or None, out_dir, policy)
 
-    def _extracted(self, res: object, out: str) -> None:
-        assert isinstance(res, ExtractResult)
-        self.last_extract = res
-        msg = f"Extracted {plural(len(res.written), 'item')}, {human_bytes(res.bytes)} into {out}"
-        self.status.emit(msg)
-        if res.refused:  # said in the banner, not in a box that stops everything
-            shown = "; ".join(f"{p}: {w}" for p, w in res.refused[:3])
-            more = f" and {len(res.refused) - 3} more" if len(res.refused) > 3 else ""
-            self.banner.show_message(f"{msg}. Not extracted: {shown}{more}", "warn")
+    def extract_boot(self, out_dir: str | None = None, policy: str | None = None) -> Job | None:
+        """The Boot tab's button: the El Torito boot images into ``out/[BOOT]/``."""
+        if self.insp is None or not self.insp.boot:
+            return None
+        return self.extractor.boot_images(self.insp, out_dir, policy)
 
 
 __all__ = ["InspectError", "InspectPage", "mapfile"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import html
 import time
 
-from app.core.base.units import human_bytes
+from app.core.base.units import human_bytes, plural
+from app.core.fs.extract import ExtractResult
 from app.core.fs.inspection import Inspection
 from app.core.fs.node import SECTOR, Node
 
@@ -91,25 +92,25 @@ def volume_html(insp: Inspection) -> str:
 
 
 def boot_html(insp: Inspection) -> str:
+    """One short block per boot entry (a wide table broke its headings mid-word at 640 px)."""
     if not insp.boot:
         return "<p>No El Torito boot catalog: this disc does not boot.</p>"
-    rows = [
-        "<table cellpadding='4'><tr><th align='left'>Platform</th><th align='left'>Bootable</th>"
-        "<th align='left'>Emulation</th><th align='left'>Load segment</th>"
-        "<th align='left'>Boot image size</th><th align='left'>Starts at</th></tr>"
-    ]
-    for b in insp.boot:
+    rows = []
+    for k, b in enumerate(insp.boot, 1):
+        how = "bootable" if b.bootable else "not bootable"
         rows.append(
-            f"<tr><td>{html.escape(b.platform)}</td><td>{'yes' if b.bootable else 'no'}</td>"
-            f"<td>{html.escape(b.emulation)}</td><td>0x{b.load_segment:04x}</td>"
-            f"<td>{b.sectors:,} × 512 bytes ({human_bytes(b.sectors * 512)})</td>"
-            f"<td>sector {b.lba:,}</td></tr>"
+            f"<p><b>Entry {k}: {html.escape(b.platform)}</b> — {how}, "
+            f"{html.escape(b.emulation)}<br>"
+            f"Boot image: {b.sectors:,} × 512 bytes ({human_bytes(b.sectors * 512)}), "
+            f"starts at sector {b.lba:,}; load segment 0x{b.load_segment:04x}</p>"
         )
-    rows.append("</table><p>Boot image sizes count 512-byte units, as El Torito does.</p>")
+    rows.append("<p>Boot image sizes count 512-byte units, as El Torito does.</p>")
     return "".join(rows)
 
 
-def details_html(n: Node, lost: int | None, past_end: bool, bad_colour: str) -> str:
+def details_html(
+    n: Node, lost: int | None, past_end: bool, bad_colour: str, sessions: str = ""
+) -> str:
     kind = {"dir": "folder", "file": "file", "symlink": "link"}.get(n.kind, n.kind)
     size = "" if n.is_dir else f", {human_bytes(n.size)} ({n.size:,} bytes)"
     lines = [f"<b>{html.escape(n.path)}</b>", f"{kind}{size}"]
@@ -136,6 +137,20 @@ def details_html(n: Node, lost: int | None, past_end: bool, bad_colour: str) -> 
             f"<span style='color:{bad_colour}'>part of this file lies past the end of the "
             "image: the image is truncated</span>"
         )
+    if sessions:
+        lines.append(html.escape(sessions))
     if n.problem:
         lines.append(f"<span style='color:{bad_colour}'>{html.escape(n.problem)}</span>")
     return "<br>".join(lines)
+
+
+def extract_summary(res: ExtractResult, out: str, what: str = "item") -> str:
+    """'Extracted 3 items, 1.2 MB into /out (1 skipped, 1 renamed)'."""
+    msg = f"Extracted {plural(len(res.written), what)}, {human_bytes(res.bytes)} into {out}"
+    settled = [
+        (len(res.skipped), "skipped, already there"),
+        (len(res.renamed), "renamed"),
+        (len(res.replaced), "replaced"),
+    ]
+    said = [f"{n} {word}" for n, word in settled if n]
+    return msg + (f" ({', '.join(said)})" if said else "")

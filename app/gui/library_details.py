@@ -5,10 +5,9 @@ Shows a ``DiscDetails`` loaded off the GUI thread; the action buttons are wired 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, QSize
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPaintEvent, QPen
 from PySide6.QtWidgets import (
-    QHBoxLayout,
     QLabel,
     QPushButton,
     QTabWidget,
@@ -21,6 +20,7 @@ from app.core.base.units import human_bytes
 from app.core.library.records import day_of
 from app.core.library.view import DiscDetails
 from app.gui.sector_map import Legend, SectorMap
+from app.gui.widgets import FlowLayout
 
 ACTIONS = ("Re-verify", "Health scan", "Open in inspector", "Open folder")
 SLOW = ("<500 ms", ">500 ms", "error")
@@ -103,16 +103,21 @@ class DiscPanel(QWidget):
         super().__init__(parent)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        top = QHBoxLayout()
+        # The disc's name and badge on a line of their own, the actions below in a row that
+        # wraps: a narrow window squeezes neither.
         self.head = QLabel("Select a disc to see its details.")
         self.head.setWordWrap(True)
-        top.addWidget(self.head, 1)
+        lay.addWidget(self.head)
+        top = FlowLayout()
         self.buttons: dict[str, QPushButton] = {}
         for text in ACTIONS:
             self.buttons[text] = QPushButton(text)
             top.addWidget(self.buttons[text])
         lay.addLayout(top)
         self.tabs = QTabWidget()
+        # Narrow windows shorten the tab names rather than hide tabs behind scroll arrows.
+        self.tabs.setUsesScrollButtons(False)
+        self.tabs.setElideMode(Qt.TextElideMode.ElideRight)
         self.overview = QTextBrowser()
         maps = QWidget()
         ml = QVBoxLayout(maps)

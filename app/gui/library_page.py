@@ -39,8 +39,10 @@ from app.core.library import view as shelf_view
 from app.core.library.folder import Library
 from app.core.library.records import Hit, day_of
 from app.core.library.view import DiscDetails, ShelfView
+from app.gui.extract_policy import ConflictAsker
 from app.gui.library_details import DiscPanel
 from app.gui.sources import SourceEntry
+from app.gui.widgets import ElidedLabel, FlowLayout
 from app.gui.workers import BusyError, CoreJob, Job, JobQueue
 
 RED, ORANGE, GREEN = "#d62728", "#e67e22", "#2ca02c"
@@ -88,13 +90,15 @@ class LibraryPage(QWidget):
         saved = store.value("library/folder", "") if store is not None else ""
         self.library = Library(str(saved) if saved else default_folder())
         lay = QVBoxLayout(self)
-        head = QHBoxLayout()
-        self.title = QLabel()
+        # The title carries the folder's path: shortened in the middle when narrow, and the
+        # buttons wrap onto a second row, so nothing is cut off at 640x480.
+        self.title = ElidedLabel()
         f = self.title.font()
         f.setBold(True)
         f.setPointSizeF(f.pointSizeF() * 1.25)
         self.title.setFont(f)
-        head.addWidget(self.title, 1)
+        lay.addWidget(self.title)
+        head = FlowLayout()
         for text, slot in (("Folder…", self._pick_folder), ("Add backup…", self._pick_backup),
                            ("Verify all", self.verify_all), ("Rebuild", self.rebuild)):  # fmt: skip
             b = QPushButton(text)
@@ -113,6 +117,10 @@ class LibraryPage(QWidget):
         self.stack = QStackedWidget()
         self.table = _table(["Disc", "Backed up", "Size", "Files", "State", "Health"])
         self.table.itemSelectionChanged.connect(self._disc_selected)
+        # The state badge is what the user reads first: never cut to "90.1 KB unreadable (…".
+        self.table.horizontalHeader().setSectionResizeMode(
+            4, QHeaderView.ResizeMode.ResizeToContents
+        )
         self.stack.addWidget(self.table)
         self.stack.addWidget(self._results_view())
         split.addWidget(self.stack)
@@ -348,6 +356,7 @@ class LibraryPage(QWidget):
         out = out_dir or (hit and QFileDialog.getExistingDirectory(self, "Extract into", ""))
         if hit is None or not out:
             return None
+        asker = ConflictAsker(self)  # an item already there: Replace / Skip / Rename, asked
 
         def run(progress: ProgressCallback, token: CancelToken) -> object:
             from app.core.fs.extract import extract
@@ -355,7 +364,7 @@ class LibraryPage(QWidget):
 
             insp = open_image(hit.image)
             try:
-                return extract(insp, [hit.path], out, progress, token)
+                return extract(insp, [hit.path], out, progress, token, asker)
             finally:
                 insp.close()
 
@@ -364,7 +373,10 @@ class LibraryPage(QWidget):
             self.status.emit(f"{hit.path}: {refused[0][1]}" if refused else f"Extracted into {out}")
             self.extracted.emit(out)
 
-        return self._job(run, f"image:{hit.image}:extract", done, task=f"Extracting {hit.path}…")
+        job = self._job(run, f"image:{hit.image}:extract", done, task=f"Extracting {hit.path}…")
+        if job is not None:
+            asker.token = job.token
+        return job
 
     # ---- actions on the shelf and on a disc -------------------------------------------------
     def set_source(self, entry: SourceEntry | None) -> None:

@@ -28,7 +28,8 @@ from app.core.fs.node import InspectError
 from app.core.rescue.backup import BackupOutcome
 from app.core.verify.verifier import VerifyResult
 from app.gui import theme
-from app.gui.sector_map import Legend, SectorMap
+from app.gui.layout_strip import LayoutStrip, worth_showing
+from app.gui.sector_map import Legend, SectorMap, not_data_runs
 from app.gui.widgets import FlowLayout
 
 OUTCOME_LOOK = {  # outcome -> (icon, semantic colour)
@@ -47,6 +48,11 @@ HEADLINES = {
     "destination_error": "Could not write the image",
     "protected": "Stopped: the disc is copy-protected",
 }
+ANOTHER_DRIVE = (
+    "Another drive often reads what this one cannot (each drive's laser and firmware cope "
+    "differently with scratches): press Try another drive, pick it on the left, and Resume "
+    "reads only the {what} still missing."
+)
 
 
 @dataclass
@@ -92,6 +98,14 @@ def verify_line(v: VerifyResult) -> str:
     if back:
         line += f"; {back:,} that were unreadable read now — resume to add them"
     return line
+
+
+def _not_read(ranges: object) -> int:
+    """Damaged data sectors that were never read one by one (not tried, trimmed or scraped):
+    a run stopped early, not sectors proven unreadable."""
+    if not isinstance(ranges, list):
+        return 0
+    return sum(e - s for s, e, st in ranges if st != "-")
 
 
 class _Row(QTreeWidgetItem):
@@ -165,15 +179,22 @@ class ResultCard(QScrollArea):
         for b in (self.copy, self.open_folder, self.inspect, self.verify, self.another):
             row.addWidget(b)
         lay.addLayout(row)
+        self.another_note = QLabel("")
+        self.another_note.setWordWrap(True)
+        self.another_note.setVisible(False)
+        lay.addWidget(self.another_note)
         self.note = QLabel("")
         self.note.setWordWrap(True)
         self.note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.note.setVisible(False)
         lay.addWidget(self.note)
+        self.strip = LayoutStrip()
+        lay.addWidget(self.strip)
         self.map = SectorMap()
         self.map.setMinimumHeight(48)
         lay.addWidget(self.map, 1)
-        lay.addWidget(Legend())
+        self.legend = Legend()
+        lay.addWidget(self.legend)
         self.image = ""
         self.outcome = ""
         self.open_folder.clicked.connect(self.open_containing_folder)
@@ -234,7 +255,11 @@ class ResultCard(QScrollArea):
             else sum(1 for _, _, st in r.map.runs() if st != "+")
         )
         kind = str(r.outcome)  # an Outcome (a str enum) on newer engines
-        if r.outcome == "incomplete":
+        unread = _not_read(ranges)
+        if r.outcome == "incomplete" and unread:
+            # Finish now (or a budget) stopped the reading: not everything was tried.
+            head = f"Finished early — {human_bytes(bad * r.sector_size)} not read or not retried"
+        elif r.outcome == "incomplete":
             head = f"Backed up — {human_bytes(bad * r.sector_size)} unreadable in " + plural(
                 areas, "area"
             )
@@ -250,6 +275,15 @@ class ResultCard(QScrollArea):
         lines = [image]
         if r.message and r.outcome != "complete":
             lines.append(r.message)
+        plan = getattr(r, "plan", None)
+        if plan is not None and r.outcome != "cancelled" and worth_showing(plan):
+            # "2 sessions, 3 tracks (1 audio), 2 run-out sectors (not data), 0 damaged"
+            lines.append("Disc: " + plan.describe(r.map))
+            if plan.layout.audio_tracks:  # what became of the audio: the format's own words
+                lines += list(getattr(r, "format_notes", None) or []) or [
+                    f"Audio tracks {', '.join(str(t.number) for t in plan.layout.audio_tracks)}"
+                    ": kept in the BIN/CUE, one .bin per track"
+                ]
         read = sum(p.recovered_sectors for p in r.passes) * r.sector_size
         if r.duration > 0:
             avg = speed(read / r.duration) if read else "nothing new read"
@@ -281,11 +315,18 @@ class ResultCard(QScrollArea):
         else:
             self.hashes.setPlainText("(no checksums: they come when the backup is finished)")
         self.copy.setEnabled(bool(r.hashes) or bool(r.files and all(f.hashes for f in r.files)))
+        self.strip.set_plan(plan)
+        self.map.set_plan(plan)
+        self.legend.show_not_data(bool(not_data_runs(plan)))
         self.map.set_map(r.map)
         finished = r.outcome in ("complete", "incomplete")
         self.inspect.setEnabled(finished)
         self.verify.setEnabled(finished)
         self.another.setVisible(r.outcome in ("incomplete", "source_gone"))
+        # The engine's own message may say it already (a finish-early run): once is enough.
+        said = "another drive" in (r.message or "")
+        self.another_note.setText(ANOTHER_DRIVE.format(what=plural(bad, "sector")))
+        self.another_note.setVisible(r.outcome == "incomplete" and bad > 0 and not said)
 
     def _fill_damage(self, damaged: list[DamagedFile]) -> None:
         self.damaged.clear()

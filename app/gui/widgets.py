@@ -76,6 +76,35 @@ def enter_pressed(e: QKeyEvent, main: QAbstractButton) -> bool:
     return True
 
 
+class ElidedLabel(QLabel):
+    """One line that never forces its width on the layout: shortened in the middle ("…")
+    when narrow, whole in the tooltip. For titles that carry a path."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:
+        self.full = text
+        self.setToolTip(text)
+        self._elide()
+
+    def text(self) -> str:
+        return self.full
+
+    def resizeEvent(self, event: object) -> None:
+        self._elide()
+
+    def _elide(self) -> None:
+        shown = self.fontMetrics().elidedText(self.full, Qt.TextElideMode.ElideMiddle, self.width())
+        super().setText(shown if self.width() > 0 else self.full)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(0, super().minimumSizeHint().height())
+
+
 class Banner(QFrame):
     """A one-line message with an icon that nobody misses: failures, and what to do."""
 
@@ -96,12 +125,15 @@ class Banner(QFrame):
         self.setVisible(False)
 
     def show_message(self, text: str, kind: str = "error") -> None:
+        """``kind``: "error", "warn" or "info" (icon and border colour)."""
         self.kind = kind
         self.text.setText(text)
         self.icon.setPixmap(
-            theme.icon({"error": "error", "warn": "warning"}.get(kind, "ok")).pixmap(22, 22)
+            theme.icon(
+                {"error": "error", "warn": "warning", "info": "info"}.get(kind, "ok")
+            ).pixmap(22, 22)
         )
-        border = theme.colour("bad" if kind == "error" else "warn")
+        border = theme.colour({"error": "bad", "info": "info"}.get(kind, "warn"))
         self.setStyleSheet(f"#banner {{ border: 2px solid {border}; border-radius: 4px; }}")
         self.setVisible(True)
 

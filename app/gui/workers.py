@@ -84,18 +84,29 @@ class Job(QObject):
         self.adapter.finished.connect(self._finish)
         self.adapter.failed.connect(self._fail)
         self._thread.finished.connect(self.done)
+        # The core function has returned (finished or failed were emitted): the resource is
+        # free, though the thread may take a moment more to end. A second job on it that the
+        # result's slot starts at once (create the same image again) is not "busy".
+        self.ended = False
 
     def start(self) -> None:
         self._thread.start()
 
     def _finish(self, result: object) -> None:
+        self.ended = True
         self.finished.emit(result)
 
     def _fail(self, message: str) -> None:
+        self.ended = True
         self.failed.emit(message)
 
     def cancel(self) -> None:
         self.token.cancel("cancelled by the user")
+
+    def finish(self) -> None:
+        """Finish now: a rescue stops reading, keeps the mapfile, computes its checksums and
+        says what stays unread (gentler than cancel)."""
+        self.token.finish()
 
     def pause(self, on: bool) -> None:
         self.token.pause() if on else self.token.resume()
@@ -124,7 +135,7 @@ class JobQueue:
 
     def busy(self, resource: str) -> bool:
         current = self.jobs.get(resource)
-        return current is not None and current.is_running()
+        return current is not None and current.is_running() and not current.ended
 
     def start(self, job: Job, queue: bool = False) -> Job:
         if self.busy(job.resource):

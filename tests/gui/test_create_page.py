@@ -269,9 +269,12 @@ def test_nothing_is_clipped_at_1024x700(qtbot: QtBot, window: MainWindow, tmp_pa
     page = window.create_page
     measured(qtbot, page, photos(tmp_path / "src"))
     qtbot.waitUntil(lambda: page.isVisible())
-    inside = page.rect()
-    for w in page.findChildren(QWidget):
-        if not w.isVisible() or w.parent() is not page:
+    body = page.scroller.widget()  # the page scrolls: its controls live in the scrolled body
+    assert body is not None
+    assert page.scroller.verticalScrollBar().maximum() == 0  # at 1024x700 all of it shows
+    inside = body.rect()
+    for w in body.findChildren(QWidget):
+        if not w.isVisible() or w.parent() is not body:
             continue
         box = w.geometry()
         assert inside.contains(box), (type(w).__name__, box, inside)
@@ -283,3 +286,32 @@ def test_the_page_fits_what_a_640x480_window_leaves_it(page: CreatePage) -> None
     """The drive list takes about 240 of the 640 pixels; the page must live in the rest."""
     hint = page.minimumSizeHint()
     assert hint.width() <= 380 and hint.height() <= 400, hint
+
+
+def test_the_whole_page_is_usable_at_640x480(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    """The window at 640x480 with everything the page can show at once: a measured folder over
+    capacity, a problem message and the progress bar. Nothing is cut off or out of reach."""
+    window.resize(640, 480)
+    qtbot.waitUntil(lambda: (window.width(), window.height()) == (640, 480), timeout=3000)
+    window.task_buttons.button(3).click()
+    page = window.create_page
+    measured(qtbot, page, photos(tmp_path / "src", n=2))
+    page.media.setCurrentIndex(0)
+    page.label.setText("bad label!")  # the label's own problem line appears
+    page._show("error", "A long problem message that wraps onto two lines in a narrow window " * 2)
+    page.progress.setVisible(True)
+    QApplication.processEvents()
+    scroller = page.scroller
+    body = scroller.widget()
+    assert body is not None
+    for w in [page.start, page.cancel, page.gauge, page.message, page.progress, page.boot]:
+        assert w.isVisibleTo(window), w
+        assert w.width() >= w.minimumSizeHint().width(), type(w).__name__
+        # Every control can be reached: inside the page, or scrolled to.
+        scroller.ensureWidgetVisible(w)
+        QApplication.processEvents()
+        top_left = w.mapTo(scroller.viewport(), w.rect().topLeft())
+        assert scroller.viewport().rect().contains(top_left), type(w).__name__
+    assert scroller.horizontalScrollBar().maximum() == 0  # never sideways

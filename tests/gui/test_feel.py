@@ -229,8 +229,7 @@ def clipped(win: MainWindow) -> list[str]:
 def test_no_clipped_controls(qtbot: QtBot, window: MainWindow, size: tuple[int, int]) -> None:
     window.resize(*size)
     qtbot.waitUntil(lambda: (window.width(), window.height()) == size, timeout=3000)
-    # The Create page (another engineer's) is checked at 1024x700 only for now.
-    for page in range(4 if size[0] >= 1024 else 3):
+    for page in range(5):  # every page, the Create and Library pages too
         window.show_page(page)
         QApplication.processEvents()
         assert clipped(window) == [], (size, page)

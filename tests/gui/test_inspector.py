@@ -164,6 +164,16 @@ def test_clearing_the_filter_keeps_the_selection_and_the_tree(
     assert page.tree.isExpanded(deep)  # the tree was not rebuilt
 
 
+def select_rows(page: InspectPage, *wanted: str) -> None:
+    sel = page.tree.selectionModel()
+    sel.clearSelection()
+    for name in wanted:
+        idx = page.tree.model().index(names(page).index(name), 0)
+        sel.select(
+            idx, QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        )
+
+
 def test_extract_conflicts_replace_skip_or_rename_and_leave_no_partial_files(
     qtbot: QtBot, window: MainWindow, images: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -176,26 +186,99 @@ def test_extract_conflicts_replace_skip_or_rename_and_leave_no_partial_files(
 
     def run(policy: str) -> None:
         page.last_extract = None
-        sel = page.tree.selectionModel()
-        sel.clearSelection()
-        idx = page.tree.model().index(names(page).index("README.txt"), 0)
-        sel.select(
-            idx, QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
-        )
+        select_rows(page, "README.txt")
         assert page.extract_selected(str(out), policy=policy) is not None
         qtbot.waitUntil(lambda: page.last_extract is not None, timeout=10_000)
 
-    from app.gui.extract_policy import conflicts
-
-    assert page.insp is not None
-    assert conflicts(page.insp, ["/README.txt"], str(out)) == ["README.txt"]
     run("skip")
     assert (out / "README.txt").read_text() == "mine"
+    assert "1 skipped" in window.statusBar().currentMessage()
     run("rename")
-    assert (out / "README (2).txt").read_text() == "read me\n"
+    assert (out / "README (1).txt").read_text() == "read me\n"
     run("replace")
     assert (out / "README.txt").read_text() == "read me\n"
-    assert sorted(os.listdir(out)) == ["README (2).txt", "README.txt"]  # no staging left
+    assert sorted(os.listdir(out)) == ["README (1).txt", "README.txt"]  # nothing staged
+
+
+def answer(qtbot: QtBot, page: InspectPage, action: str, for_all: bool) -> str:
+    """Wait for the conflict dialog, answer it, and return what it asked."""
+    qtbot.waitUntil(
+        lambda: page.extractor.asker is not None and page.extractor.asker.dialog is not None,
+        timeout=10_000,
+    )
+    asker = page.extractor.asker
+    assert asker is not None and asker.dialog is not None
+    dialog = asker.dialog
+    text = dialog.text.text()
+    dialog.for_all.setChecked(for_all)
+    dialog.buttons[action].click()
+    return text
+
+
+def test_each_conflict_is_asked_inside_folders_too_once_or_for_all(
+    qtbot: QtBot, window: MainWindow, images: dict[str, Path], tmp_path: Path
+) -> None:
+    window.open_image(str(images["rr"]))
+    page = window.inspect
+    opened(qtbot, page)
+    out = tmp_path / "out"
+    (out / "docs").mkdir(parents=True)
+    for name in ("note_00.txt", "note_01.txt", "note_02.txt"):
+        (out / "docs" / name).write_text("mine")
+    select_rows(page, "docs")
+    page.last_extract = None
+    assert page.extract_selected(str(out)) is not None  # no policy: the user is asked
+    asked = answer(qtbot, page, "skip", for_all=False)
+    assert "note_00.txt" in asked and str(out / "docs") in asked
+    assert "Replace it with /docs/note_00.txt from the image" in asked
+    answer(qtbot, page, "rename", for_all=True)  # note_01, and every later one
+    qtbot.waitUntil(lambda: page.last_extract is not None, timeout=10_000)
+    assert (out / "docs" / "note_00.txt").read_text() == "mine"  # skipped
+    assert (out / "docs" / "note_01.txt").read_text() == "mine"  # renamed beside it
+    assert (out / "docs" / "note_01 (1).txt").exists()
+    assert (out / "docs" / "note_02 (1).txt").exists()  # "for all": not asked again
+    assert (out / "docs" / "note_29.txt").exists()  # the rest went into the existing folder
+    assert not [n for n in os.listdir(out) if n.startswith(".discvault")]
+
+
+def test_stopping_at_a_conflict_leaves_only_whole_files(
+    qtbot: QtBot, window: MainWindow, images: dict[str, Path], tmp_path: Path
+) -> None:
+    window.open_image(str(images["rr"]))
+    page = window.inspect
+    opened(qtbot, page)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "README.txt").write_text("mine")
+    page.tree.clearSelection()  # everything
+    job = page.extract_selected(str(out))
+    assert job is not None
+    answer(qtbot, page, "cancel", for_all=False)
+    qtbot.waitUntil(lambda: not job.is_running(), timeout=10_000)
+    qtbot.waitUntil(lambda: "Extraction stopped" in page.banner.text.text(), timeout=5000)
+    assert (out / "README.txt").read_text() == "mine"
+    leftovers = [p for p in out.rglob("*") if p.name.startswith(".discvault")]
+    assert leftovers == []
+
+
+def test_the_boot_tab_extracts_the_boot_images(
+    qtbot: QtBot, window: MainWindow, images: dict[str, Path], tmp_path: Path
+) -> None:
+    page = window.inspect
+    window.open_image(str(images["rr"]))
+    opened(qtbot, page)
+    assert not page.boot_btn.isEnabled()  # no El Torito catalog
+    window.open_image(str(images["boot"]))
+    opened(qtbot, page)
+    assert page.boot_btn.isEnabled() and page.boot_btn.text() == "Extract boot images…"
+    out = tmp_path / "b"
+    page.last_extract = None
+    assert page.extract_boot(str(out)) is not None
+    qtbot.waitUntil(lambda: page.last_extract is not None, timeout=10_000)
+    got = sorted(p.name for p in (out / "[BOOT]").iterdir())
+    assert got == ["1-Boot-NoEmul.img", "2-Boot-NoEmul.img"]  # named as 7-Zip names them
+    assert all((out / "[BOOT]" / n).stat().st_size > 0 for n in got)
+    assert "Extracted 2 boot images" in page.banner.text.text()
 
 
 def test_extract_from_a_truncated_image_leaves_no_empty_file(

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QTableWidget, QTableWidgetItem
+from PySide6.QtWidgets import QApplication, QPushButton, QTableWidget, QTableWidgetItem
 from pytestqt.qtbot import QtBot
 
 from app.core.fs.inspection import open_image
 from app.core.library.catalogue import Catalogue
 from app.core.library.folder import Library
+from app.gui.extract_policy import ConflictDialog
 from app.gui.library_page import LibraryPage
 from app.gui.main_window import MainWindow
 from app.gui.sources import from_path
@@ -87,6 +88,15 @@ def test_search_open_in_inspector_and_extract(
         page.extract_hit(str(out))
     original = tmp_path / "tree_photos" / "DCIM" / "100CANON" / "IMG_0037.JPG"
     assert (out / "IMG_0037.JPG").read_bytes() == original.read_bytes()
+    # Again into the same folder: the user is asked, and Rename keeps both.
+    with qtbot.waitSignal(page.extracted, timeout=TIMEOUT):
+        job = page.extract_hit(str(out))
+        assert job is not None
+        qtbot.waitUntil(lambda: QApplication.activeModalWidget() is not None, timeout=TIMEOUT)
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, ConflictDialog) and "IMG_0037.JPG" in dialog.text.text()
+        dialog.buttons["rename"].click()
+    assert (out / "IMG_0037 (1).JPG").read_bytes() == original.read_bytes()
     # A damaged hit says so; words the index cannot look up say what to type instead.
     page.search.setText("IMG_0210")
     qtbot.waitUntil(lambda: page.results.rowCount() == 1 and page.hits[0].unreadable > 0)
@@ -177,3 +187,28 @@ def test_the_main_window_has_the_page_and_opens_hits(
     qtbot.waitUntil(lambda: window.inspect.insp is not None, timeout=TIMEOUT)
     hit = window.library.hits[0]
     assert window.inspect.insp is not None and window.inspect.insp.path == hit.image
+
+
+def test_the_page_is_usable_at_640x480(qtbot: QtBot, window: MainWindow, shelf: Path) -> None:
+    from tests.gui.test_feel import clipped
+
+    window.resize(640, 480)
+    qtbot.waitUntil(lambda: (window.width(), window.height()) == (640, 480), timeout=3000)
+    window.task_buttons.button(4).click()
+    page = window.library
+    page.set_folder(str(shelf))
+    qtbot.waitUntil(lambda: page.table.rowCount() == 3, timeout=TIMEOUT)
+    page.table.selectRow(2)
+    qtbot.waitUntil(lambda: page.details is not None, timeout=TIMEOUT)
+    QApplication.processEvents()
+    assert clipped(window) == []
+    right = page.mapTo(window, page.rect().topRight()).x()
+    buttons = [b for b in page.findChildren(QPushButton) if b.isVisibleTo(window)]
+    assert len(buttons) >= 8  # the shelf's four, the disc's four
+    for b in buttons:  # each whole, none pushed past the window's edge
+        assert b.mapTo(window, b.rect().topRight()).x() <= right, b.text()
+    tabs = page.panel.tabs.tabBar()
+    assert tabs.count() == 5
+    last = tabs.tabRect(tabs.count() - 1)
+    assert last.right() <= tabs.width()  # every tab on screen, none behind scroll arrows
+    assert str(shelf) in page.title.toolTip()  # the folder's path, whole, when shortened

@@ -384,7 +384,15 @@ class Engine(Hashing, Passes):
                 rate=self.rate * 2048 / ss if self.phase in ("copy", "once") else 0.0,
                 eta_seconds=eta,
                 message="paused" if self.cancel.paused else "",
-                extra={"map": self.map.copy(), "failed_reads": self.failed, "reads": self.reads},
+                # The plan (what is data, run-out, gap, audio) so a view can show the layout
+                # while the rescue runs; fail_seconds: what failed reads cost, measured.
+                extra={
+                    "map": self.map.copy(),
+                    "failed_reads": self.failed,
+                    "reads": self.reads,
+                    "plan": self.opened.plan,
+                    "fail_seconds": self.fail_seconds,
+                },
                 pending=pending * ss,
                 not_data=not_data * ss,
                 medium=self.src.medium if self.src.is_drive else None,

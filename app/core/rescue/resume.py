@@ -318,10 +318,11 @@ def _samples(
     def done(lba: int) -> bool:
         return any(s <= lba < e for s, e in finished)
 
-    picks = [lba for lba in descriptor_sectors(layout) if done(lba)][: count // 2]
+    picks = [lba for lba in descriptor_sectors(layout) if done(lba)][: SAMPLES // 2]
     total = sum(e - s for s, e in finished)
-    for k in range(count - len(picks)):
-        n = total * k // (count - len(picks))
+    spread = count - len(picks)  # evenly over the finished sectors: fixed before picks grows
+    for k in range(spread):
+        n = total * k // spread
         for s, e in finished:
             if n < e - s:
                 picks.append(s + n)
