@@ -28,8 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app import cli_progress
 from app.core.base.events import Progress
-from app.core.disc import cue
-from app.core.rescue import engine, report
+from app.core.base.hashing import ImageHasher
+from app.core.rescue import backup, engine, hashes, report
+from app.core.rescue.output import Output
 
 
 def fill(path: str) -> None:
@@ -54,6 +55,18 @@ def pause(flag: str) -> None:
     Path(flag).touch()
     while os.path.exists(flag):
         time.sleep(0.01)
+
+
+def _wrapped(original: Callable[..., Any], after: bool, fire: Callable[[], None]) -> Any:
+    def before(*args: Any, **kwargs: Any) -> Any:
+        if after:
+            got = original(*args, **kwargs)
+            fire()
+            return got
+        fire()
+        return original(*args, **kwargs)
+
+    return before
 
 
 def main() -> int:
@@ -83,25 +96,18 @@ def main() -> int:
 
         cli_progress.TerminalProgress.__call__ = progress  # type: ignore[method-assign]
     else:
-        module, name = {
-            "cue": (cue, "write"),
-            "report": (report, "write"),
-            "sidecars": (report, "write_sidecars"),
-            "size": (engine, "size_image"),
-            "hash": (engine, "hash_file"),
-            "end": (engine.Engine, "retry_passes"),
-        }[when]
-        original: Callable[..., Any] = getattr(module, name)
-
-        def before(*args: Any, **kwargs: Any) -> Any:
-            if when == "end":
-                got = original(*args, **kwargs)
-                fire()
-                return got
-            fire()
-            return original(*args, **kwargs)
-
-        setattr(module, name, before)
+        # Where each step happens: the hash of a finished image comes from the background
+        # hasher (an .iso read out of order) or from the files (hash_parts).
+        steps: dict[str, list[tuple[Any, str]]] = {
+            "cue": [(backup, "save_atomic")],  # the backup writes only the sheet with it
+            "report": [(report, "write")],
+            "sidecars": [(report, "write_file_sidecars")],
+            "size": [(Output, "allocate")],
+            "hash": [(hashes, "hash_parts"), (ImageHasher, "finish")],
+            "end": [(engine.Engine, "retry_passes")],
+        }
+        for module, name in steps[when]:
+            setattr(module, name, _wrapped(getattr(module, name), when == "end", fire))
     from app.cli import main as cli_main
 
     code = cli_main(argv)

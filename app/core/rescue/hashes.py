@@ -99,7 +99,7 @@ class Hashing:
             bg.abort()
         if got is None:
             got = hash_parts(parts, streamed, on_bytes, stop)
-        if got is None:
+        if got is None or stop():  # a stop asked for while hashing: honoured, even at 100 %
             raise Cancelled(self.cancel.reason)
         for f, h in zip(files, got, strict=True):
             f.hashes = h
