@@ -135,7 +135,9 @@ class DiscJob:
             layout = src.read_layout()
             if not layout.data_tracks:
                 return JobResult(
-                    "unreadable", "an audio CD: there is no data track for an .iso — not backed up"
+                    "unreadable",
+                    "an audio CD: auto backs up data discs — back it up by hand as a BIN/CUE "
+                    "(discvault rip DRIVE NAME.cue); not backed up",
                 )
             ident = identify(layout, src.read)
         except SourceGone as e:
