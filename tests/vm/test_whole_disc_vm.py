@@ -395,4 +395,5 @@ def test_an_audio_cd_is_explained_and_nothing_is_written(vm: dict[str, Any]) -> 
     assert rip["rc"] == 4, said(rip)
     lines = rip["stderr"].strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("discvault: ") and "audio" in lines[0], said(rip)
+    assert "--format bincue" in lines[0], said(rip)  # what to do instead
     assert vm["r"]["audio"]["files_after_rip"] == []

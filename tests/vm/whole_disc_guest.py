@@ -106,7 +106,9 @@ def one_disc(disc: dict[str, Any], first: bool) -> dict[str, Any]:
     folder = OUT / name
     folder.mkdir(parents=True, exist_ok=True)
     image = folder / f"{name}.iso"
-    res["rip"] = run("rip", DEV, str(image))
+    # The .iso of issue 12 (every data sector at its LBA): asked for, since a disc with audio
+    # would go to a BIN/CUE by default (test_usb_rawcd.py covers that).
+    res["rip"] = run("rip", DEV, str(image), "--format", "iso")
     res["files_after_rip"] = sorted(p.name for p in folder.iterdir())
     if image.exists():
         res["image_mounts"] = {}
