@@ -27,9 +27,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app import cli_progress
+from app.core.base import hashing
 from app.core.base.events import Progress
 from app.core.disc import cue
-from app.core.rescue import engine, report
+from app.core.rescue import backup, engine, hashes, output, report
 
 
 def fill(path: str) -> None:
@@ -83,25 +84,30 @@ def main() -> int:
 
         cli_progress.TerminalProgress.__call__ = progress  # type: ignore[method-assign]
     else:
-        module, name = {
-            "cue": (cue, "write"),
-            "report": (report, "write"),
-            "sidecars": (report, "write_sidecars"),
-            "size": (engine, "size_image"),
-            "hash": (engine, "hash_file"),
-            "end": (engine.Engine, "retry_passes"),
-        }[when]
-        original: Callable[..., Any] = getattr(module, name)
+        # Where each moment is in the code (several places for the finished image's hash:
+        # the background hasher's finish, or a plain pass over the files).
+        hooks: dict[str, list[tuple[Any, str]]] = {
+            "cue": [(cue, "write"), (backup, "save_atomic")],
+            "report": [(report, "write")],
+            "sidecars": [(report, "write_sidecars"), (report, "write_file_sidecars")],
+            "size": [(output.Output, "allocate")],
+            "hash": [(hashes, "hash_parts"), (hashing.ImageHasher, "finish")],
+            "end": [(engine.Engine, "retry_passes")],
+        }
+        for module, name in hooks[when]:
+            original: Callable[..., Any] = getattr(module, name)
 
-        def before(*args: Any, **kwargs: Any) -> Any:
-            if when == "end":
-                got = original(*args, **kwargs)
+            def before(*args: Any, _original: Callable[..., Any] = original, **kw: Any) -> Any:
+                if when == "end":
+                    got = _original(*args, **kw)
+                    fire()
+                    return got
+                if when == "cue" and not str(args[0]).lower().endswith(".cue"):
+                    return _original(*args, **kw)  # save_atomic writes other files too
                 fire()
-                return got
-            fire()
-            return original(*args, **kwargs)
+                return _original(*args, **kw)
 
-        setattr(module, name, before)
+            setattr(module, name, before)
     from app.cli import main as cli_main
 
     code = cli_main(argv)
