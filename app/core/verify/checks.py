@@ -108,6 +108,23 @@ def recorded(image: str) -> dict[str, str]:
     return out
 
 
+def recorded_for(image: str, name: str) -> dict[str, str]:
+    """What the checksum files beside ``image`` say about the file ``name`` (a .bin of a
+    BIN/CUE: one line per file, so a one-line file is not taken as this file's unless named)."""
+    out = {}
+    for algo, side in Companions.of(image).sidecars.items():
+        try:
+            text = read_small(side, MAX_SIDECAR)
+        except OSError:
+            continue
+        for ln in text.splitlines():
+            digest, _, named = ln.strip().partition(" ")
+            if named.lstrip(" *") == name and not ln.startswith("#"):
+                out[algo] = digest.lower()
+                break
+    return out
+
+
 def report_rescued(rep: str) -> int | None:
     """The rescued sectors a backup's report records (None: no such report)."""
     try:

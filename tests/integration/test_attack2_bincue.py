@@ -1,0 +1,68 @@
+"""A BIN/CUE attacked after the backup: bit rot in one .bin, a sheet that lost a track, a
+report forged per file, a pipe where a .bin should be. Verify must never say "good" about it,
+a second run of the same backup must never bless it with new checksum files, and every refusal
+is one line (tests/modeldrive.py answers as the drive's firmware; no tool needed)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.core.base.outcome import Outcome
+from app.core.rescue.backup import BackupOptions, BackupOutcome, run_backup
+from app.core.rescue.types import RescueSettings
+from app.core.verify import verifier
+from tests.modeldrive import ModelDriveSource
+from tests.rawfixtures import RAW, RawDisc, audio_cd
+
+SETTINGS = RescueSettings(save_interval=0.0)
+
+
+def rip(disc: Path, out: Path) -> BackupOutcome:
+    return run_backup(
+        lambda: ModelDriveSource(disc),
+        BackupOptions("model drive", str(out), settings=SETTINGS, read_offset=0),
+    )
+
+
+@pytest.fixture
+def album(tmp_path: Path) -> tuple[RawDisc, Path, Path]:
+    disc = audio_cd(tmp_path / "disc", (60, 50, 40))
+    path = disc.json_path("d.json", read_offset=0)
+    out = tmp_path / "out" / "Album.cue"
+    out.parent.mkdir()
+    done = rip(path, out)
+    assert done.result.outcome is Outcome.COMPLETE, done.result.message
+    return disc, path, out
+
+
+def flip(path: Path, at: int) -> None:
+    with open(path, "r+b") as f:
+        f.seek(at)
+        b = f.read(1)
+        f.seek(at)
+        f.write(bytes([b[0] ^ 1]))
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_rot_in_one_bin_is_not_blessed_by_running_the_backup_again(
+    album: tuple[RawDisc, Path, Path],
+) -> None:
+    _, disc, out = album
+    track = out.parent / "Album (Track 3).bin"
+    flip(track, 10 * RAW + 5)  # audio: no code of its own, only the checksum files know
+    sums = {p.name: p.read_bytes() for p in out.parent.glob("Album.cue.*") if p.suffix != ".map"}
+    again = rip(disc, out)  # the same command again: nothing left to read
+    assert any("has changed since" in p and "Track 3" in p for p in again.problems), again.problems
+    # the checksum files and the report still tell the truth about the rotted file
+    now = {p.name: p.read_bytes() for p in out.parent.glob("Album.cue.*") if p.suffix != ".map"}
+    assert now == sums
+    assert verifier.verify(str(out)).outcome == "mismatch"
