@@ -5,6 +5,7 @@ is one line (tests/modeldrive.py answers as the drive's firmware; no tool needed
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from app.core.base.outcome import Outcome
 from app.core.rescue.backup import BackupOptions, BackupOutcome, run_backup
 from app.core.rescue.types import RescueSettings
 from app.core.verify import verifier
+from tests.integration.test_attack_companions import one_line
 from tests.modeldrive import ModelDriveSource
 from tests.rawfixtures import RAW, RawDisc, audio_cd
 
@@ -66,3 +68,24 @@ def test_rot_in_one_bin_is_not_blessed_by_running_the_backup_again(
     now = {p.name: p.read_bytes() for p in out.parent.glob("Album.cue.*") if p.suffix != ".map"}
     assert now == sums
     assert verifier.verify(str(out)).outcome == "mismatch"
+
+
+@pytest.mark.parametrize("what", ["fifo", "folder", "device"])
+@pytest.mark.parametrize("command", ["verify", "inspect", "extract"])
+def test_a_pipe_folder_or_device_where_a_bin_should_be_is_refused_at_once(
+    album: tuple[RawDisc, Path, Path], what: str, command: str
+) -> None:
+    _, _, out = album
+    track = out.parent / "Album (Track 2).bin"
+    track.unlink()
+    if what == "fifo":
+        os.mkfifo(track)  # opening it to read would wait for a writer forever
+    elif what == "folder":
+        track.mkdir()
+    else:
+        track.symlink_to("/dev/zero")
+    extra = ["-o", str(out.parent / "x")] if command == "extract" else []
+    r = cli(command, str(out), *extra)
+    assert r.returncode == 4, r.stdout + r.stderr
+    line = one_line(r)
+    assert "Album (Track 2).bin is not a file" in line and "put the track's .bin there" in line
