@@ -5,6 +5,7 @@ is one line (tests/modeldrive.py answers as the drive's firmware; no tool needed
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -51,7 +52,7 @@ def flip(path: Path, at: int) -> None:
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "app", *args], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "app", *args], capture_output=True, text=True, timeout=20
     )
 
 
@@ -89,3 +90,70 @@ def test_a_pipe_folder_or_device_where_a_bin_should_be_is_refused_at_once(
     assert r.returncode == 4, r.stdout + r.stderr
     line = one_line(r)
     assert "Album (Track 2).bin is not a file" in line and "put the track's .bin there" in line
+
+
+def drop_track_3(out: Path) -> None:
+    text = out.read_bytes().decode()
+    out.write_bytes(text[: text.index('FILE "Album (Track 3).bin"')].encode())
+
+
+def test_a_sheet_that_lost_a_track_is_not_good(album: tuple[RawDisc, Path, Path]) -> None:
+    """sha1sum -c fails on the rotted track; verify read only the sheet's two files."""
+    _, _, out = album
+    flip(out.parent / "Album (Track 3).bin", 7 * RAW)
+    drop_track_3(out)
+    r = cli("verify", str(out))
+    assert r.returncode == 3, r.stdout
+    assert "Album.cue.sha1 names Album (Track 3).bin, which the sheet does not" in r.stdout
+    assert "Album.cue.report.json lists Album (Track 3).bin" in r.stdout
+    assert "no file for track 3" in r.stdout
+
+
+def test_a_sheet_that_lost_a_track_and_its_checksum_files_is_incomplete(
+    album: tuple[RawDisc, Path, Path],
+) -> None:
+    _, _, out = album
+    drop_track_3(out)
+    (out.parent / "Album (Track 3).bin").unlink()
+    for p in out.parent.glob("Album.cue.*"):
+        if p.suffix != ".map":
+            p.unlink()
+    v = verifier.verify(str(out))
+    assert v.outcome == "incomplete", v.checks
+    assert any("no file for track 3" in c.detail for c in v.checks)
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        ["x"],
+        [{"name": "Album (Track 1).bin", "hashes": ["md5"]}],
+        [{"name": 7, "hashes": {}}],
+        [{"name": "Album (Track 1).bin", "hashes": {"md5": 1}}],
+        "files",
+    ],
+)
+def test_a_report_forged_per_file_is_named_not_a_traceback(
+    album: tuple[RawDisc, Path, Path], files: object
+) -> None:
+    _, _, out = album
+    rep = out.parent / "Album.cue.report.json"
+    doc = json.loads(rep.read_text())
+    doc["image"]["files"] = files
+    rep.write_text(json.dumps(doc))
+    r = cli("verify", str(out))
+    assert "Traceback" not in r.stderr, r.stderr
+    assert r.returncode == 0, r.stdout + r.stderr  # the checksum files still vouch for it
+    assert "its files' hashes are not a list of checksums" in r.stdout
+
+
+def test_a_pipe_as_a_checksum_file_of_a_bin_cue_does_not_hang(
+    album: tuple[RawDisc, Path, Path],
+) -> None:
+    _, _, out = album
+    side = out.parent / "Album.cue.md5"
+    side.unlink()
+    os.mkfifo(side)
+    r = cli("verify", str(out))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Album.cue.md5" in r.stdout and "not a regular file" in r.stdout

@@ -146,25 +146,31 @@ def edc_check(sheet: Sheet) -> Check:
 
 def sidecar_checks(cue_path: str, files: list[TrackFile]) -> list[Check]:
     """``NAME.cue.md5`` etc.: one coreutils line per .bin, as the backup wrote them."""
-    from app.core.base.companions import Companions
+    from app.core.base.companions import Companions, read_small
+    from app.core.verify.checks import MAX_SIDECAR
 
     checks = []
     by_name = {f.name: f for f in files}
     for algo, side in Companions.of(cue_path).sidecars.items():
         if not os.path.exists(side):
             continue
-        try:
-            with open(side, encoding="utf-8", errors="replace") as fh:
-                lines = [ln.strip() for ln in fh if ln.strip() and not ln.startswith("#")]
+        try:  # a small regular file only: a FIFO would block, /dev/zero never end
+            text = read_small(side, MAX_SIDECAR)
+            lines = [
+                ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")
+            ]
         except OSError as e:
             checks.append(Check(f"sidecar:{algo}", "info", f"{side}: {e.strerror}"))
             continue
-        differ, seen = [], set()
+        differ, seen, lost = [], set(), []
         for ln in lines:
             digest, _, name = ln.partition(" ")
             name = name.lstrip(" *")
             f = by_name.get(name)
-            if f is None or f.hashes is None:
+            if f is None:
+                lost.append(name)  # sha1sum -c checks it; a sheet that lost it checks nothing
+                continue
+            if f.hashes is None:
                 continue
             seen.add(name)
             if f.hashes.get(algo) != digest.lower():
@@ -175,6 +181,15 @@ def sidecar_checks(cue_path: str, files: list[TrackFile]) -> list[Check]:
                     f"sidecar:{algo}",
                     "mismatch",
                     f"{algo} of {', '.join(differ)} differs from {side}",
+                )
+            )
+        elif lost:
+            checks.append(
+                Check(
+                    f"sidecar:{algo}",
+                    "mismatch",
+                    f"{side} names {', '.join(lost)}, which the sheet does not: checked by "
+                    "nothing — use the sheet the backup wrote",
                 )
             )
         elif seen == set(by_name):
