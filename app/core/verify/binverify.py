@@ -76,8 +76,15 @@ def verify_bincue(
                 "since the backup, not the read",
             )
         )
-    result.checks += bincue.sidecar_checks(image, sheet.files)
-    result.checks += _report(comp.report, sheet.files)
+    # Checksum files and a report from before a later run added sectors (it was killed before
+    # it wrote new ones) describe other bytes: comparing them would call good files a mismatch.
+    rescued_now = bad_map.count(FINISHED)[0] if bad_map is not None else None
+    stale = checkmod.stale(comp.report, rescued_now)
+    if stale is not None:
+        result.checks.append(stale)
+    else:
+        result.checks += bincue.sidecar_checks(image, sheet.files)
+        result.checks += _report(comp.report, sheet.files)
     if dat is not None:
         files = [datmod.DatFile(f.name, f.size, f.hashes or {}) for f in sheet.files if f.hashes]
         m = dat.match_set(files)

@@ -135,7 +135,7 @@ def report_rescued(rep: str) -> int | None:
     return then if isinstance(then, int) and not isinstance(then, bool) else None
 
 
-def _stale(rep: str, rescued_now: int | None) -> Check | None:
+def stale(rep: str, rescued_now: int | None) -> Check | None:
     """The report and checksum files describe an earlier state of the image when the mapfile
     says more (or other) sectors are rescued than the report does: a resume added sectors and
     was killed before it wrote new ones. Comparing them would call a good image a mismatch."""
@@ -156,9 +156,9 @@ def checksums(image: str, hashes: dict[str, str], rescued_now: int | None = None
     checks = []
     name = os.path.basename(image)
     comp = Companions.of(image)
-    stale = _stale(comp.report, rescued_now)
-    if stale is not None:
-        return [stale]
+    old = stale(comp.report, rescued_now)
+    if old is not None:
+        return [old]
     for algo, side in comp.sidecars.items():
         if not os.path.exists(side):
             continue
