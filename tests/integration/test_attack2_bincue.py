@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from app.core.base.events import CancelToken
 from app.core.base.outcome import Outcome
 from app.core.rescue.backup import BackupOptions, BackupOutcome, run_backup
-from app.core.rescue.types import RescueSettings
+from app.core.rescue.types import DestinationError, RescueSettings
 from app.core.verify import verifier
 from tests.integration.test_attack_companions import one_line
 from tests.modeldrive import ModelDriveSource
@@ -157,3 +158,52 @@ def test_a_pipe_as_a_checksum_file_of_a_bin_cue_does_not_hang(
     r = cli("verify", str(out))
     assert r.returncode == 0, r.stdout + r.stderr
     assert "Album.cue.md5" in r.stdout and "not a regular file" in r.stdout
+
+
+def test_verify_of_a_cue_waits_for_no_backup_and_no_backup_starts_under_it(
+    tmp_path: Path,
+) -> None:
+    """The backup locks the .bin files (the sheet is written last, a new file): verify of the
+    .cue read them half-written, and a backup could start rewriting them under a verify."""
+    disc = audio_cd(tmp_path / "disc", (200, 150))
+    path = disc.json_path("d.json", read_offset=0)
+    out = tmp_path / "out" / "Album.cue"
+    out.parent.mkdir()
+    token = CancelToken()
+    small = RescueSettings(save_interval=0.0, cluster=8, max_cluster=8)  # many READ CDs
+    seen: list[str] = []
+
+    class Drive(ModelDriveSource):
+        reads = 0
+
+        def send(self, cdb: bytes, length: int) -> bytes:
+            if cdb[0] == 0xBE:
+                Drive.reads += 1
+                if Drive.reads == 5 and out.exists():  # the second run, half-way
+                    try:
+                        verifier.verify(str(out))
+                    except verifier.VerifyInputError as e:
+                        seen.append(str(e))
+                if Drive.reads == 20:
+                    token.cancel("test")
+            return super().send(cdb, length)
+
+    opts = BackupOptions("m", str(out), settings=small, read_offset=0)
+    assert run_backup(lambda: Drive(path), opts, cancel=token).result.outcome is Outcome.CANCELLED
+    Drive.reads = 0
+    token = CancelToken()
+    run_backup(lambda: Drive(path), opts, cancel=token)
+    assert seen and "a backup is writing" in seen[0] and "Album (Track 1).bin" in seen[0]
+
+    refused: list[str] = []
+
+    def start_a_backup(_: object) -> None:
+        if not refused:
+            try:
+                run_backup(lambda: ModelDriveSource(path), opts)
+                refused.append("started")
+            except DestinationError as e:
+                refused.append(str(e))
+
+    verifier.verify(str(out), progress=start_a_backup)
+    assert "already writing or verifying" in refused[0], refused
