@@ -207,3 +207,18 @@ def test_verify_of_a_cue_waits_for_no_backup_and_no_backup_starts_under_it(
 
     verifier.verify(str(out), progress=start_a_backup)
     assert "already writing or verifying" in refused[0], refused
+
+
+def test_a_sheet_naming_files_with_escapes_never_reaches_the_terminal_raw(
+    album: tuple[RawDisc, Path, Path],
+) -> None:
+    _, _, out = album
+    evil = "\x1b[2J\x1b[31mA.bin"
+    (out.parent / "Album (Track 1).bin").rename(out.parent / evil)
+    out.write_bytes(out.read_bytes().replace(b"Album (Track 1).bin", evil.encode()))
+    r = cli("verify", str(out))
+    assert "\x1b" not in r.stdout + r.stderr and "\\x1b[31mA.bin" in r.stdout, r.stdout
+    (out.parent / evil).unlink()  # now the sheet names a file that is not there
+    r = cli("verify", str(out))
+    assert r.returncode == 4
+    assert "\x1b" not in one_line(r) and "\\x1b[2J" in one_line(r)
