@@ -222,3 +222,15 @@ def test_a_sheet_naming_files_with_escapes_never_reaches_the_terminal_raw(
     r = cli("verify", str(out))
     assert r.returncode == 4
     assert "\x1b" not in one_line(r) and "\\x1b[2J" in one_line(r)
+
+
+@pytest.mark.parametrize("command", ["verify", "inspect"])
+def test_a_sheet_naming_a_file_with_a_nul_byte_is_one_line(
+    album: tuple[RawDisc, Path, Path], command: str
+) -> None:
+    """Found by mutating our own sheets: os.stat raised ValueError, a traceback."""
+    _, _, out = album
+    out.write_bytes(out.read_bytes().replace(b"Album (Track 2).bin", b"Album\x00.bin"))
+    r = cli(command, str(out))
+    assert r.returncode == 4
+    assert "NUL byte" in one_line(r)

@@ -94,6 +94,11 @@ def open_sheet(path: str) -> Sheet:
             st = os.stat(p)
         except OSError as e:
             raise BinCueError(f"{p}: {e.strerror} — the sheet {path} names it") from e
+        except ValueError as e:  # a NUL byte in a FILE name: no file can be called that
+            raise BinCueError(
+                f"{path} names a file with a NUL byte in its name — correct the sheet, or use "
+                "the one the backup wrote"
+            ) from e
         if not stat.S_ISREG(st.st_mode):  # a FIFO would block every reader forever
             raise BinCueError(
                 f"{p} is not a file (a pipe, a device or a folder) — the sheet {path} names it: "
