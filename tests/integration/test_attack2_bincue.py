@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +21,7 @@ from app.core.rescue.types import DestinationError, RescueSettings
 from app.core.verify import verifier
 from tests.integration.test_attack_companions import one_line
 from tests.modeldrive import ModelDriveSource
-from tests.rawfixtures import RAW, RawDisc, audio_cd
+from tests.rawfixtures import RAW, RawDisc, audio_cd, mixed_mode
 
 SETTINGS = RescueSettings(save_interval=0.0)
 
@@ -234,3 +235,26 @@ def test_a_sheet_naming_a_file_with_a_nul_byte_is_one_line(
     r = cli(command, str(out))
     assert r.returncode == 4
     assert "NUL byte" in one_line(r)
+
+
+def test_inspect_does_not_read_a_sparse_terabyte_past_a_track(tmp_path: Path) -> None:
+    """inspect re-checks the data tracks' codes; it hashed every byte of every file, so a .bin
+    grown (sparse) to a terabyte kept it reading for hours."""
+    if shutil.which("genisoimage") is None:
+        pytest.skip("genisoimage is required (apt install genisoimage)")
+    disc = mixed_mode(tmp_path / "disc", (60, 40))
+    out = tmp_path / "out" / "Game.cue"
+    out.parent.mkdir()
+    assert rip(disc.json_path(read_offset=0), out).result.outcome is Outcome.COMPLETE
+    os.truncate(out.parent / "Game (Track 3).bin", 10**12)
+    r = cli("inspect", str(out))  # 20 s at most (cli's timeout)
+    assert "Traceback" not in r.stderr, r.stderr
+    assert "track 03" in r.stdout and "EDC/ECC" in r.stdout
+
+
+def test_inspect_of_an_audio_cd_says_so(album: tuple[RawDisc, Path, Path]) -> None:
+    """It said "too small to be a disc image (0 bytes) — give an .iso image"."""
+    _, _, out = album
+    r = cli("inspect", str(out))
+    assert r.returncode == 4
+    assert "an audio CD (3 tracks, no data track)" in one_line(r)

@@ -51,21 +51,28 @@ def check_files(
     bad_map: RangeMap | None,
     progress: ProgressCallback,
     cancel: CancelToken,
+    edc_only: bool = False,
 ) -> None:
-    """Read every file once: hashes, and each data sector's own check."""
-    total = sum(f.size for f in sheet.files)
+    """Read every file once: hashes, and each data sector's own check. ``edc_only`` (the
+    inspector): the data tracks' own sectors only, no hashes — a file padded far past its
+    track (a sparse terabyte) would otherwise be read to its end."""
+    files = [f for f in sheet.files if not (edc_only and f.kind is TrackKind.AUDIO)]
+    total = sum(min(f.size, f.sectors * RAW) if edc_only else f.size for f in files)
     done = 0
-    for f in sheet.files:
+    for f in files:
         hasher = StreamHasher()
+        left = f.sectors * RAW if edc_only else -1
         try:
             with open(f.path, "rb", buffering=0) as fh:
                 lba = f.start
-                while True:
+                while left:
                     cancel.raise_if_cancelled()
-                    chunk = fh.read(BATCH * RAW)
+                    chunk = fh.read(BATCH * RAW if left < 0 else min(BATCH * RAW, left))
                     if not chunk:
                         break
-                    hasher.update(chunk)
+                    left -= len(chunk) if left > 0 else 0
+                    if not edc_only:
+                        hasher.update(chunk)
                     whole = chunk[: len(chunk) - len(chunk) % RAW]
                     if f.mode.endswith("/2352") or f.mode == "AUDIO":
                         _check(f, lba, whole, bad_map)
@@ -83,7 +90,10 @@ def check_files(
         except BaseException:
             hasher.abort()
             raise
-        f.hashes = hasher.finish()
+        if edc_only:
+            hasher.abort()
+        else:
+            f.hashes = hasher.finish()
 
 
 def _check(f: TrackFile, lba: int, raw: bytes, bad_map: RangeMap | None) -> None:
