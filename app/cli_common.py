@@ -49,7 +49,11 @@ def with_hint(message: str, code: int = EXIT_IO) -> str:
 
 def fail(message: str, code: int = EXIT_IO) -> int:
     """One line on stderr, ``discvault: <what happened> — <what to do>``; returns ``code``."""
-    print(f"discvault: {with_hint(message, code)}", file=sys.stderr)
+    from app.core.fs.node import printable
+
+    # File names in it come from anywhere (a cue sheet's FILE lines, a mapfile's comment): an
+    # ESC or a newline must not reach the terminal raw, nor split the one line.
+    print(f"discvault: {printable(with_hint(message, code))}", file=sys.stderr)
     return code
 
 

@@ -27,6 +27,7 @@ from app.cli_progress import TerminalProgress
 from app.core.base.events import CancelToken
 from app.core.base.outcome import Outcome
 from app.core.disc.sources import SourceError
+from app.core.fs.node import printable
 from app.core.rescue import report
 from app.core.rescue.backup import BackupOptions, run_backup
 from app.core.rescue.outputs import UsageError
@@ -124,13 +125,17 @@ def verify_text(r: verify.VerifyResult) -> str:
         "cancelled": "Verify stopped.",
     }[r.outcome]
     mark = {"ok": "ok", "mismatch": "MISMATCH", "incomplete": "incomplete", "info": "--"}
-    lines = [head] + [f"  {mark.get(c.status, c.status):10s} {c.detail}" for c in r.checks]
+    # printable: details name files a cue sheet chose (ESC, newlines), never shown raw
+    lines = [head] + [
+        f"  {mark.get(c.status, c.status):10s} {printable(c.detail)}" for c in r.checks
+    ]
     if r.hashes:
         lines += [f"  {a:7s} {r.hashes[a]}" for a in ("crc32", "md5", "sha1", "sha256")]
     for f in r.files:
         h = f.get("hashes")
         if isinstance(h, dict):
-            lines.append(f"  {f['name']}: crc32 {h.get('crc32')}  sha1 {h.get('sha1')}")
+            name = printable(str(f["name"]))
+            lines.append(f"  {name}: crc32 {h.get('crc32')}  sha1 {h.get('sha1')}")
     return "\n".join(lines)
 
 

@@ -29,7 +29,8 @@ def track_lines(i: Inspection) -> list[str]:
 
 
 def check_tracks(i: Inspection) -> None:
-    """Re-check every data sector of a BIN/CUE's files by its own EDC/ECC (one read of each)."""
+    """Re-check every data sector of a BIN/CUE's data tracks by its own EDC/ECC (one read of each;
+    no hashes: that is verify's)."""
     sheet = getattr(i.img, "sheet", None)
     if sheet is None:
         return
@@ -37,7 +38,7 @@ def check_tracks(i: Inspection) -> None:
     from app.core.verify.bincue import BinCueError, check_files
 
     try:
-        check_files(sheet, None, no_progress, CancelToken())
+        check_files(sheet, None, no_progress, CancelToken(), edc_only=True)
     except BinCueError as e:
         raise InspectError(str(e)) from e
     by_track = {f.track: f for f in sheet.files}

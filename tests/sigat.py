@@ -27,10 +27,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app import cli_progress
+from app.core.base import hashing
 from app.core.base.events import Progress
-from app.core.base.hashing import ImageHasher
-from app.core.rescue import backup, engine, hashes, report
-from app.core.rescue.output import Output
+from app.core.disc import cue
+from app.core.rescue import backup, engine, hashes, output, report
 
 
 def fill(path: str) -> None:
@@ -55,18 +55,6 @@ def pause(flag: str) -> None:
     Path(flag).touch()
     while os.path.exists(flag):
         time.sleep(0.01)
-
-
-def _wrapped(original: Callable[..., Any], after: bool, fire: Callable[[], None]) -> Any:
-    def before(*args: Any, **kwargs: Any) -> Any:
-        if after:
-            got = original(*args, **kwargs)
-            fire()
-            return got
-        fire()
-        return original(*args, **kwargs)
-
-    return before
 
 
 def main() -> int:
@@ -96,18 +84,30 @@ def main() -> int:
 
         cli_progress.TerminalProgress.__call__ = progress  # type: ignore[method-assign]
     else:
-        # Where each step happens: the hash of a finished image comes from the background
-        # hasher (an .iso read out of order) or from the files (hash_parts).
-        steps: dict[str, list[tuple[Any, str]]] = {
-            "cue": [(backup, "save_atomic")],  # the backup writes only the sheet with it
+        # Where each moment is in the code (several places for the finished image's hash:
+        # the background hasher's finish, or a plain pass over the files).
+        hooks: dict[str, list[tuple[Any, str]]] = {
+            "cue": [(cue, "write"), (backup, "save_atomic")],
             "report": [(report, "write")],
-            "sidecars": [(report, "write_file_sidecars")],
-            "size": [(Output, "allocate")],
-            "hash": [(hashes, "hash_parts"), (ImageHasher, "finish")],
+            "sidecars": [(report, "write_sidecars"), (report, "write_file_sidecars")],
+            "size": [(output.Output, "allocate")],
+            "hash": [(hashes, "hash_parts"), (hashing.ImageHasher, "finish")],
             "end": [(engine.Engine, "retry_passes")],
         }
-        for module, name in steps[when]:
-            setattr(module, name, _wrapped(getattr(module, name), when == "end", fire))
+        for module, name in hooks[when]:
+            original: Callable[..., Any] = getattr(module, name)
+
+            def before(*args: Any, _original: Callable[..., Any] = original, **kw: Any) -> Any:
+                if when == "end":
+                    got = _original(*args, **kw)
+                    fire()
+                    return got
+                if when == "cue" and not str(args[0]).lower().endswith(".cue"):
+                    return _original(*args, **kw)  # save_atomic writes other files too
+                fire()
+                return _original(*args, **kw)
+
+            setattr(module, name, before)
     from app.cli import main as cli_main
 
     code = cli_main(argv)

@@ -102,6 +102,8 @@ def describe(p: Progress, paused: bool = False) -> Described:
     words = p.phase_label or PHASE_WORDS.get(p.phase, p.phase)
     if p.phase in RESCUE_PASSES and p.pass_no:
         headline = f"Pass {p.pass_no} · {words}"
+    elif p.phase == "verify" and p.phase_label and "disc" not in p.phase_label:
+        headline = f"Verifying the image · {p.phase_label}"  # no disc is read: never say so
     elif p.phase == "verify":
         headline = "Verifying the image against the disc"
     else:

@@ -9,6 +9,7 @@ file holds which LBAs. A file per track, Redump style: a track's file starts at 
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 
 from app.core.disc import cue
@@ -90,9 +91,20 @@ def open_sheet(path: str) -> Sheet:
     sizes = []
     for p in paths:
         try:
-            sizes.append(os.path.getsize(p))
+            st = os.stat(p)
         except OSError as e:
             raise BinCueError(f"{p}: {e.strerror} — the sheet {path} names it") from e
+        except ValueError as e:  # a NUL byte in a FILE name: no file can be called that
+            raise BinCueError(
+                f"{path} names a file with a NUL byte in its name — correct the sheet, or use "
+                "the one the backup wrote"
+            ) from e
+        if not stat.S_ISREG(st.st_mode):  # a FIFO would block every reader forever
+            raise BinCueError(
+                f"{p} is not a file (a pipe, a device or a folder) — the sheet {path} names it: "
+                "put the track's .bin there"
+            )
+        sizes.append(st.st_size)
     per_sector = {t.file: t.sector_size for t in sheet.tracks}
     try:
         layout = cue.with_sizes(sheet, [s // per_sector.get(i, RAW) for i, s in enumerate(sizes)])

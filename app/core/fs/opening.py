@@ -85,6 +85,13 @@ def open_at(
                 f"of the image ({img.size // SECTOR} sectors) — the image was cut short, or its "
                 "cue sheet belongs to another image; --session 1 shows the first session"
             )
+        sheet = getattr(img, "sheet", None)
+        if sheet is not None and not any(t.is_data for t in layout.tracks):
+            n = len(layout.tracks)  # a BIN/CUE of an audio CD: samples, no filesystem
+            raise InspectError(
+                f"{img.path}: an audio CD ({n} track{'s' if n != 1 else ''}, no data track) "
+                "holds no files — verify checks it; a player or bchunk plays its tracks"
+            )
         raise InspectError(
             f"{img.path}: too small to be a disc image ({img.size} bytes) — give an .iso image"
         )

@@ -108,19 +108,30 @@ def _changed_outside(result: RescueResult, image: str, report_path: str) -> str:
     bless the change. One line saying so, or "" when all is well. Checksum files from before
     an earlier, killed run added sectors (the report counts fewer than the mapfile did) say
     nothing about the image now: they are simply replaced."""
-    if not result.hashes or _wrote(result):
+    if _wrote(result):
         return ""
     then = checkmod.report_rescued(report_path)
     if then is not None and then != result.rescued_sectors:
         return ""
-    for algo, digest in checkmod.recorded(image).items():
-        if result.hashes.get(algo, digest) != digest:
-            return (
-                f"{image} has changed since this backup wrote {image}.{algo} (it says {digest}, "
-                f"the image now hashes to {result.hashes[algo]}): bit rot, or an edit — its "
-                "checksum files and report are kept as they were; back the disc up again into "
-                "a new image"
-            )
+    # Every file the backup is made of: the .iso, or each .bin of a BIN/CUE (whose checksum
+    # files have a line per .bin, and no hash of the whole).
+    if result.hashes:
+        owned = [(image, result.hashes, checkmod.recorded(image))]
+    else:
+        owned = [
+            (f.part.path, f.hashes, checkmod.recorded_for(image, f.part.name))
+            for f in result.files
+            if f.hashes
+        ]
+    for path, now, then_hashes in owned:
+        for algo, digest in then_hashes.items():
+            if now.get(algo, digest) != digest:
+                return (
+                    f"{path} has changed since this backup wrote {image}.{algo} (it says "
+                    f"{digest}, the file now hashes to {now[algo]}): bit rot, or an edit — its "
+                    "checksum files and report are kept as they were; back the disc up again "
+                    "into a new image"
+                )
     return ""
 
 

@@ -92,7 +92,9 @@ class Hashing:
             except OSError:
                 one = None
             else:
-                if one is None:
+                # A stop asked for while the hashes were finishing is a stop, even when the
+                # background hasher had already read every byte: as with a plain pass.
+                if one is None or stop():
                     raise Cancelled(self.cancel.reason)
             got = [one] if one is not None else None
         elif bg is not None:

@@ -51,21 +51,28 @@ def check_files(
     bad_map: RangeMap | None,
     progress: ProgressCallback,
     cancel: CancelToken,
+    edc_only: bool = False,
 ) -> None:
-    """Read every file once: hashes, and each data sector's own check."""
-    total = sum(f.size for f in sheet.files)
+    """Read every file once: hashes, and each data sector's own check. ``edc_only`` (the
+    inspector): the data tracks' own sectors only, no hashes — a file padded far past its
+    track (a sparse terabyte) would otherwise be read to its end."""
+    files = [f for f in sheet.files if not (edc_only and f.kind is TrackKind.AUDIO)]
+    total = sum(min(f.size, f.sectors * RAW) if edc_only else f.size for f in files)
     done = 0
-    for f in sheet.files:
+    for f in files:
         hasher = StreamHasher()
+        left = f.sectors * RAW if edc_only else -1
         try:
             with open(f.path, "rb", buffering=0) as fh:
                 lba = f.start
-                while True:
+                while left:
                     cancel.raise_if_cancelled()
-                    chunk = fh.read(BATCH * RAW)
+                    chunk = fh.read(BATCH * RAW if left < 0 else min(BATCH * RAW, left))
                     if not chunk:
                         break
-                    hasher.update(chunk)
+                    left -= len(chunk) if left > 0 else 0
+                    if not edc_only:
+                        hasher.update(chunk)
                     whole = chunk[: len(chunk) - len(chunk) % RAW]
                     if f.mode.endswith("/2352") or f.mode == "AUDIO":
                         _check(f, lba, whole, bad_map)
@@ -83,7 +90,10 @@ def check_files(
         except BaseException:
             hasher.abort()
             raise
-        f.hashes = hasher.finish()
+        if edc_only:
+            hasher.abort()
+        else:
+            f.hashes = hasher.finish()
 
 
 def _check(f: TrackFile, lba: int, raw: bytes, bad_map: RangeMap | None) -> None:
@@ -146,25 +156,31 @@ def edc_check(sheet: Sheet) -> Check:
 
 def sidecar_checks(cue_path: str, files: list[TrackFile]) -> list[Check]:
     """``NAME.cue.md5`` etc.: one coreutils line per .bin, as the backup wrote them."""
-    from app.core.base.companions import Companions
+    from app.core.base.companions import Companions, read_small
+    from app.core.verify.checks import MAX_SIDECAR
 
     checks = []
     by_name = {f.name: f for f in files}
     for algo, side in Companions.of(cue_path).sidecars.items():
         if not os.path.exists(side):
             continue
-        try:
-            with open(side, encoding="utf-8", errors="replace") as fh:
-                lines = [ln.strip() for ln in fh if ln.strip() and not ln.startswith("#")]
+        try:  # a small regular file only: a FIFO would block, /dev/zero never end
+            text = read_small(side, MAX_SIDECAR)
+            lines = [
+                ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")
+            ]
         except OSError as e:
             checks.append(Check(f"sidecar:{algo}", "info", f"{side}: {e.strerror}"))
             continue
-        differ, seen = [], set()
+        differ, seen, lost = [], set(), []
         for ln in lines:
             digest, _, name = ln.partition(" ")
             name = name.lstrip(" *")
             f = by_name.get(name)
-            if f is None or f.hashes is None:
+            if f is None:
+                lost.append(name)  # sha1sum -c checks it; a sheet that lost it checks nothing
+                continue
+            if f.hashes is None:
                 continue
             seen.add(name)
             if f.hashes.get(algo) != digest.lower():
@@ -175,6 +191,15 @@ def sidecar_checks(cue_path: str, files: list[TrackFile]) -> list[Check]:
                     f"sidecar:{algo}",
                     "mismatch",
                     f"{algo} of {', '.join(differ)} differs from {side}",
+                )
+            )
+        elif lost:
+            checks.append(
+                Check(
+                    f"sidecar:{algo}",
+                    "mismatch",
+                    f"{side} names {', '.join(lost)}, which the sheet does not: checked by "
+                    "nothing — use the sheet the backup wrote",
                 )
             )
         elif seen == set(by_name):

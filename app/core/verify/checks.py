@@ -108,6 +108,23 @@ def recorded(image: str) -> dict[str, str]:
     return out
 
 
+def recorded_for(image: str, name: str) -> dict[str, str]:
+    """What the checksum files beside ``image`` say about the file ``name`` (a .bin of a
+    BIN/CUE: one line per file, so a one-line file is not taken as this file's unless named)."""
+    out = {}
+    for algo, side in Companions.of(image).sidecars.items():
+        try:
+            text = read_small(side, MAX_SIDECAR)
+        except OSError:
+            continue
+        for ln in text.splitlines():
+            digest, _, named = ln.strip().partition(" ")
+            if named.lstrip(" *") == name and not ln.startswith("#"):
+                out[algo] = digest.lower()
+                break
+    return out
+
+
 def report_rescued(rep: str) -> int | None:
     """The rescued sectors a backup's report records (None: no such report)."""
     try:
@@ -118,7 +135,7 @@ def report_rescued(rep: str) -> int | None:
     return then if isinstance(then, int) and not isinstance(then, bool) else None
 
 
-def _stale(rep: str, rescued_now: int | None) -> Check | None:
+def stale(rep: str, rescued_now: int | None) -> Check | None:
     """The report and checksum files describe an earlier state of the image when the mapfile
     says more (or other) sectors are rescued than the report does: a resume added sectors and
     was killed before it wrote new ones. Comparing them would call a good image a mismatch."""
@@ -139,9 +156,9 @@ def checksums(image: str, hashes: dict[str, str], rescued_now: int | None = None
     checks = []
     name = os.path.basename(image)
     comp = Companions.of(image)
-    stale = _stale(comp.report, rescued_now)
-    if stale is not None:
-        return [stale]
+    old = stale(comp.report, rescued_now)
+    if old is not None:
+        return [old]
     for algo, side in comp.sidecars.items():
         if not os.path.exists(side):
             continue

@@ -112,12 +112,32 @@ def verify(
     """``writer_lock_held``: the caller is the backup writing ``image`` (rip --verify)."""
     token = cancel or CancelToken()
     _check_image(image)
-    lock = -1 if writer_lock_held else _reader_lock(image)
+    locks = [] if writer_lock_held else _reader_locks(image)
     try:
         return _verify(image, source, dat_path, map_path, progress, token)
     finally:
-        if lock >= 0:
-            os.close(lock)
+        for fd in locks:
+            os.close(fd)
+
+
+def _reader_locks(image: str) -> list[int]:
+    """The reader's locks: on the image, and for a BIN/CUE on every .bin its sheet names (the
+    backup locks those, not the sheet, which it writes last)."""
+    paths = [image]
+    if bincue.is_bincue(image):
+        try:
+            paths += [f.path for f in bincue.open_sheet(image).files]
+        except bincue.BinCueError as e:
+            raise VerifyInputError(str(e)) from e
+    fds: list[int] = []
+    try:
+        for path in paths:
+            fds.append(_reader_lock(path))
+    except BaseException:
+        for fd in fds:
+            os.close(fd)
+        raise
+    return fds
 
 
 def _reader_lock(image: str) -> int:
