@@ -11,6 +11,8 @@ from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from app.gui.extract_policy import ConflictDialog
+from app.gui.main_window import MainWindow
+from tests.gui.helpers import demo_backup, select
 
 
 def test_enter_in_the_conflict_dialog_skips_and_never_replaces(
@@ -31,3 +33,21 @@ def test_enter_in_the_conflict_dialog_skips_and_never_replaces(
     focus = QApplication.focusWidget() or dialog
     QTest.keyClick(focus, Qt.Key.Key_Return)
     assert answers == ["skip"]
+
+
+def test_enter_on_a_ticked_check_box_runs_the_page_and_keeps_the_tick(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    image = tmp_path / "d.iso"
+    demo_backup(qtbot, window, image)
+    window.show_page(1)
+    select(window, "demo")
+    page = window.verify
+    page.image.setText(str(image))
+    page.against.setFocus()
+    QTest.keyClick(page.against, Qt.Key.Key_Space)  # Space ticks the box
+    QTest.keyClick(page.against, Qt.Key.Key_Return)  # Enter verifies, against the disc
+    assert page.against.isChecked()
+    assert page.job is not None
+    qtbot.waitUntil(lambda: page.last is not None, timeout=60_000)
+    assert page.last is not None and page.last.source_sectors > 0  # the disc was compared
