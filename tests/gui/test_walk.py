@@ -10,9 +10,12 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
+from app.core.disc.demo import DemoSource
+from app.core.verify.verifier import VerifyResult
 from app.gui.extract_policy import ConflictDialog
 from app.gui.main_window import MainWindow
-from tests.gui.helpers import demo_backup, select
+from app.gui.result_card import verify_line
+from tests.gui.helpers import demo_backup, select, wait_card
 
 
 def test_enter_in_the_conflict_dialog_skips_and_never_replaces(
@@ -51,3 +54,39 @@ def test_enter_on_a_ticked_check_box_runs_the_page_and_keeps_the_tick(
     assert page.job is not None
     qtbot.waitUntil(lambda: page.last is not None, timeout=60_000)
     assert page.last is not None and page.last.source_sectors > 0  # the disc was compared
+
+
+def test_verify_line_counts_as_identical_only_what_matched() -> None:
+    v = VerifyResult(image="x.iso", sectors=1000)
+    v.mismatches = [(10, 5)]
+    v.source_unreadable = [(100, 3)]
+    v.now_readable = [(500, 400)]  # the image lacks them (Finish now); the disc gave them now
+    line = verify_line(v)
+    assert "592 of 1,000 sectors identical, 5 differ, 3 unreadable now" in line
+    assert "400 missing from the image read now" in line
+    assert "were unreadable" not in line  # most were never tried
+
+
+def test_finish_now_in_the_copy_pass_says_missing_not_unreadable(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    demo = next(e for e in window.panel.entries if e.key == "demo")
+    demo.opener = lambda: DemoSource(rate=20e6)  # the copy pass takes seconds
+    select(window, "demo")
+    page = window.backup
+    page.dest.setText(str(tmp_path / "early.iso"))
+    page.verify_box.setChecked(True)
+    page.start_backup()
+    view = page.progress
+    qtbot.waitUntil(
+        lambda: view.last is not None and view.last.phase == "copy" and view.last.done > 0,
+        timeout=30_000,
+    )
+    view.finish.click()
+    wait_card(qtbot, window, timeout=120_000)
+    card = page.card
+    assert "Finished early" in card.headline.text()
+    assert card.damaged.isVisibleTo(window)
+    assert card.damaged.headerItem().text(1) == "Missing"
+    assert "missing from the image read now" in card.detail.text()
+    assert "that were unreadable" not in card.detail.text()
