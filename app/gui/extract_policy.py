@@ -72,8 +72,11 @@ class ConflictDialog(QDialog):
             assert b is not None
             b.clicked.connect(lambda _=False, a=action: self._answer(a))
             self.buttons[action] = b
-        self.buttons["skip"].setDefault(True)  # Enter never overwrites anything
         lay.addWidget(box)
+        # Enter never overwrites anything. Only once the box is inside the dialog: set before,
+        # the dialog does not know its default and, when shown, makes the first button in the
+        # focus chain (Replace) the default instead.
+        self.buttons["skip"].setDefault(True)
         self._done = False
 
     def _answer(self, action: str) -> None:

@@ -225,10 +225,10 @@ class InspectPage(QWidget):
         self.clear()
         self.path = path
         self.header.setText(f"Could not open {os.path.basename(path)}")
-        self.banner.show_message(
-            f"{first} — check that this is a disc image (.iso), or back the disc up again.",
-            "error",
-        )
+        # The core's line usually says what to do already ("… — give a disc image"): a second
+        # remedy after it read as two contradicting answers.
+        todo = "" if " — " in first else " — check that this is a disc image (.iso or .cue)."
+        self.banner.show_message(first + todo, "error")
         self.status.emit(first)
 
     def _opened(self, insp: object, path: str) -> None:

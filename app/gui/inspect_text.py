@@ -16,6 +16,9 @@ KIND_NAMES = {
     "supplementary": "Supplementary volume",
     "boot": "El Torito boot record",
     "udf": "UDF volume",
+    "hfs": "HFS volume (what a Mac shows)",
+    "hfs+": "HFS+ volume (what a Mac shows)",
+    "hfsx": "HFSX volume (what a Mac shows)",
 }
 FIELD_NAMES = {
     "lba": "Descriptor at sector",
@@ -29,6 +32,8 @@ FIELD_NAMES = {
     "version": "UDF version",
     "partitions": "Partitions",
     "metadata_partition": "Metadata partition",
+    "offset": "Starts at",
+    "length": "Size",
 }
 
 
@@ -49,6 +54,10 @@ def _value(key: str, value: object) -> str:
         return sectors_text(value)
     if key == "lba" and isinstance(value, int):
         return f"{value:,}"
+    if key == "offset" and isinstance(value, int):  # a Mac volume's place, in bytes
+        return f"byte {value:,}" + (f" (sector {value // SECTOR:,})" if value % SECTOR == 0 else "")
+    if key == "length" and isinstance(value, int):
+        return f"{human_bytes(value)} ({value:,} bytes)"
     if key == "partitions" and isinstance(value, list):
         parts = []
         for p in value:
@@ -83,7 +92,9 @@ def volume_html(insp: Inspection) -> str:
         f"{sectors_text(insp.required_sectors)}: {whole}.</p>"
     )
     if insp.hybrid:
-        rows.append(f"<p>Also bootable from a USB stick: {html.escape(', '.join(insp.hybrid))}</p>")
+        # What the image carries beside ISO 9660 and UDF (partition maps, Mac volumes): not a
+        # promise that it boots from a USB stick, which an HFS volume does not make.
+        rows.append(f"<p>The image also carries: {html.escape(', '.join(insp.hybrid))}</p>")
     if insp.problems:
         rows.append(
             "<p>Problems:<br>" + "<br>".join(html.escape(p) for p in insp.problems) + "</p>"

@@ -217,8 +217,11 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.panel.currentRowChanged.connect(lambda _: self._source_changed())
         self.panel.enter_pressed.connect(self._drive_activated)
-        for page in (self.backup, self.verify, self.inspect, self.create_page, self.library):
+        for page in (self.backup, self.verify, self.inspect, self.create_page):
             page.status.connect(self.statusBar().showMessage)
+        # The shelf loads at startup, behind the Back up page: its "No library yet…" replaced
+        # "Ready · …". The Library speaks in the status bar only while it is the page shown.
+        self.library.status.connect(self._library_status)
         self.library.inspect_requested.connect(lambda image, _path: self.open_image(image))
         self.library.notify.connect(self.notify)
         self.create_page.created.connect(self.open_image)
@@ -237,7 +240,10 @@ class MainWindow(QMainWindow):
         self.setMinimumSize(600, 420)
         geometry = self.settings.geometry
         if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(1100, 720)
+            self.resize(first_size(self.screen().availableGeometry().size()))
+        # Enter on a first start backs up the selected drive (focus on the page switcher
+        # made Enter do nothing at all).
+        self.panel.setFocus()
         self._scan = _DriveScan()
         self._scan.found.connect(self._drives_found)
         self.refresh_entries()
@@ -283,7 +289,16 @@ class MainWindow(QMainWindow):
 
     def _refresh_icons(self) -> None:
         for i, name in enumerate(PAGE_ICONS):
-            self.task_buttons.button(i).setIcon(theme.icon(name))
+            b = self.task_buttons.button(i)
+            b.setIcon(theme.icon(name))
+            # A style sheet resolves palette() once: after a switch to dark, the page names
+            # stayed dark-on-dark until the sheet is applied afresh.
+            b.setStyleSheet("")
+            b.setStyleSheet(SWITCHER_STYLE)
+
+    def _library_status(self, text: str) -> None:
+        if self.pages.currentWidget() is self.library:
+            self.statusBar().showMessage(text)
 
     def show_page(self, i: int) -> None:
         self.task_buttons.button(i).setChecked(True)
@@ -443,6 +458,12 @@ class MainWindow(QMainWindow):
         if getattr(self, "auto_view", None) is not None:
             self.auto_view.stop()  # unattended backups save their mapfiles and stop
         e.accept()
+
+
+def first_size(available: QSize) -> QSize:
+    """The window's size on a first start: 1100x720, but never larger than the screen (at
+    1024x700 the Start backup button and the Library page were off its right edge)."""
+    return QSize(min(1100, available.width()), min(720, available.height()))
 
 
 def app_icon() -> QIcon:

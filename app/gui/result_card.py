@@ -89,14 +89,17 @@ def verify_line(v: VerifyResult) -> str:
         return "Verify stopped before the end."
     differ = sum(n for _, n in v.mismatches)
     unreadable = sum(n for _, n in v.source_unreadable)
-    checked = max(v.sectors - unreadable, 0)
+    back = sum(n for _, n in v.now_readable)
+    # Identical is what was compared and matched: not the sectors that differ, that did not
+    # read, or that the image lacks and the disc gave now (after Finish now, thousands).
+    same = max(v.sectors - unreadable - differ - back - v.not_data_unreadable, 0)
     line = (
-        f"Verified against the disc: {checked:,} of {v.sectors:,} sectors identical, "
+        f"Verified against the disc: {same:,} of {v.sectors:,} sectors identical, "
         f"{differ:,} differ, {unreadable:,} unreadable now"
     )
-    back = sum(n for _, n in v.now_readable)
     if back:
-        line += f"; {back:,} that were unreadable read now — resume to add them"
+        # Not "that were unreadable": a run stopped early never tried most of them.
+        line += f"; {back:,} missing from the image read now — resume to add them"
     return line
 
 
@@ -297,7 +300,7 @@ class ResultCard(QScrollArea):
             lines.append(verify_line(v))
         lines += done.problems
         self.detail.setText("\n".join(lines))
-        self._fill_damage(damaged or [])
+        self._fill_damage(damaged or [], untried=unread > 0)
         if r.hashes:
             self.hashes.setPlainText(
                 "\n".join(
@@ -328,8 +331,11 @@ class ResultCard(QScrollArea):
         self.another_note.setText(ANOTHER_DRIVE.format(what=plural(bad, "sector")))
         self.another_note.setVisible(r.outcome == "incomplete" and bad > 0 and not said)
 
-    def _fill_damage(self, damaged: list[DamagedFile]) -> None:
+    def _fill_damage(self, damaged: list[DamagedFile], untried: bool = False) -> None:
+        """``untried``: the run stopped before every sector was tried (Finish now), so what a
+        file lacks is missing, not proven unreadable."""
         self.damaged.clear()
+        self.damaged.setHeaderLabels(["Damaged file", "Missing" if untried else "Unreadable", "Of"])
         self.damaged.setVisible(bool(damaged))
         for d in damaged:
             what = "listing of " + d.path if d.is_dir else d.path

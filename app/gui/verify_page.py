@@ -52,10 +52,11 @@ class VerifyPage(QWidget):
         self.source: SourceEntry | None = None
         self.job: Job | None = None
         self.last: verify.VerifyResult | None = None
+        self._against = ""  # the drive the running verify compares with, if any
         lay = QVBoxLayout(self)
         lay.addWidget(page_title("Verify"))
         self.image = QLineEdit()
-        self.image.setPlaceholderText("the .iso to check")
+        self.image.setPlaceholderText("the .iso or .cue to check")
         lay.addLayout(path_row("Image", self.image, self._pick_image, "Choose the image"))
         self.dat = QLineEdit(settings.dat_files[0] if settings.dat_files else "")
         self.dat.setPlaceholderText("optional: a Logiqx XML DAT to look the image up in")
@@ -170,6 +171,7 @@ class VerifyPage(QWidget):
             self.banner.show_message(str(e), "warn")
             return
         self.job = job
+        self._against = entry.title if entry else ""
         self.start.setEnabled(False)
         self.progress.reset(f"Verifying {os.path.basename(image)}…")
         self.log.add(f"verifying {image}" + (f" against {entry.title}" if entry else ""))
@@ -182,7 +184,12 @@ class VerifyPage(QWidget):
         self.start.setEnabled(True)
         self.progress.running(False)
         colour = theme.colour(LOOK[r.outcome])
-        rows = [f"<h3 style='color:{colour}'>{HEADS[r.outcome]}</h3><p>"]
+        # Which image this is about: the Image field may have been changed since.
+        against = f" against {html.escape(self._against)}" if self._against else ""
+        rows = [
+            f"<h3 style='color:{colour}'>{HEADS[r.outcome]}</h3>"
+            f"<p>{html.escape(r.image)}{against}</p><p>"
+        ]
         if any(c.name == "source" for c in r.checks):
             rows.append(f"{html.escape(verify_line(r))}<br><br>")
         rows += [f"{MARKS.get(c.status, '')}&nbsp; {html.escape(c.detail)}<br>" for c in r.checks]

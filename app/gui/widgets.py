@@ -9,12 +9,14 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
     QApplication,
+    QCheckBox,
     QFrame,
     QHBoxLayout,
     QLabel,
     QLayout,
     QLayoutItem,
     QLineEdit,
+    QRadioButton,
     QSizePolicy,
     QToolButton,
     QWidget,
@@ -62,12 +64,14 @@ def path_row(
 
 
 def enter_pressed(e: QKeyEvent, main: QAbstractButton) -> bool:
-    """Enter on a page: a focused button is pressed (as Space would); anywhere else the page's
-    main action runs. Returns whether the key was used."""
+    """Enter on a page: a focused push or tool button is pressed (as Space would); anywhere
+    else, a check box included, the page's main action runs (Space ticks a box: Enter toggling
+    it as well undid the tick just made and ran nothing). Returns whether the key was used."""
     if e.key() not in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
         return False
     focus = QApplication.focusWidget()
-    if isinstance(focus, QAbstractButton) and focus is not main:
+    boxes = (QCheckBox, QRadioButton)
+    if isinstance(focus, QAbstractButton) and not isinstance(focus, boxes) and focus is not main:
         if focus.isEnabled():
             focus.click()
         return True
