@@ -35,10 +35,13 @@ from PySide6.QtWidgets import (
 
 from app.core.base.events import CancelToken, Progress, ProgressCallback
 from app.core.base.units import human_bytes
+from app.core.library import into
 from app.core.library import view as shelf_view
-from app.core.library.folder import Library
+from app.core.library.folder import Library, LibraryError
 from app.core.library.records import Hit, day_of
 from app.core.library.view import DiscDetails, ShelfView
+from app.core.rescue.backup import BackupOptions, run_backup
+from app.core.rescue.types import RescueSettings
 from app.gui.extract_policy import ConflictAsker
 from app.gui.library_details import DiscPanel
 from app.gui.sources import SourceEntry
@@ -86,6 +89,7 @@ class LibraryPage(QWidget):
         self.details: DiscDetails | None = None
         self.hits: list[Hit] = []
         self.task: Job | None = None
+        self._task_text = ""
         self._search_id = 0
         saved = store.value("library/folder", "") if store is not None else ""
         self.library = Library(str(saved) if saved else default_folder())
@@ -125,7 +129,8 @@ class LibraryPage(QWidget):
         self.stack.addWidget(self._results_view())
         split.addWidget(self.stack)
         self.panel = DiscPanel()
-        actions = (self.reverify, self.health_scan, self.open_disc, self.open_folder)
+        actions = (self.reverify, self.health_scan, self.resume_here, self.open_disc,
+                   self.open_folder)  # fmt: skip
         for button, slot in zip(self.panel.buttons.values(), actions, strict=True):
             button.clicked.connect(slot)
         split.addWidget(self.panel)
@@ -174,22 +179,27 @@ class LibraryPage(QWidget):
         *,
         task: str = "",
         on_fail: Callable[[str], object] | None = None,
+        queue: bool = False,
+        what: str = "",
     ) -> Job | None:
-        """Run ``fn`` off the GUI thread; a ``task`` shows in the progress bar, cancellable."""
-        job = Job(fn, resource=resource, parent=self)
+        """Run ``fn`` off the GUI thread; a ``task`` shows in the progress bar, cancellable.
+        With ``queue`` a busy resource (a drive reading another disc) makes the job wait in
+        line instead of refusing it."""
+        job = Job(fn, resource=resource, parent=self, what=what)
         job.finished.connect(on_done)
         job.failed.connect(on_fail or (lambda m: self._failed(m, bool(task))))
         if task:
             job.progress.connect(self._on_progress)
             job.done.connect(lambda: self._busy(None))
+        waiting = queue and self.jobs.busy(resource)
         try:
-            self.jobs.start(job)
+            self.jobs.start(job, queue=queue)
         except BusyError as e:
             self.status.emit(str(e))
             return None
         if task:
-            self.task = job
-            self._busy(task)
+            self.task, self._task_text = job, task
+            self._busy(f"Waiting for {job.what}: {task}" if waiting else task)
         return job
 
     def _busy(self, task: str | None) -> None:
@@ -202,8 +212,7 @@ class LibraryPage(QWidget):
 
     def _on_progress(self, p: Progress) -> None:
         self.progress.setValue(int(1000 * p.fraction))
-        if p.message:
-            self.task_label.setText(p.message)
+        self.task_label.setText(p.message or self._task_text)
 
     def _failed(self, message: str, task: bool) -> None:
         line = message.splitlines()[0] if message else "failed"
@@ -436,6 +445,67 @@ class LibraryPage(QWidget):
 
         return self._job(run, entry.key, self._then_refresh("Health scan finished"),
                          task=f"Health scan of {rec.label} in {entry.title}…")  # fmt: skip
+
+    def resume_here(self) -> Job | None:
+        """Read the selected incomplete disc's missing sectors with the drive selected on the
+        left, into its own folder; the catalogue row is updated afterwards. The drive is the
+        job's resource: behind another job on it, this one waits its turn."""
+        entry, d = self.source, self.details
+        if d is None:
+            return None
+        rec = d.record
+        if entry is None or not entry.ready:
+            self.panel.note.show_message(
+                f"Resume {rec.label}: put the disc in a drive and select that drive on the left",
+                "warn",
+            )
+            return None
+        try:
+            image = into.resume_image(self.library, rec)
+        except LibraryError as e:
+            self.panel.note.show_message(str(e), "error")
+            return None
+        lib, opener, title = self.library, entry.opener, entry.title
+        opts = BackupOptions(
+            source_name=title,
+            image=image,
+            settings=self._rescue_settings(),
+            command_line=f"DiscVault (GUI) resume of {rec.folder} with {title}",
+        )
+
+        def run(progress: ProgressCallback, token: CancelToken) -> object:
+            done = run_backup(opener, opts, progress, token)
+            shelved = into.catalogue_folder(lib, rec.folder, "Resume (DiscVault app)")
+            return into.shelved_words(done, shelved)
+
+        def refused(message: str) -> None:
+            line = into.refusal_line(message, lib, rec.label)
+            if self.details is not None and self.details.record.folder == rec.folder:
+                self.panel.note.show_message(f"Not resumed with {title}: {line}", "error")
+            self.status.emit(line)
+
+        refresh = self._then_refresh("Resumed")
+
+        def done(result: object) -> None:
+            if self.details is not None and self.details.record.folder == rec.folder:
+                self.panel.note.show_message(str(result), "info")
+            refresh(result)
+
+        self.panel.note.clear()
+        return self._job(run, entry.key, done, on_fail=refused,
+                         task=f"Resuming {rec.label} with {title}…", queue=True,
+                         what=title)  # fmt: skip
+
+    def _rescue_settings(self) -> RescueSettings:
+        """The Back up page's settings (retries, read size near errors, fill), from the same
+        store."""
+        if self.store is None:
+            return RescueSettings()
+        from app.gui.settings import Settings
+
+        st = Settings(self.store)
+        return RescueSettings(cluster=st.cluster, max_cluster=max(st.cluster, 512),
+                              retries=st.retries, fill=st.fill)  # fmt: skip
 
     def open_disc(self) -> None:
         if self.details is not None:
