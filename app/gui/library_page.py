@@ -11,11 +11,10 @@ resource so that a drive is never read by two jobs. "Open in inspector" is the s
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Callable
 
-from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QColor, QDesktopServices
+from PySide6.QtCore import QSettings, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QColor, QDesktopServices, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -42,6 +41,7 @@ from app.core.library.records import Hit, day_of
 from app.core.library.view import DiscDetails, ShelfView
 from app.core.rescue.backup import BackupOptions, run_backup
 from app.core.rescue.types import RescueSettings
+from app.gui.backup_shelf import FOLDER_KEY, library_root
 from app.gui.extract_policy import ConflictAsker
 from app.gui.library_details import DiscPanel
 from app.gui.sources import SourceEntry
@@ -53,12 +53,6 @@ BADGE_COLOURS = {"changed": RED, "missing": RED, "unreadable": RED, "mismatch": 
                  "incomplete": ORANGE, "verified": GREEN}  # fmt: skip
 SEARCH_LIMIT = 500
 _ids = itertools.count(1)
-
-
-def default_folder() -> str:
-    """Documents/DiscVault, as the platform names the documents folder."""
-    docs = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
-    return os.path.join(docs or os.path.expanduser("~"), "DiscVault")
 
 
 def _table(headers: list[str]) -> QTableWidget:
@@ -91,8 +85,7 @@ class LibraryPage(QWidget):
         self.task: Job | None = None
         self._task_text = ""
         self._search_id = 0
-        saved = store.value("library/folder", "") if store is not None else ""
-        self.library = Library(str(saved) if saved else default_folder())
+        self.library = Library(library_root(store))
         lay = QVBoxLayout(self)
         # The title carries the folder's path: shortened in the middle when narrow, and the
         # buttons wrap onto a second row, so nothing is cut off at 640x480.
@@ -148,6 +141,11 @@ class LibraryPage(QWidget):
         lay.addLayout(bar)
         self._busy(None)
         self._hit_selected()
+        self.refresh()
+
+    def showEvent(self, e: QShowEvent) -> None:
+        # Backups from the Back up page (and auto) add discs while the page is out of sight.
+        super().showEvent(e)
         self.refresh()
 
     def _results_view(self) -> QWidget:
@@ -237,7 +235,7 @@ class LibraryPage(QWidget):
     def set_folder(self, folder: str) -> None:
         self.library = Library(folder)
         if self.store is not None:
-            self.store.setValue("library/folder", folder)
+            self.store.setValue(FOLDER_KEY, folder)
         self.details = None
         self.panel.show_disc(None, "")
         self.refresh()
