@@ -122,13 +122,14 @@ class BackupPage(QWidget):
         self.auto_box = QCheckBox("Auto")
         self.auto_box.setToolTip(AUTO_TIP)
         self.auto_box.toggled.connect(self._auto_toggled)
+        dest_row.addWidget(self.auto_box)  # beside the library it fills: the row has room
         self.auto: AutoView | None = None
         self.auto_options: AutoOptions | None = None  # None: from the settings
         self.start = QPushButton("Start backup")
         self.start.setDefault(True)
         self.start.setToolTip("Start the backup (Enter)")
         self.start.clicked.connect(self.start_backup)
-        for w in (self.retries, self.verify_box, self.eject_box, self.auto_box):
+        for w in (self.retries, self.verify_box, self.eject_box):
             opts.addWidget(w)
         opts.addStretch(1)
         opts.addWidget(self.start)
