@@ -26,6 +26,7 @@ from app.core.base.events import CancelToken, ProgressCallback
 from app.core.base.units import human_bytes
 from app.core.disc import plan as planmod
 from app.core.disc.layout import DiscLayout
+from app.core.library.auto import Platform
 from app.core.library.autojob import AutoOptions
 from app.core.rescue.backup import BackupOptions, BackupOutcome, run_backup
 from app.core.rescue.types import RescueSettings
@@ -125,6 +126,7 @@ class BackupPage(QWidget):
         dest_row.addWidget(self.auto_box)  # beside the library it fills: the row has room
         self.auto: AutoView | None = None
         self.auto_options: AutoOptions | None = None  # None: from the settings
+        self.auto_platform: Platform | None = None  # None: app.platform (the real drives)
         self.start = QPushButton("Start backup")
         self.start.setDefault(True)
         self.start.setToolTip("Start the backup (Enter)")
@@ -228,7 +230,8 @@ class BackupPage(QWidget):
                 command_line="DiscVault (GUI) auto",
             )  # fmt: skip
             self.auto = AutoView(self._library_root(), self._auto_drives(), options=opts,
-                                 jobs=self.jobs, title=False)  # fmt: skip
+                                 platform=self.auto_platform, jobs=self.jobs,
+                                 title=False)  # fmt: skip
             self.auto.status.connect(self.status)
             self.auto.notify.connect(self.notify)
             self.auto.switched.connect(lambda _path, _on: self._auto_shown())
