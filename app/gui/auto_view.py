@@ -100,7 +100,8 @@ class AutoView(QWidget):
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        for col in (1, 3):  # a drive's path and the disc's label share the room
+            self.table.horizontalHeader().setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch)
         lay.addWidget(self.table, 1)
         lay.addWidget(QLabel("Last discs"))
         self.recent = QListWidget()

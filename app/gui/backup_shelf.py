@@ -34,8 +34,13 @@ def library_root(store: QSettings | None) -> str:
 
 
 def preview(root: str, label: str) -> str:
-    """Where the image would go (a folder of that name already there gets ``_2`` at Start)."""
-    folder = folder_name(DEFAULT_TEMPLATE, label, now_iso())
+    """Where the image would go: the first free folder name, as ``Library.new_folder`` picks
+    it (a disc folder already there, even of the same label, is never resumed by accident)."""
+    base = folder_name(DEFAULT_TEMPLATE, label, now_iso())
+    n, folder = 1, base
+    while os.path.exists(os.path.join(root, folder)):
+        n += 1
+        folder = f"{base}_{n}"
     return os.path.join(root, folder, f"{safe_name(label or 'DISC')}.iso")
 
 

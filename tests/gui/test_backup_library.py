@@ -33,6 +33,8 @@ def test_a_backup_goes_into_the_library_and_its_catalogue(
     assert page.dest.text() == str(lib / f"PHOTOS_{DAY}" / "PHOTOS.iso")
     assert not page.dest.isEnabled()
     (lib / f"PHOTOS_{DAY}").mkdir()  # a folder of that name is taken: the backup gets _2
+    window.add_source(str(iso))
+    assert page.dest.text() == str(lib / f"PHOTOS_{DAY}_2" / "PHOTOS.iso")
     page.start_backup()
     assert wait_card(qtbot, window, TIMEOUT) == "Backed up"
     image = lib / f"PHOTOS_{DAY}_2" / "PHOTOS.iso"
