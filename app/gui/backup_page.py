@@ -223,12 +223,9 @@ class BackupPage(QWidget):
     def auto_view(self) -> AutoView:
         """The queue of every drive in auto (made at first use, kept in the page's stack)."""
         if self.auto is None:
-            cluster = self.settings.cluster
             opts = self.auto_options or AutoOptions(
-                settings=RescueSettings(cluster=cluster, max_cluster=max(cluster, 512),
-                                        retries=self.settings.retries, fill=self.settings.fill),
-                command_line="DiscVault (GUI) auto",
-            )  # fmt: skip
+                settings=shelf.rescue_settings(self.settings), command_line="DiscVault (GUI) auto"
+            )
             self.auto = AutoView(self._library_root(), self._auto_drives(), options=opts,
                                  platform=self.auto_platform, jobs=self.jobs,
                                  title=False)  # fmt: skip

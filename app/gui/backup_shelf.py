@@ -18,6 +18,8 @@ from app.core.library import into
 from app.core.library.folder import DEFAULT_TEMPLATE, Library, folder_name, safe_name
 from app.core.library.records import now_iso
 from app.core.rescue.backup import BackupOptions, BackupOutcome, run_backup
+from app.core.rescue.types import RescueSettings
+from app.gui.settings import Settings
 
 FOLDER_KEY = "library/folder"  # where the Library page keeps the folder the user chose
 
@@ -42,6 +44,34 @@ def preview(root: str, label: str) -> str:
         n += 1
         folder = f"{base}_{n}"
     return os.path.join(root, folder, f"{safe_name(label or 'DISC')}.iso")
+
+
+def rescue_settings(st: Settings | None) -> RescueSettings:
+    """The Back up page's rescue settings (retries, read size near errors, what unreadable
+    sectors hold), for every backup the app starts: by hand, a library resume, auto."""
+    if st is None:
+        return RescueSettings()
+    return RescueSettings(cluster=st.cluster, max_cluster=max(st.cluster, 512),
+                          retries=st.retries, fill=st.fill)  # fmt: skip
+
+
+def resume_disc(
+    lib: Library,
+    folder: str,
+    image: str,
+    opener: Callable[[], SectorSource],
+    drive: str,
+    settings: RescueSettings,
+    progress: ProgressCallback,
+    token: CancelToken,
+) -> str:
+    """Run on a job's thread: the library's "Resume with this drive" — the engine's resume
+    into the disc's own folder (it refuses another disc), then the catalogue row. Returns
+    what happened, in one line."""
+    line = f"DiscVault (GUI) resume of {folder} with {drive}"
+    opts = BackupOptions(drive, image, settings=settings, command_line=line)
+    done = run_backup(opener, opts, progress, token)
+    return into.shelved_words(done, into.catalogue_folder(lib, folder, "Resume (DiscVault app)"))
 
 
 def back_up_into(

@@ -39,11 +39,11 @@ from app.core.library import view as shelf_view
 from app.core.library.folder import Library, LibraryError
 from app.core.library.records import Hit, day_of
 from app.core.library.view import DiscDetails, ShelfView
-from app.core.rescue.backup import BackupOptions, run_backup
-from app.core.rescue.types import RescueSettings
+from app.gui import backup_shelf as shelf
 from app.gui.backup_shelf import FOLDER_KEY, library_root
 from app.gui.extract_policy import ConflictAsker
 from app.gui.library_details import DiscPanel
+from app.gui.settings import Settings
 from app.gui.sources import SourceEntry
 from app.gui.widgets import ElidedLabel, FlowLayout
 from app.gui.workers import BusyError, CoreJob, Job, JobQueue
@@ -464,17 +464,11 @@ class LibraryPage(QWidget):
             self.panel.note.show_message(str(e), "error")
             return None
         lib, opener, title = self.library, entry.opener, entry.title
-        opts = BackupOptions(
-            source_name=title,
-            image=image,
-            settings=self._rescue_settings(),
-            command_line=f"DiscVault (GUI) resume of {rec.folder} with {title}",
-        )
+        settings = shelf.rescue_settings(Settings(self.store) if self.store else None)
 
         def run(progress: ProgressCallback, token: CancelToken) -> object:
-            done = run_backup(opener, opts, progress, token)
-            shelved = into.catalogue_folder(lib, rec.folder, "Resume (DiscVault app)")
-            return into.shelved_words(done, shelved)
+            return shelf.resume_disc(lib, rec.folder, image, opener, title, settings, progress,
+                                     token)  # fmt: skip
 
         def refused(message: str) -> None:
             line = into.refusal_line(message, lib, rec.label)
@@ -493,17 +487,6 @@ class LibraryPage(QWidget):
         return self._job(run, entry.key, done, on_fail=refused,
                          task=f"Resuming {rec.label} with {title}…", queue=True,
                          what=title)  # fmt: skip
-
-    def _rescue_settings(self) -> RescueSettings:
-        """The Back up page's settings (retries, read size near errors, fill), from the same
-        store."""
-        if self.store is None:
-            return RescueSettings()
-        from app.gui.settings import Settings
-
-        st = Settings(self.store)
-        return RescueSettings(cluster=st.cluster, max_cluster=max(st.cluster, 512),
-                              retries=st.retries, fill=st.fill)  # fmt: skip
 
     def open_disc(self) -> None:
         if self.details is not None:
