@@ -21,6 +21,7 @@ from benchmarks import (
     bench_package,
     bench_rawcd,
     bench_rip,
+    bench_shelf_gui,
     bench_verify,
 )
 
@@ -35,7 +36,7 @@ def main() -> int:
     work.mkdir(exist_ok=True)
     every = [
         *("rip", "verify", "dat", "cdsector", "rawcd", "inspect", "build", "package", "gui"),
-        *("library", "auto"),
+        *("library", "auto", "shelf-gui"),
     ]
     which = sys.argv[1:] or every
     results: dict[str, object] = {}
@@ -66,6 +67,8 @@ def main() -> int:
         results["library"] = bench_library.bench_library(work)
     if "auto" in which:
         results["auto"] = bench_auto.bench_auto(work)
+    if "shelf-gui" in which:
+        results["shelf_gui"] = bench_shelf_gui.bench_shelf_gui(work)
     if "gui" in which:
         results["gui"] = bench_gui.bench_gui(work, bench_inspect.make_image(work, 100_000))
     old = HERE / "results.json"
@@ -196,6 +199,9 @@ def write_markdown(results: dict[str, object]) -> None:
     auto = results.get("auto")
     if isinstance(auto, dict):
         lines += bench_auto.markdown(auto)
+    shelf_gui = results.get("shelf_gui")
+    if isinstance(shelf_gui, dict):
+        lines += bench_shelf_gui.markdown(shelf_gui)
     (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
 
 

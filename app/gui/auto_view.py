@@ -6,9 +6,16 @@ the library, its gaps filled, or skipped as known); switching it off lets the di
 finish. The runner's workers are plain threads; their events reach this widget through a
 queued signal, and the table is refreshed from ``AutoRunner.status()`` a few times a second, so
 nothing here waits for a drive.
+
+Given the window's ``JobQueue``, a drive switched on is also held there for as long as its
+worker runs (a "hold" job whose resource is the drive): a backup or a health scan started by
+hand on that drive is refused, and a library resume waits in line until auto lets go of it.
 """
 
 from __future__ import annotations
+
+import threading
+import time
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
@@ -26,10 +33,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.base.events import CancelToken
 from app.core.library.auto import AutoError, AutoOptions, AutoRunner, Platform
 from app.core.library.autolog import AutoEvent
 from app.core.library.folder import Library
 from app.gui.widgets import page_title
+from app.gui.workers import Job, JobQueue
 
 RECENT = 12  # discs the "last discs" list keeps
 COLUMNS = ("Auto", "Drive", "Now", "Disc", "Progress")
@@ -44,6 +53,7 @@ class _Bridge(QObject):
 class AutoView(QWidget):
     status = Signal(str)
     notify = Signal(str, str)  # a disc is done: title, text
+    switched = Signal(str, bool)  # a drive's switch, after it took effect (path, on)
 
     def __init__(
         self,
@@ -53,8 +63,13 @@ class AutoView(QWidget):
         options: AutoOptions | None = None,
         refresh_ms: int = 250,
         parent: QWidget | None = None,
+        jobs: JobQueue | None = None,
+        title: bool = True,
     ) -> None:
         super().__init__(parent)
+        self.jobs = jobs
+        self.holds: dict[str, tuple[Job, threading.Event]] = {}  # path: (job, let go)
+        self._holding = threading.Lock()  # a hold lets go, or a switch keeps it: one at a time
         self.library = Library(library)
         self.platform = platform or _platform()
         self.options = options or AutoOptions()
@@ -62,13 +77,16 @@ class AutoView(QWidget):
         self.bridge = _Bridge()
         self.bridge.arrived.connect(self._on_event)
         lay = QVBoxLayout(self)
-        lay.addWidget(page_title("Auto"))
-        lay.addWidget(
-            QLabel(
-                f"Discs put in a drive that is on go into the library {self.library.root}: new "
-                "ones are backed up, known incomplete ones filled in, known complete ones skipped."
-            )
+        if title:
+            lay.addWidget(page_title("Auto"))
+        else:
+            lay.setContentsMargins(0, 0, 0, 0)
+        about = QLabel(
+            f"Discs put in a drive that is on go into the library {self.library.root}: new "
+            "ones are backed up, known incomplete ones filled in, known complete ones skipped."
         )
+        about.setWordWrap(True)
+        lay.addWidget(about)
         opts = QHBoxLayout()
         self.verify_box = QCheckBox("Verify against the disc")
         self.eject_box = QCheckBox("Eject when done (disc changers)")
@@ -82,7 +100,8 @@ class AutoView(QWidget):
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        for col in (1, 3):  # a drive's path and the disc's label share the room
+            self.table.horizontalHeader().setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch)
         lay.addWidget(self.table, 1)
         lay.addWidget(QLabel("Last discs"))
         self.recent = QListWidget()
@@ -122,7 +141,7 @@ class AutoView(QWidget):
         """Auto on or off for one drive (off: the disc in hand finishes first)."""
         try:
             if on:
-                self._runner().add_drive(path)
+                self._switch_on(path)
                 self.status.emit(f"Auto is on for {path}")
             elif self.runner is not None:
                 self.runner.remove_drive(path)
@@ -134,6 +153,48 @@ class AutoView(QWidget):
                 box.blockSignals(True)
                 box.setChecked(False)
                 box.blockSignals(False)
+            on = False
+        self.switched.emit(path, on)
+
+    def is_on(self, path: str) -> bool:
+        box = self.switches.get(path)
+        return box is not None and box.isChecked()
+
+    def _switch_on(self, path: str) -> None:
+        """Start (or keep) the drive's worker; with a JobQueue, hold the drive there."""
+        if self.jobs is None:
+            self._runner().add_drive(path)
+            return
+        with self._holding:
+            held = self.holds.get(path)
+            if held is not None and not held[1].is_set():  # still held: its worker goes on
+                self._runner().add_drive(path)
+                return
+            if self.jobs.busy(path):
+                raise AutoError(f"{path} is busy with another job — wait for it or cancel it")
+            self._runner().add_drive(path)
+            let_go = threading.Event()
+            job = Job(lambda p, t: self._hold(path, let_go, t), resource=path, parent=self,
+                      what=f"{path} (auto)")  # fmt: skip
+            self.holds[path] = (job, let_go)
+            self.jobs.start(job)
+
+    def _hold(self, path: str, let_go: threading.Event, token: CancelToken) -> object:
+        """The hold job, on its own thread: while the worker runs. Cancelled (the app is
+        closing), the disc in hand stops with its mapfile saved and resumes at the next insert."""
+        runner = self.runner
+        stopping = False
+        while runner is not None:
+            if token.cancelled and not stopping:
+                runner.remove_drive(path, cancel=True)
+                stopping = True
+            with self._holding:
+                if not runner.watching(path):
+                    let_go.set()
+                    break
+            time.sleep(0.1)
+        let_go.set()
+        return None
 
     def _runner(self) -> AutoRunner:
         if self.runner is None:

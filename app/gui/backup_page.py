@@ -26,8 +26,12 @@ from app.core.base.events import CancelToken, ProgressCallback
 from app.core.base.units import human_bytes
 from app.core.disc import plan as planmod
 from app.core.disc.layout import DiscLayout
+from app.core.library.auto import Platform
+from app.core.library.autojob import AutoOptions
 from app.core.rescue.backup import BackupOptions, BackupOutcome, run_backup
 from app.core.rescue.types import RescueSettings
+from app.gui import backup_shelf as shelf
+from app.gui.auto_view import AutoView
 from app.gui.log_panel import LogPanel
 from app.gui.progress_view import ProgressView
 from app.gui.result_card import DamagedFile, ResultCard, damaged_files
@@ -36,6 +40,11 @@ from app.gui.sources import SourceEntry
 from app.gui.widgets import Banner, enter_pressed, hint_label, page_title, path_row
 from app.gui.workers import BusyError, Job, JobQueue
 
+AUTO_TIP = (
+    "Auto: back up every disc put in this drive, unattended, into the library — new discs "
+    "backed up, known incomplete ones filled in, known complete ones skipped"
+)
+NO_AUTO_TIP = "Auto needs a drive (or a device): the demo drive cannot take another disc"
 EMPTY_HINT = "Pick a drive on the left, check where the image goes, and press Start backup."
 NOT_READY_HINT = (
     "There is nothing to back up in this drive now: put a disc in it, or pick another "
@@ -87,7 +96,18 @@ class BackupPage(QWidget):
         self.title = page_title("Back up")
         lay.addWidget(self.title)
         self.dest = QLineEdit()
-        lay.addLayout(path_row("Save to", self.dest, self.browse, "Choose where the image goes"))
+        dest_row = path_row("Save to", self.dest, self.browse, "Choose where the image goes")
+        # Into the library: a disc folder named by the library's template, and a catalogue
+        # row (app/gui/backup_shelf.py). On by default once a library folder exists.
+        self.shelve_box = QCheckBox("Into the library")
+        self.shelve_box.setToolTip(
+            "Save the backup into the library (its own disc folder) and add it to the catalogue"
+        )
+        self.shelve_box.setChecked(os.path.isdir(shelf.library_root(settings.store)))
+        self.shelve_box.toggled.connect(lambda _: self._show_dest())
+        dest_row.addWidget(self.shelve_box)
+        self._own_dest = ""  # the path the user had before the library took over the field
+        lay.addLayout(dest_row)
         opts = QHBoxLayout()
         opts.addWidget(QLabel("Retries"))
         self.retries = QSpinBox()
@@ -98,6 +118,15 @@ class BackupPage(QWidget):
         self.verify_box.setChecked(settings.verify_after)
         self.eject_box = QCheckBox("Eject when done")
         self.eject_box.setChecked(settings.eject_when_done)
+        # Auto for the selected drive: every disc put in goes into the library, unattended
+        # (app/gui/auto_view.py over the core's AutoRunner); the queue shows in the page.
+        self.auto_box = QCheckBox("Auto")
+        self.auto_box.setToolTip(AUTO_TIP)
+        self.auto_box.toggled.connect(self._auto_toggled)
+        dest_row.addWidget(self.auto_box)  # beside the library it fills: the row has room
+        self.auto: AutoView | None = None
+        self.auto_options: AutoOptions | None = None  # None: from the settings
+        self.auto_platform: Platform | None = None  # None: app.platform (the real drives)
         self.start = QPushButton("Start backup")
         self.start.setDefault(True)
         self.start.setToolTip("Start the backup (Enter)")
@@ -156,18 +185,95 @@ class BackupPage(QWidget):
             self.title.setText("Back up")
             self._refresh_start()
             return
+        self._auto_shown()
         label = f'  ·  "{entry.label}"' if entry.label else ""
         self.title.setText(f"Back up  ·  {entry.title}{label}")
         dest = self.dest.text()
         keep = bool(dest) and (dest != self._auto_dest or self.busy() or self._another_from)
+        if self.shelve_box.isChecked():
+            keep = self.busy() or bool(self._another_from)
         if not keep:
             drive = os.path.basename(entry.path) if entry.path else entry.key
             self._auto_dest = os.path.join(
                 self.settings.folder, default_name(entry.label, self.settings.name_template, drive)
             )
             self.dest.setText(self._auto_dest)
+            self._show_dest()
         self.eject_box.setEnabled(entry.can_eject)
         self.eject_box.setChecked(entry.can_eject and self.settings.eject_when_done)
+        self._refresh_start()
+
+    def _show_dest(self) -> None:
+        """Into the library: the field shows where the image will go and is not edited; off
+        again, the user's own path (or the suggested one) comes back."""
+        into_lib = self.shelve_box.isChecked()
+        self.dest.setReadOnly(into_lib)
+        self.dest.setEnabled(not into_lib)
+        if into_lib and self.source is not None and not self.busy():
+            if self.dest.text() and not self.dest.text().startswith(self._library_root() + os.sep):
+                self._own_dest = self.dest.text()
+            self.dest.setText(shelf.preview(self._library_root(), self.source.label))
+        elif not into_lib and self.dest.text().startswith(self._library_root() + os.sep):
+            self.dest.setText(self._own_dest or self._auto_dest)
+
+    def _library_root(self) -> str:
+        return os.path.abspath(shelf.library_root(self.settings.store))
+
+    # ---- auto ----------------------------------------------------------------------------------
+    def auto_view(self) -> AutoView:
+        """The queue of every drive in auto (made at first use, kept in the page's stack)."""
+        if self.auto is None:
+            opts = self.auto_options or AutoOptions(
+                settings=shelf.rescue_settings(self.settings), command_line="DiscVault (GUI) auto"
+            )
+            self.auto = AutoView(self._library_root(), self._auto_drives(), options=opts,
+                                 platform=self.auto_platform, jobs=self.jobs,
+                                 title=False)  # fmt: skip
+            self.auto.status.connect(self.status)
+            self.auto.notify.connect(self.notify)
+            self.auto.switched.connect(lambda _path, _on: self._auto_shown())
+            self.stack.addWidget(self.auto)
+        return self.auto
+
+    def show_auto(self) -> None:
+        """File → Auto: the queue, whichever drive is selected."""
+        self.stack.setCurrentWidget(self.auto_view())
+
+    def stop_auto(self) -> None:
+        if self.auto is not None:
+            self.auto.stop()
+
+    def _auto_drives(self) -> list[tuple[str, str]]:
+        return [(e.path, e.title) for e in self.sources() if e.path and not e.simulated]
+
+    def _auto_on(self) -> bool:
+        entry = self.source
+        return self.auto is not None and entry is not None and self.auto.is_on(entry.path)
+
+    def _auto_toggled(self, on: bool) -> None:
+        entry = self.source
+        if entry is None or not entry.path:
+            return
+        view = self.auto_view()
+        drives = self._auto_drives()
+        if entry.path not in view.switches or len(drives) != len(view.switches):
+            view.set_drives(drives)
+        box = view.switches.get(entry.path)
+        if box is not None and box.isChecked() != on:
+            box.setChecked(on)  # the view switches the drive, then says so (switched)
+        else:
+            self._auto_shown()
+
+    def _auto_shown(self) -> None:
+        """The selected drive in auto: its switch on, the queue in the page, Start off."""
+        on = self._auto_on()
+        self.auto_box.blockSignals(True)
+        self.auto_box.setChecked(on)
+        self.auto_box.blockSignals(False)
+        if on and self.auto is not None:
+            self.stack.setCurrentWidget(self.auto)
+        elif self.auto is not None and self.stack.currentWidget() is self.auto:
+            self.stack.setCurrentWidget(self.empty)
         self._refresh_start()
 
     def _source_note(self, entry: SourceEntry | None) -> None:
@@ -182,7 +288,13 @@ class BackupPage(QWidget):
         moved = self._another_from is None or (
             entry is not None and entry.key != self._another_from
         )
-        self.start.setEnabled(entry is not None and entry.ready and not self.busy() and moved)
+        auto = self._auto_on()
+        self.start.setEnabled(
+            entry is not None and entry.ready and not self.busy() and moved and not auto
+        )
+        can_auto = entry is not None and bool(entry.path) and not entry.simulated
+        self.auto_box.setEnabled(can_auto and not self.busy())
+        self.auto_box.setToolTip(AUTO_TIP if can_auto or entry is None else NO_AUTO_TIP)
         if self._another_from is not None:
             others = [e for e in self.sources() if e.key != self._another_from and e.ready]
             if not moved:
@@ -211,6 +323,7 @@ class BackupPage(QWidget):
             self, "Save the disc image as", start, "Disc images (*.iso)"
         )
         if path:
+            self.shelve_box.setChecked(False)  # a file of the user's choosing: not the library
             self.dest.setText(path if path.lower().endswith(".iso") else path + ".iso")
             self.settings.remember_dir("image", path)
 
@@ -242,7 +355,11 @@ class BackupPage(QWidget):
         entry, dest = self.source, self.dest.text().strip()
         if entry is None or not dest or not self.start.isEnabled():
             return
-        if os.path.exists(dest) and not os.path.exists(dest + ".map"):
+        into_lib = self.shelve_box.isChecked()
+        root = self._library_root()
+        if into_lib:
+            pass  # a new disc folder is made when the job starts: nothing is in the way
+        elif os.path.exists(dest) and not os.path.exists(dest + ".map"):
             QMessageBox.warning(
                 self,
                 "DiscVault",
@@ -252,7 +369,8 @@ class BackupPage(QWidget):
             )
             return
         try:
-            os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
+            if not into_lib:
+                os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
         except OSError as e:
             QMessageBox.warning(
                 self, "DiscVault", f"Cannot make the folder for {dest}: {e.strerror}"
@@ -278,7 +396,12 @@ class BackupPage(QWidget):
         )
 
         def run(progress: ProgressCallback, token: CancelToken) -> object:
-            done = run_backup(entry.opener, opts, progress, token)
+            line = ""
+            if into_lib:
+                done, line = shelf.back_up_into(root, entry.label, entry.opener, opts, progress,
+                                                token)  # fmt: skip
+            else:
+                done = run_backup(entry.opener, opts, progress, token)
             damaged: list[DamagedFile] = []
             if (
                 done.result.outcome in ("complete", "incomplete")
@@ -286,7 +409,7 @@ class BackupPage(QWidget):
             ):
                 image = done.image or dest  # a BIN/CUE is named by its .cue
                 damaged = damaged_files(image, opts.companions_for(image).map)
-            return done, damaged
+            return done, damaged, line
 
         job = Job(run, resource=entry.key, parent=self, what=entry.title)
         job.progress.connect(self.progress.update_progress)
@@ -321,7 +444,7 @@ class BackupPage(QWidget):
 
     def _finished(self, res: object, dest: str) -> None:
         assert isinstance(res, tuple)
-        done, damaged = res
+        done, damaged, shelved = res
         assert isinstance(done, BackupOutcome)
         self._running = False
         self.progress.running(False)
@@ -332,6 +455,13 @@ class BackupPage(QWidget):
         head = self.card.headline.text()
         self.status.emit(f"{head}: {os.path.basename(dest)}")
         self.log.add(f"{head}: {dest}")
+        if shelved and os.path.exists(dest):
+            self.dest.setText(dest)  # the disc folder as made: a resume goes on there
+        if shelved:  # where it is on the shelf, or why the catalogue has not got it yet
+            self.log.add(shelved)
+            self.banner.show_message(
+                shelved, "warn" if "not in the catalogue" in shelved else "info"
+            )
         self.notify.emit("DiscVault", f"{head}: {os.path.basename(dest)}")
         first = next((b for b in self.card.buttons() if b.isEnabled() and not b.isHidden()), None)
 

@@ -20,9 +20,10 @@ from app.core.base.units import human_bytes
 from app.core.library.records import day_of
 from app.core.library.view import DiscDetails
 from app.gui.sector_map import Legend, SectorMap
-from app.gui.widgets import FlowLayout
+from app.gui.widgets import Banner, FlowLayout
 
-ACTIONS = ("Re-verify", "Health scan", "Open in inspector", "Open folder")
+ACTIONS = ("Re-verify", "Health scan", "Resume with this drive", "Open in inspector", "Open folder")
+RESUME = "Resume with this drive"
 SLOW = ("<500 ms", ">500 ms", "error")
 
 
@@ -108,6 +109,10 @@ class DiscPanel(QWidget):
         self.head = QLabel("Select a disc to see its details.")
         self.head.setWordWrap(True)
         lay.addWidget(self.head)
+        # What an action on this disc came to (a resume the engine refused: another disc in
+        # the drive), said here in the page rather than in a dialog.
+        self.note = Banner()
+        lay.addWidget(self.note)
         top = FlowLayout()
         self.buttons: dict[str, QPushButton] = {}
         for text in ACTIONS:
@@ -134,11 +139,22 @@ class DiscPanel(QWidget):
         for w, name in tabs:
             self.tabs.addTab(w, name)
         lay.addWidget(self.tabs, 1)
+        self.shown = ""  # the folder of the disc shown: its note stays while it is
         self.show_disc(None, "")
 
     def show_disc(self, d: DiscDetails | None, folder_path: str) -> None:
         for b in self.buttons.values():
             b.setEnabled(d is not None)
+        # Only an incomplete backup has sectors left to read.
+        self.buttons[RESUME].setEnabled(d is not None and not d.record.complete)
+        self.buttons[RESUME].setToolTip(
+            "Read only the missing sectors from the drive selected on the left (the disc must "
+            "be in it): another drive often reads what one could not"
+        )
+        folder = d.record.folder if d is not None else ""
+        if folder != self.shown:
+            self.note.clear()
+        self.shown = folder
         if d is None:
             for view in (self.overview, self.damaged, self.history):
                 view.clear()

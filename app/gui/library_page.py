@@ -11,11 +11,10 @@ resource so that a drive is never read by two jobs. "Open in inspector" is the s
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Callable
 
-from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QColor, QDesktopServices
+from PySide6.QtCore import QSettings, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QColor, QDesktopServices, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -35,12 +34,16 @@ from PySide6.QtWidgets import (
 
 from app.core.base.events import CancelToken, Progress, ProgressCallback
 from app.core.base.units import human_bytes
+from app.core.library import into
 from app.core.library import view as shelf_view
-from app.core.library.folder import Library
+from app.core.library.folder import Library, LibraryError
 from app.core.library.records import Hit, day_of
 from app.core.library.view import DiscDetails, ShelfView
+from app.gui import backup_shelf as shelf
+from app.gui.backup_shelf import FOLDER_KEY, library_root
 from app.gui.extract_policy import ConflictAsker
 from app.gui.library_details import DiscPanel
+from app.gui.settings import Settings
 from app.gui.sources import SourceEntry
 from app.gui.widgets import ElidedLabel, FlowLayout
 from app.gui.workers import BusyError, CoreJob, Job, JobQueue
@@ -50,12 +53,6 @@ BADGE_COLOURS = {"changed": RED, "missing": RED, "unreadable": RED, "mismatch": 
                  "incomplete": ORANGE, "verified": GREEN}  # fmt: skip
 SEARCH_LIMIT = 500
 _ids = itertools.count(1)
-
-
-def default_folder() -> str:
-    """Documents/DiscVault, as the platform names the documents folder."""
-    docs = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
-    return os.path.join(docs or os.path.expanduser("~"), "DiscVault")
 
 
 def _table(headers: list[str]) -> QTableWidget:
@@ -86,9 +83,9 @@ class LibraryPage(QWidget):
         self.details: DiscDetails | None = None
         self.hits: list[Hit] = []
         self.task: Job | None = None
+        self._task_text = ""
         self._search_id = 0
-        saved = store.value("library/folder", "") if store is not None else ""
-        self.library = Library(str(saved) if saved else default_folder())
+        self.library = Library(library_root(store))
         lay = QVBoxLayout(self)
         # The title carries the folder's path: shortened in the middle when narrow, and the
         # buttons wrap onto a second row, so nothing is cut off at 640x480.
@@ -125,7 +122,8 @@ class LibraryPage(QWidget):
         self.stack.addWidget(self._results_view())
         split.addWidget(self.stack)
         self.panel = DiscPanel()
-        actions = (self.reverify, self.health_scan, self.open_disc, self.open_folder)
+        actions = (self.reverify, self.health_scan, self.resume_here, self.open_disc,
+                   self.open_folder)  # fmt: skip
         for button, slot in zip(self.panel.buttons.values(), actions, strict=True):
             button.clicked.connect(slot)
         split.addWidget(self.panel)
@@ -143,6 +141,11 @@ class LibraryPage(QWidget):
         lay.addLayout(bar)
         self._busy(None)
         self._hit_selected()
+        self.refresh()
+
+    def showEvent(self, e: QShowEvent) -> None:
+        # Backups from the Back up page (and auto) add discs while the page is out of sight.
+        super().showEvent(e)
         self.refresh()
 
     def _results_view(self) -> QWidget:
@@ -174,22 +177,27 @@ class LibraryPage(QWidget):
         *,
         task: str = "",
         on_fail: Callable[[str], object] | None = None,
+        queue: bool = False,
+        what: str = "",
     ) -> Job | None:
-        """Run ``fn`` off the GUI thread; a ``task`` shows in the progress bar, cancellable."""
-        job = Job(fn, resource=resource, parent=self)
+        """Run ``fn`` off the GUI thread; a ``task`` shows in the progress bar, cancellable.
+        With ``queue`` a busy resource (a drive reading another disc) makes the job wait in
+        line instead of refusing it."""
+        job = Job(fn, resource=resource, parent=self, what=what)
         job.finished.connect(on_done)
         job.failed.connect(on_fail or (lambda m: self._failed(m, bool(task))))
         if task:
             job.progress.connect(self._on_progress)
             job.done.connect(lambda: self._busy(None))
+        waiting = queue and self.jobs.busy(resource)
         try:
-            self.jobs.start(job)
+            self.jobs.start(job, queue=queue)
         except BusyError as e:
             self.status.emit(str(e))
             return None
         if task:
-            self.task = job
-            self._busy(task)
+            self.task, self._task_text = job, task
+            self._busy(f"Waiting for {job.what}: {task}" if waiting else task)
         return job
 
     def _busy(self, task: str | None) -> None:
@@ -202,8 +210,7 @@ class LibraryPage(QWidget):
 
     def _on_progress(self, p: Progress) -> None:
         self.progress.setValue(int(1000 * p.fraction))
-        if p.message:
-            self.task_label.setText(p.message)
+        self.task_label.setText(p.message or self._task_text)
 
     def _failed(self, message: str, task: bool) -> None:
         line = message.splitlines()[0] if message else "failed"
@@ -228,7 +235,7 @@ class LibraryPage(QWidget):
     def set_folder(self, folder: str) -> None:
         self.library = Library(folder)
         if self.store is not None:
-            self.store.setValue("library/folder", folder)
+            self.store.setValue(FOLDER_KEY, folder)
         self.details = None
         self.panel.show_disc(None, "")
         self.refresh()
@@ -436,6 +443,50 @@ class LibraryPage(QWidget):
 
         return self._job(run, entry.key, self._then_refresh("Health scan finished"),
                          task=f"Health scan of {rec.label} in {entry.title}…")  # fmt: skip
+
+    def resume_here(self) -> Job | None:
+        """Read the selected incomplete disc's missing sectors with the drive selected on the
+        left, into its own folder; the catalogue row is updated afterwards. The drive is the
+        job's resource: behind another job on it, this one waits its turn."""
+        entry, d = self.source, self.details
+        if d is None:
+            return None
+        rec = d.record
+        if entry is None or not entry.ready:
+            self.panel.note.show_message(
+                f"Resume {rec.label}: put the disc in a drive and select that drive on the left",
+                "warn",
+            )
+            return None
+        try:
+            image = into.resume_image(self.library, rec)
+        except LibraryError as e:
+            self.panel.note.show_message(str(e), "error")
+            return None
+        lib, opener, title = self.library, entry.opener, entry.title
+        settings = shelf.rescue_settings(Settings(self.store) if self.store else None)
+
+        def run(progress: ProgressCallback, token: CancelToken) -> object:
+            return shelf.resume_disc(lib, rec.folder, image, opener, title, settings, progress,
+                                     token)  # fmt: skip
+
+        def refused(message: str) -> None:
+            line = into.refusal_line(message, lib, rec.label)
+            if self.details is not None and self.details.record.folder == rec.folder:
+                self.panel.note.show_message(f"Not resumed with {title}: {line}", "error")
+            self.status.emit(line)
+
+        refresh = self._then_refresh("Resumed")
+
+        def done(result: object) -> None:
+            if self.details is not None and self.details.record.folder == rec.folder:
+                self.panel.note.show_message(str(result), "info")
+            refresh(result)
+
+        self.panel.note.clear()
+        return self._job(run, entry.key, done, on_fail=refused,
+                         task=f"Resuming {rec.label} with {title}…", queue=True,
+                         what=title)  # fmt: skip
 
     def open_disc(self) -> None:
         if self.details is not None:

@@ -426,15 +426,9 @@ class MainWindow(QMainWindow):
                 return
 
     def _open_auto(self) -> None:
-        from app.gui.auto_view import open_auto_window
-
-        view = getattr(self, "auto_view", None)
-        if view is None:
-            drives = [(d.path, d.title) for d in self.drives if not d.simulated]
-            self.auto_view = open_auto_window(self, self.library.library.root, drives)
-        else:
-            view.show()
-            view.raise_()
+        """The queue of the drives in auto, on the Back up page (a switch per drive there)."""
+        self.show_page(0)
+        self.backup.show_auto()
 
     # ---- closing -----------------------------------------------------------------------------
     def closeEvent(self, e: QCloseEvent) -> None:
@@ -455,8 +449,7 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.timer.stop()
         self.jobs.cancel_all()
-        if getattr(self, "auto_view", None) is not None:
-            self.auto_view.stop()  # unattended backups save their mapfiles and stop
+        self.backup.stop_auto()  # unattended backups save their mapfiles and stop
         e.accept()
 
 

@@ -223,6 +223,13 @@ class AutoRunner:
         with self._lock:
             return all(w.thread is None or not w.thread.is_alive() for w in self._workers.values())
 
+    def watching(self, path: str) -> bool:
+        """Whether ``path`` has a worker that has not decided to end (switched off, it ends
+        after the disc in hand): what an app holds the drive for."""
+        with self._lock:
+            w = self._workers.get(path)
+            return w is not None and not w.ended
+
     def status(self) -> list[DriveStatus]:
         with self._lock:
             return [w.status for w in self._workers.values()]
