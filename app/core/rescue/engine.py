@@ -293,7 +293,10 @@ class Engine(Hashing, Passes):
         if good:
             for a, b in getattr(self.src, "unchecked", ()):
                 self.unchecked.set(max(a, lba), min(b, lba + good), "u")
-            if self.writes is not None and self.phase == "copy":
+            # Written behind only in a forward copy sweep, whose reads never come back to a
+            # sector queued and not yet marked finished; a reverse sweep reads a failed
+            # cluster's tail from the run's end and would read a queued good head again.
+            if self.writes is not None and self.phase == "copy" and rec.direction == "forward":
                 self.writes.put(lba, data)  # finished once written: _settle_writes
                 self._settle_writes(wait=False)
             else:

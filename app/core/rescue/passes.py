@@ -149,7 +149,9 @@ class Passes:
                     bad = self._locate(lba + good, lba + n, rec)
                     if bad is not None:
                         pos, big = self._burst(bad, hi, rec, scratch)
-                        continue
+                    else:  # each sector read alone: all of it is rescued, nothing to trim
+                        pos = lba + n
+                    continue
                 self.map.set(lba + good, lba + n, NON_TRIMMED)
                 self._dirty = True
                 if skipping:
