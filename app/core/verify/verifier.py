@@ -262,7 +262,8 @@ def _source_check(r: VerifyResult, source: SectorSource) -> Check:
     if r.now_readable:
         n = sum(c for _, c in r.now_readable)
         parts.append(
-            f"{n} sector{'s' if n != 1 else ''} unreadable at backup time read now: resume "
+            # not rescued: unreadable then, or never tried (a backup finished early)
+            f"{n} sector{'s' if n != 1 else ''} missing from the image read now: resume "
             "the backup to add them"
         )
     if r.source_sectors > r.sectors:
