@@ -18,10 +18,10 @@ ONE_X = {"CD": 153_600, "DVD": 1_385_000, "BD": 4_500_000}
 PHASE_WORDS = {
     "copy": "copying",
     "once": "reading run-out and session gaps once",
-    "trim": "trimming around unreadable areas",
+    "trim": "trimming around failed reads",
     "scrape": "reading skipped areas sector by sector",
     "retry": "retrying unreadable sectors",
-    "hash": "computing checksums",
+    "hash": "computing checksums from the image",
     "verify": "verifying",
     "done": "finishing",
     "extract": "extracting",
@@ -132,9 +132,11 @@ def describe(p: Progress, paused: bool = False) -> Described:
         if p.pending:
             numbers.append(f"{human_bytes(p.pending)} skipped, read again later")
         if p.bad:
-            numbers.append(
-                f"unreadable {human_bytes(p.bad)} in {plural(max(p.bad_areas, 1), 'area')}"
-            )
+            where = plural(max(p.bad_areas, 1), "area")
+            if p.phase in ("copy", "once", "trim", "scrape"):  # the retry passes come later
+                numbers.append(f"{human_bytes(p.bad)} failed so far in {where}")
+            else:
+                numbers.append(f"unreadable {human_bytes(p.bad)} in {where}")
         if p.not_data:
             numbers.append(f"{human_bytes(p.not_data)} not data (run-out, gaps)")
     eta = ""

@@ -27,10 +27,11 @@ from app.core.base.events import (
 from app.core.base.hashing import ImageHasher
 from app.core.base.outcome import Outcome
 from app.core.base.rangemap import BAD, FINISHED, NON_SCRAPED, NON_TRIED, NON_TRIMMED, RangeMap
+from app.core.base.units import PHASE_WORDS
 from app.core.base.writebehind import WriteBehind
 from app.core.disc.plan import Kind
 from app.core.disc.sources import ReadError, SectorSource, SourceError, SourceGone
-from app.core.rescue.hashes import PHASE_WORDS, Hashing
+from app.core.rescue.hashes import Hashing
 from app.core.rescue.output import FileResult, PartHasher
 from app.core.rescue.passes import Passes, clip
 from app.core.rescue.resume import Opened, open_run

@@ -10,16 +10,8 @@ import time
 from app.core.base.events import Cancelled, CancelToken, Progress, ProgressCallback
 from app.core.base.hashing import ImageHasher
 from app.core.base.rangemap import FINISHED, RangeMap
+from app.core.base.units import PHASE_WORDS
 from app.core.rescue.output import FileResult, Output, PartHasher, hash_parts
-
-PHASE_WORDS = {
-    "copy": "copying",
-    "once": "reading run-out and session gaps once",
-    "trim": "trimming around unreadable areas",
-    "scrape": "reading unreadable areas sector by sector",
-    "retry": "retrying unreadable sectors",
-    "hash": "computing checksums from the image",
-}
 
 
 class Hashing:
