@@ -3,9 +3,13 @@
 
 QEMU answers READ CD with whole 2352-byte sectors for a data image, but fills them in itself:
 sync, the header with the sector's address and mode 1, the user data, and then zeros where the
-EDC and ECC belong (its cd_data_to_raw: "ECC not computed"). Those are not corrupt sectors and
-not proven ones either: DiscVault keeps them, counts them as "not EDC-checked" (zero codes), and
-says so in the report and in verify. A read error QEMU reports (blkdebug) stays a read error.
+EDC and ECC belong (its cd_data_to_raw: "ECC not computed"). The address is in binary, not BCD
+as ECMA-130 and real drives have it (its lba_to_msf), so most headers name another address in
+BCD terms. Those are not corrupt sectors and not proven ones either: DiscVault writes the header
+in BCD (the address it read them at, which QEMU's binary one names), keeps the rest, counts them
+as "not EDC-checked" (zero codes), and says so in the report and in verify. A read error QEMU
+reports (blkdebug) stays a read error. tests/integration/test_rawcd_quirks.py runs the same on
+the model drive (``"msf": "binary", "zero_codes": true``) without a VM.
 """
 
 from __future__ import annotations
@@ -90,10 +94,15 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def test_qemu_fills_zeros_where_edc_and_ecc_belong(run: dict[str, Any]) -> None:
     sector = bytes.fromhex(run["probe"]["data"])
     assert len(sector) == RAW
-    assert sector[:12] == cdsector.SYNC and sector[12:16] == cdsector.header(16, 1)
+    # LBA 16 is 0:02:16: BCD 00 02 16, QEMU's binary 00 02 10
+    assert sector[:12] == cdsector.SYNC and sector[12:16] == bytes([0x00, 0x02, 0x10, 0x01]), (
+        "QEMU now writes the address in BCD: update this note and the model's msf option"
+    )
     assert sector[16:2064] == run["iso"][16 * 2048 : 17 * 2048]
     assert not any(sector[2064:]), "QEMU started computing EDC/ECC: update this note"
-    assert cdsector.check_sector(sector, 16) is cdsector.Verdict.BAD_EDC  # what a check says
+    assert cdsector.check_sector(sector, 16) is cdsector.Verdict.BAD_ADDRESS  # as read
+    bcd = sector[:12] + cdsector.header(16, 1) + sector[16:]
+    assert cdsector.check_sector(bcd, 16) is cdsector.Verdict.BAD_EDC  # the codes are zero
 
 
 def test_a_raw_rip_keeps_qemus_sectors_as_not_edc_checked(run: dict[str, Any]) -> None:
@@ -103,6 +112,7 @@ def test_a_raw_rip_keeps_qemus_sectors_as_not_edc_checked(run: dict[str, Any]) -
     proof = report["proof"]
     assert proof["edc_failures"] == 0 and proof["verified"] == 0
     assert proof["not_verified"] == proof["data_sectors"] == proof["zero_codes"] > 0
+    assert 0 < proof["binary_headers"] < proof["data_sectors"]  # 0:02:00-09 read alike
     assert "carried none to check" in stdout
     assert [(r["lba"], r["count"]) for r in report["bad_ranges"]] == [(BAD, 1)]
     (binfile,) = (run["out"] / "q").glob("*.bin")
@@ -114,7 +124,9 @@ def test_a_raw_rip_keeps_qemus_sectors_as_not_edc_checked(run: dict[str, Any]) -
         if lba == BAD:
             assert not any(s)  # never read: zero, and unreadable in the mapfile
         else:
+            assert s[:16] == cdsector.SYNC + cdsector.header(lba, 1), lba  # BCD, as ECMA-130
             assert s[16:2064] == iso[lba * 2048 : (lba + 1) * 2048], lba
+            assert not any(s[2064:]), lba  # what QEMU gave: no codes were made up
 
 
 def test_verify_says_the_sectors_carry_no_codes_not_that_they_are_corrupt(

@@ -14,7 +14,13 @@ boundary, the same way for the copy pass, a retry, a resume's proof and ``verify
 - what was kept without such a proof is said: ``unchecked`` lists, after each read, the sectors
   of it that carried nothing to check (a Form 2 sector recorded without EDC, a drive that
   returns zero EDC/ECC as QEMU's ATAPI drive does, an audio sector from a drive without C2);
-  the engine records them so the report can say how many data sectors were not proven.
+  the engine records them so the report can say how many data sectors were not proven;
+- a data sector whose header holds its own address in **binary** rather than BCD (QEMU's ATAPI
+  drive builds raw sectors that way: hw/ide/atapi.c ``lba_to_msf``) is a drive quirk, not a
+  misplaced sector: its header is written in BCD, as ECMA-130 records it on every disc and as
+  Redump's images hold it, and the sector is then judged like any other (its EDC/ECC prove it,
+  or it carries none and is not proven). The report's ``binary_headers`` counts them, and a
+  note says so.
 
 The drive side is a ``RawTransport`` (Linux SG_IO, Windows SCSI pass-through, macOS
 DKIOCCDREAD, or a test drive); the cooked source it came from keeps doing everything else
@@ -58,14 +64,18 @@ class Proof:
     edc_failures: int = 0  # data sectors that failed their own check on some read
     c2_failures: int = 0  # audio sectors read with C2 errors on some read
     zero_codes: int = 0  # data sectors read with all-zero EDC/ECC (a drive that fills none)
+    binary_headers: int = 0  # data sectors whose header held the address in binary, not BCD
     bad_lbas: set[int] = field(default_factory=set)
 
     def to_json(self) -> dict[str, object]:
-        return {
+        doc: dict[str, object] = {
             "edc_failures": self.edc_failures,
             "c2_failures": self.c2_failures,
             "zero_codes": self.zero_codes,
         }
+        if self.binary_headers:
+            doc["binary_headers"] = self.binary_headers
+        return doc
 
 
 _EXPECT = {TrackKind.MODE1: SectorMode.MODE1, TrackKind.MODE2: None, TrackKind.AUDIO: None}
@@ -98,6 +108,9 @@ class RawCdSource:
         self.proof = Proof()
         self.info: DiscInfo | None = None  # MCN, ISRCs, CD-Text for the cue sheet
         self._runs = _audio_runs(layout)
+        # Per LBA, what has been counted already (bit 1: zero codes, bit 2: binary header):
+        # a sector read again (a retry, the tail of a failed read) is still one sector.
+        self._counted = bytearray(self.sector_count)
 
     # ---- the SectorSource interface -----------------------------------------------------------
     def read_layout(self) -> DiscLayout:
@@ -180,6 +193,14 @@ class RawCdSource:
         n = len(raw) // RAW
         expect = _EXPECT.get(TrackKind(kind)) if kind in ("mode1", "mode2") else None
         verdicts = cdsector.check(raw, lba, expect)
+        raw, fixed = _bcd_headers(raw, lba, verdicts)
+        if fixed:
+            verdicts = cdsector.check(raw, lba, expect)
+            if not self.proof.binary_headers:
+                self.notes.append(BINARY_NOTE)
+            for i in fixed:
+                if self._first(lba + i, _BINARY):
+                    self.proof.binary_headers += 1
         for i, v in enumerate(verdicts):
             a = lba + i
             if v is Verdict.OK:
@@ -191,7 +212,8 @@ class RawCdSource:
             if kind == "any" and v is Verdict.BAD_SYNC:
                 continue  # audio in a pregap or a gap: no code of its own to check
             if v in (Verdict.BAD_EDC, Verdict.BAD_ECC) and _codes_absent(sector):
-                self.proof.zero_codes += 1
+                if self._first(a, _ZERO):
+                    self.proof.zero_codes += 1
                 self._unchecked(a)
                 continue
             if a not in self.proof.bad_lbas:
@@ -199,6 +221,15 @@ class RawCdSource:
                 self.proof.edc_failures += 1
             return raw[: i * RAW]
         return raw[: n * RAW]
+
+    def _first(self, lba: int, bit: int) -> bool:
+        """Whether this is the first time ``bit`` is counted for ``lba`` (and mark it)."""
+        if not 0 <= lba < len(self._counted):
+            return True
+        if self._counted[lba] & bit:
+            return False
+        self._counted[lba] |= bit
+        return True
 
     def _unchecked(self, lba: int) -> None:
         if self.unchecked and self.unchecked[-1][1] == lba:
@@ -275,6 +306,33 @@ def _audio_runs(layout: DiscLayout) -> list[tuple[int, int]]:
         else:
             runs.append((t.start, t.end))
     return runs
+
+
+_ZERO, _BINARY = 1, 2  # RawCdSource._counted bits
+BINARY_NOTE = (
+    "the drive returns raw sector headers with the address in binary, not BCD (as QEMU's "
+    "emulated drive does): the headers are written in BCD, as ECMA-130 records them"
+)
+
+
+def _bcd_headers(raw: bytes, lba: int, verdicts: list[Verdict]) -> tuple[bytes, list[int]]:
+    """``raw`` with the headers that hold their own address in binary (not BCD) rewritten in
+    BCD, and the indexes of those sectors. Only a sector that failed the address check and
+    whose header is exactly the binary form of the address it was read at: anything else
+    (another sector's address, garbage) stays as read, and stays a failure."""
+    fixed: list[int] = []
+    out: bytearray | None = None
+    for i, v in enumerate(verdicts):
+        if v is not Verdict.BAD_ADDRESS:
+            continue
+        o = i * RAW
+        if raw[o + 12 : o + 15] != bytes(cdsector.msf(lba + i)):
+            continue
+        if out is None:
+            out = bytearray(raw)
+        out[o + 12 : o + 15] = cdsector.header(lba + i, 0)[:3]
+        fixed.append(i)
+    return (bytes(out), fixed) if out is not None else (raw, fixed)
 
 
 def _codes_absent(sector: bytes) -> bool:

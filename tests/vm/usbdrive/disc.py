@@ -235,6 +235,7 @@ class DriveSettings:
     c2: bool = True  # reports C2 error pointers
     raw: bool = True  # READ CD returns whole data sectors (sync, headers, EDC/ECC)
     zero_codes: bool = False  # returns zero EDC/ECC, as QEMU's ATAPI drive does
+    msf: str = "bcd"  # "binary": raw headers carry the address in binary, as QEMU's ATAPI does
     read_cd: bool = True  # answers READ CD at all (false: 05/20/00, an invalid opcode)
     current_retry_count: int | None = None  # None: the default
     speed: int | None = None  # kB/s selected at power-on; None: the fastest
@@ -364,6 +365,7 @@ def _drive(d: dict[str, Any]) -> DriveSettings:
         c2=bool(d.get("c2", True)),
         raw=bool(d.get("raw", True)),
         zero_codes=bool(d.get("zero_codes", False)),
+        msf=str(d.get("msf", "bcd")),
         read_cd=bool(d.get("read_cd", True)),
         current_retry_count=opt("current_retry_count"),
         speed=opt("speed"),

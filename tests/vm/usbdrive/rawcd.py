@@ -12,6 +12,8 @@ What the disc description adds (see ``disc.py``)::
               "c2": true,           # reports C2 error pointers (page 2Ah, feature 001Eh)
               "raw": true,          # READ CD returns sync/headers/EDC/ECC (false: 05/24/00)
               "zero_codes": false,  # return zero EDC/ECC, as QEMU's ATAPI drive does
+              "msf": "bcd",         # "binary": the header's address in binary, not BCD, as
+                                    # QEMU's ATAPI drive writes it (hw/ide/atapi.c lba_to_msf)
               "read_cd": true},     # false: no READ CD at all (05/20/00)
     "corrupt": [{"lba": 30, "count": 1, "fails": 2, "c2": false}],
                                     # silent corruption: the read succeeds with wrong bytes
@@ -147,6 +149,9 @@ class RawSide:
                     if disc.drive.zero_codes:
                         start = 2064 if raw[15] == 1 else 2072
                         sector = raw[:start] + bytes(RAW - start)
+                    if disc.drive.msf == "binary":
+                        m, s, f = cdsector.msf(a)
+                        sector = sector[:12] + bytes((m, s, f)) + sector[15:]
             else:
                 sector = self.audio_sector(disc, a)
             sector, flagged = self.corrupt(disc, a, sector)
