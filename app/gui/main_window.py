@@ -434,7 +434,11 @@ class MainWindow(QMainWindow):
     def closeEvent(self, e: QCloseEvent) -> None:
         # Reading an image's listing is not worth a question; a backup, verify or extract is.
         quiet = ("index:", "image:", "open:", "scan:")
-        running = [j for j in self.jobs.running() if not j.resource.startswith(quiet)]
+        running = [
+            j
+            for j in self.jobs.running()
+            if not j.resource.startswith(quiet) and not j.token.cancelled  # stopping already
+        ]
         if running:
             ask = QMessageBox.question(
                 self,

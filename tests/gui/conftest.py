@@ -11,6 +11,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from app.gui.main_window import MainWindow
@@ -26,6 +27,27 @@ def demo_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         os.environ.pop("XDG_CACHE_HOME", None)
     else:
         os.environ["XDG_CACHE_HOME"] = old
+
+
+@pytest.fixture(autouse=True)
+def message_boxes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """A static message box offscreen would wait for a click forever (a test, or CI, hangs):
+    each one is recorded and answered as a user who agrees would (Yes / OK). A test that
+    needs another answer patches its own."""
+    seen: list[str] = []
+
+    def box(*args: object, **kw: object) -> QMessageBox.StandardButton:
+        seen.append(str(args[2]) if len(args) > 2 else "")
+        return QMessageBox.StandardButton.Yes
+
+    def ok(*args: object, **kw: object) -> QMessageBox.StandardButton:
+        seen.append(str(args[2]) if len(args) > 2 else "")
+        return QMessageBox.StandardButton.Ok
+
+    monkeypatch.setattr(QMessageBox, "question", box)
+    for name in ("warning", "information", "critical"):
+        monkeypatch.setattr(QMessageBox, name, ok)
+    return seen
 
 
 @pytest.fixture
