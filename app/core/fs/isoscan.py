@@ -91,6 +91,7 @@ class Scanner:
         """
         img, rock, skip, layouts, rtimes = self.img, self.rock, self.skip, self.layouts, self.rtimes
         name_of = joliet_name if self.joliet else iso_name
+        new = Node  # a local: compiled, a global is a dict lookup per record
         prefix = ("" if parent == "/" else parent) + "/"
         start = lba * SECTOR
         avail = min(size, img.size - start)
@@ -135,7 +136,7 @@ class Scanner:
                         size_: int = v[SIZE]
                         name: str = v[nm].decode("utf-8", "replace") if nm else name_of(v[iso])
                         batch.append(
-                            Node(
+                            new(
                                 name,
                                 prefix + name,
                                 "file",

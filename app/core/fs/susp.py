@@ -16,19 +16,21 @@ import functools
 import operator
 import struct
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from app.core.fs.node import SECTOR, Image
 
-CE_MAX = 64  # continuation areas per record: more is hostile
-NAME_MAX = 1023  # bytes of a Rock Ridge name: longer ones are hostile (NAME_MAX is 255)
+CE_MAX: Final = 64  # continuation areas per record: more is hostile
+NAME_MAX: Final = 1023  # bytes of a Rock Ridge name: longer ones are hostile (NAME_MAX is 255)
 # Entries a layout never compiles: they change what a record means (links, relocation,
 # continuation, compression), so such records always take the full parser.
 _SPECIAL = {b"SL", b"CE", b"RE", b"CL", b"ZF"}
 # The extended attribute length, LBA and size (little-endian halves); the record's length, name
 # length and flags are the layout's key, so they are not read again.
 _HEADER = "<xBI4xI4x15x"
-EAR, LBA, SIZE = 0, 1, 2
+EAR: Final = 0
+LBA: Final = 1
+SIZE: Final = 2
 
 
 @functools.lru_cache(maxsize=8192)
