@@ -13,17 +13,18 @@ from collections.abc import Callable, Iterator
 from typing import Any, Final
 
 from app.core.fs.node import SECTOR, Image, InspectError, Node
-from app.core.fs.susp import LBA, SIZE, learn_layout, parse_su
+from app.core.fs.susp import learn_layout, parse_su
 from app.core.fs.zisofs import HEADER, file_header, zisofs_problem
 
 MAX_LAYOUTS: Final = 2048  # a real disc needs a few dozen; a hostile one gets the full parser
 MAX_ALIKE: Final = 4  # layouts of one record length, name length and flags
 WINDOW: Final = 256 * SECTOR  # bytes of a directory read at a time
 _LBA_SIZE: Final = struct.Struct("<I4xI").unpack_from  # both-endian fields: the LE halves
+_KEY: Final = struct.Struct("<B24xB6xB").unpack_from  # a record's length, flags, name length
 
 # What the fast loop needs of a layout: unpack, skeleton_of, skeleton, the NM, PX and TF items,
-# the date cache for TF, hidden, the record's own name item. A plain tuple: it is unpacked once
-# per record.
+# the date cache for TF, hidden, the record's own name item, and the other layouts of its key.
+# A plain tuple: it is unpacked once per record.
 Layout = tuple[
     Callable[[bytes, int], tuple[Any, ...]],
     Callable[[tuple[Any, ...]], Any],
@@ -34,7 +35,42 @@ Layout = tuple[
     dict[bytes, float | None],
     bool,
     int,
+    tuple["Layout", ...],
 ]
+
+
+_new = object.__new__
+
+
+def file_node(
+    name: str,
+    path: str,
+    size: int,
+    extents: list[tuple[int, int]],
+    mtime: float | None,
+    mode: int | None,
+    hidden: bool,
+) -> Node:
+    """``Node(name, path, "file", size, extents, mtime, mode, hidden=hidden)``, made without
+    the dataclass's __init__: a call from Python to Python costs a third less than a class
+    call, and this runs once per file. Every field is set (test_listing_nodes checks it)."""
+    n: Node = _new(Node)
+    n.name = name
+    n.path = path
+    n.kind = "file"
+    n.size = size
+    n.extents = extents
+    n.mtime = mtime
+    n.mode = mode
+    n.target = None
+    n.zisofs = None
+    n.hidden = hidden
+    n.ref = ()
+    n.problem = ""
+    n.inline = None
+    n.missing = 0
+    n.problem_kind = ""
+    return n
 
 
 def text(b: bytes, joliet: bool = False) -> str:
@@ -77,7 +113,7 @@ class Scanner:
         self.rtimes = rtimes
         self.tftimes = tftimes
         # The fast loop's layouts, by record length << 16 | name length << 8 | flags.
-        self.layouts: dict[int, tuple[Layout, ...]] = {}
+        self.layouts: dict[tuple[int, int, int], Layout] = {}
 
     def batches(self, lba: int, size: int, parent: str, depth: int) -> Iterator[list[Node]]:
         """The nodes of one directory extent, "." and ".." left out, one list per window of
@@ -91,7 +127,6 @@ class Scanner:
         """
         img, rock, skip, layouts, rtimes = self.img, self.rock, self.skip, self.layouts, self.rtimes
         name_of = joliet_name if self.joliet else iso_name
-        new = Node  # a local: compiled, a global is a dict lookup per record
         prefix = ("" if parent == "/" else parent) + "/"
         start = lba * SECTOR
         avail = min(size, img.size - start)
@@ -123,29 +158,29 @@ class Scanner:
                         if not ln:  # records never cross a sector: jump to the next one
                             pos = ((base + pos) // SECTOR + 1) * SECTOR - base
                             continue
-                        alike = layouts.get(ln << 16 | data[pos + 32] << 8 | data[pos + 25])
-                        if alike is None:
+                        lay = layouts.get(_KEY(data, pos))
+                        if lay is None:
                             break
-                        for lay in alike:
-                            v = lay[0](data, pos)
-                            if lay[1](v) == lay[2]:
+                        unpack, skeleton_of, skeleton, nm, px, tf, times, hidden, iso, alt = lay
+                        v = unpack(data, pos)
+                        if skeleton_of(v) != skeleton:  # another layout of the key, if any
+                            for lay in alt:
+                                v = lay[0](data, pos)
+                                if lay[1](v) == lay[2]:
+                                    break
+                            else:
                                 break
-                        else:
-                            break
-                        _, _, _, nm, px, tf, times, hidden, iso = lay
-                        size_: int = v[SIZE]
+                            _, _, _, nm, px, tf, times, hidden, iso, _ = lay
+                        size_: int = v[2]  # susp.SIZE: a constant is cheaper than a global
                         name: str = v[nm].decode("utf-8", "replace") if nm else name_of(v[iso])
                         batch.append(
-                            new(
+                            file_node(
                                 name,
                                 prefix + name,
-                                "file",
                                 size_,
-                                [(v[LBA], size_)] if size_ else [],
+                                [(v[1], size_)] if size_ else [],  # susp.LBA
                                 (times[v[tf]] if tf else None) or rtimes[data[pos + 18 : pos + 25]],
                                 v[px] if px else None,
-                                None,
-                                None,
                                 hidden,
                             )
                         )
@@ -170,7 +205,7 @@ class Scanner:
                 if (nl == 1 and data[rec + 33] < 2) or (index < 2 and flags & 0x02):
                     continue  # "." and "..", even with a damaged name
                 if not flags & 0x82 and index >= 2:  # a file of one extent: learn its layout
-                    self.learn(data, rec, ln << 16 | nl << 8 | flags)
+                    self.learn(data, rec, (ln, flags, nl))
                 ear, raw = data[rec + 1], data[rec + 33 : rec + 33 + nl]
                 lba_, size_ = _LBA_SIZE(data, rec + 2)
                 rname: str | None = None
@@ -256,11 +291,12 @@ class Scanner:
                 f"{parent}: directory extent runs past the end of the image", "truncated"
             )
 
-    def learn(self, data: bytes, rec: int, key: int) -> None:
+    def learn(self, data: bytes, rec: int, key: tuple[int, int, int]) -> None:
         """Compile the layout of the record at ``rec`` for the fast loop, unless one of its
         key's layouts reads it already. One key may need several: genisoimage pads a record
         to an even length, so names one byte apart share a record length, not a layout."""
-        alike = self.layouts.get(key, ())
+        first = self.layouts.get(key)
+        alike = () if first is None else (first, *first[9])
         for lay in alike:
             if lay[1](lay[0](data, rec)) == lay[2]:
                 return
@@ -270,7 +306,7 @@ class Scanner:
         if got is None:
             return
         times = self.tftimes if got.tf and got.tf_long else self.rtimes
-        hidden = bool(key & 0x01)  # the record's flags
+        hidden = bool(key[1] & 0x01)  # the record's flags
         fast: Layout = (
             got.unpack,
             got.skeleton_of,
@@ -281,5 +317,8 @@ class Scanner:
             times,
             hidden,
             got.raw,
+            (),
         )
-        self.layouts[key] = (*alike, fast)
+        # The first layout learned stays first (the fast loop tries it alone); the others
+        # follow it, with no further ones of their own.
+        self.layouts[key] = fast if first is None else (*first[:9], (*first[9], fast))
