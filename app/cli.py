@@ -7,17 +7,21 @@ should not first spend 50 ms importing the rescue engine and the drive layer.
 from __future__ import annotations
 
 import argparse
-import importlib
+import math
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from app import __version__
 from app.cli_common import EXIT_OK, silence_stdout
 from app.cli_inspect import add_parsers as add_inspect_parsers
+from app.cli_library import add_parser as add_library_parser
 
 
 def _command(name: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        code: int = getattr(importlib.import_module("app.cli_disc"), name)(args)
+        from app import cli_disc  # here, not at the top: `inspect` need not load the engine
+
+        code: int = getattr(cli_disc, name)(args)
         return code
 
     return run
@@ -33,20 +37,80 @@ def _positive(text: str) -> int:
     return value
 
 
+def _duration(text: str) -> float:
+    """ "90", "90s", "30m", "2h", "1h30m" -> seconds."""
+    import re
+
+    m = re.fullmatch(r"\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*", text)
+    if not m or not any(m.groups()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time (like 90s, 30m, 2h or 1h30m)")
+    h, mi, s = m.groups()
+    seconds = int(h or 0) * 3600 + int(mi or 0) * 60 + float(s or 0)
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return seconds
+
+
+MAX_CLUSTER = 8192  # 16 MiB per read: more only buys memory (a whole DVD in one buffer)
+
+
+def _cluster(text: str) -> int:
+    value = _positive(text)
+    if value > MAX_CLUSTER:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_CLUSTER} (16 MiB)")
+    return value
+
+
+def _seconds(text: str) -> float:
+    """A finite, non-negative number of seconds: with nan or inf the mapfile was never saved
+    while reading (every comparison with them is false)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more seconds")
+    return value
+
+
+def _offset(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of samples") from None
+    if not -5000 <= value <= 5000:
+        raise argparse.ArgumentTypeError("a drive's read offset lies within ±5000 samples")
+    return value
+
+
 def _non_negative(text: str) -> int:
     value = _positive(text) if text != "0" else 0
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as every other error: one line, what to do, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        from app.cli_common import EXIT_USAGE, fail
+
+        command = self.prog.removeprefix("discvault").strip()
+        what = f"{command}: {message}" if command else message
+        fail(f"{what} — see {self.prog} --help", EXIT_USAGE)
+        raise SystemExit(EXIT_USAGE)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="discvault",
         description="Back up optical discs to verified .iso images. Without a command: the app.",
         epilog="Exit status: 0 done and good, 1 sectors remain unreadable, 2 usage error, "
         "3 verify mismatch, 4 source/destination problem, 130 cancelled.",
     )
     p.add_argument("--version", action="version", version=f"discvault {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub: argparse._SubParsersAction[argparse.ArgumentParser] = p.add_subparsers(  # type: ignore[assignment]
+        dest="command", metavar="COMMAND"
+    )
     rip = sub.add_parser(
         "rip",
         help="back up a disc, device or image to an .iso (resumes when run again)",
@@ -54,9 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
         "mapfile (OUT.iso.map) so that running the same command again resumes.",
     )
     rip.add_argument(
-        "source", metavar="SOURCE", help="drive (/dev/sr0, D:, disk2), device or image"
+        "source",
+        metavar="SOURCE",
+        help="drive (/dev/sr0, D:, disk2), device, image, or demo (the demo disc)",
     )
-    rip.add_argument("out", metavar="OUT.iso")
+    rip.add_argument("out", metavar="OUT.iso|OUT.cue")
     rip.add_argument("--map", metavar="MAP", help="mapfile (default OUT.iso.map)")
     rip.add_argument(
         "--retries",
@@ -67,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rip.add_argument(
         "--cluster",
-        type=_positive,
+        type=_cluster,
         default=32,
         metavar="SECTORS",
         help="sectors per read near errors (default 32 = 64 KiB)",
@@ -81,10 +147,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rip.add_argument(
         "--save-interval",
-        type=float,
+        type=_seconds,
         default=5.0,
         metavar="SECONDS",
         help="how often the mapfile is saved while reading (default 5)",
+    )
+    rip.add_argument(
+        "--max-time",
+        type=_duration,
+        metavar="TIME",
+        help="stop reading after this long (90s, 30m, 2h), keep what was read, finish the "
+        "backup; running it again goes on",
+    )
+    rip.add_argument(
+        "--max-failed-reads",
+        type=_positive,
+        metavar="N",
+        help="stop reading after N failed reads (each can cost seconds on a real drive)",
+    )
+    rip.add_argument(
+        "--format",
+        choices=("auto", "iso", "bincue"),
+        default="auto",
+        help="auto (default): BIN/CUE for a CD with audio or Mode 2 tracks (or when OUT ends "
+        "in .cue), else .iso; bincue: one raw .bin per track and a .cue, every data sector "
+        "checked by its EDC/ECC; iso: 2048-byte sectors",
+    )
+    rip.add_argument(
+        "--read-offset",
+        type=_offset,
+        metavar="SAMPLES",
+        help="the drive's audio read offset correction (AccurateRip's value, e.g. +6), for a "
+        "drive DiscVault does not know",
     )
     rip.add_argument(
         "--force", action="store_true", help="overwrite an existing OUT.iso that has no mapfile"
@@ -110,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--json", action="store_true", help="machine-readable output")
     ver.set_defaults(func=_command("cmd_verify"))
     add_inspect_parsers(sub)
+    add_library_parser(sub)
     drv = sub.add_parser("drives", help="list optical drives and their discs")
     drv.add_argument("--json", action="store_true", help="machine-readable output")
     drv.set_defaults(func=_command("cmd_drives"))

@@ -61,9 +61,14 @@ def cmd_rip(args: argparse.Namespace) -> int:
         return fail(
             f"{out} is a folder: give the image's file name, e.g. {out}/disc.iso", EXIT_USAGE
         )
+    fmt = args.format
+    if fmt == "auto" and out.lower().endswith((".cue", ".bin")):
+        fmt = "bincue"  # naming the sheet is asking for a BIN/CUE
     opts = BackupOptions(
         source_name=args.source,
         image=out,
+        format=fmt,
+        read_offset=args.read_offset,
         map_path=args.map or "",
         report_path=args.report or "",
         settings=RescueSettings(
@@ -72,6 +77,8 @@ def cmd_rip(args: argparse.Namespace) -> int:
             retries=args.retries,
             fill=args.fill,
             save_interval=args.save_interval,
+            max_time=args.max_time,
+            max_failed_reads=args.max_failed_reads,
         ),
         verify=args.verify,
         eject=(lambda: eject(args.source)) if args.eject else None,
@@ -89,8 +96,10 @@ def cmd_rip(args: argparse.Namespace) -> int:
         return fail(str(e))
     finally:
         bar.close()
-    say(report.summary(done.result, out))
+    say(report.summary(done.result, done.image))
     code = OUTCOME_EXIT[done.result.outcome]
+    if code == EXIT_IO and done.result.message:  # the run stopped: say why on stderr too
+        fail(done.result.message)
     if done.verify is not None:
         say(verify_text(done.verify))
         code = max(code, VERIFY_EXIT[done.verify.outcome])
@@ -118,6 +127,10 @@ def verify_text(r: verify.VerifyResult) -> str:
     lines = [head] + [f"  {mark.get(c.status, c.status):10s} {c.detail}" for c in r.checks]
     if r.hashes:
         lines += [f"  {a:7s} {r.hashes[a]}" for a in ("crc32", "md5", "sha1", "sha256")]
+    for f in r.files:
+        h = f.get("hashes")
+        if isinstance(h, dict):
+            lines.append(f"  {f['name']}: crc32 {h.get('crc32')}  sha1 {h.get('sha1')}")
     return "\n".join(lines)
 
 
@@ -199,11 +212,13 @@ def cmd_drives(args: argparse.Namespace) -> int:
             if d.layout is not None:
                 parts.append(d.layout.summary())
                 if not d.layout.data_tracks:
-                    parts.append("an audio CD: it has no data for an .iso")
+                    parts.append("an audio CD: backed up as BIN/CUE (raw reads)")
                 elif d.layout.audio_tracks:
-                    parts.append("audio tracks are not part of an .iso")
+                    parts.append("audio tracks: backed up as BIN/CUE (raw reads)")
+                elif any(t.kind == "mode2" for t in d.layout.tracks):
+                    parts.append("Mode 2 tracks: backed up as BIN/CUE (raw reads)")
             elif d.has_audio:
-                parts.append("audio tracks are not part of an .iso")
+                parts.append("audio tracks: backed up as BIN/CUE (raw reads)")
             if d.protection:
                 parts.append(f"{d.protection} copy protection: DiscVault does not circumvent it")
         if d.problem:

@@ -11,10 +11,13 @@ import sys
 from app.cli_common import EXIT_CANCELLED, EXIT_IO, EXIT_OK
 from app.cli_common import fail as _fail
 from app.cli_listing import dump_json, write_json, write_text
+from app.cli_tracks import check_tracks
 from app.core.base import mapfile
 from app.core.base.units import human_bytes
+from app.core.disc.layout import DiscLayout
 from app.core.fs.inspection import Inspection, open_image
 from app.core.fs.node import PROBLEM_KINDS, InspectError, printable
+from app.core.fs.sessions import mark_earlier
 
 __all__ = ["add_parsers", "dump_json", "problem_lines"]
 
@@ -53,18 +56,22 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     if args.map and os.path.exists(args.map) and not os.path.isfile(args.map):
         return _fail(printable(f"{args.map}: is not a file — give the image's ddrescue mapfile"))
     try:
-        i = open_image(args.image)
+        i = open_image(args.image, args.session, args.filesystem, drive_layout(args.image))
+        mark_earlier(i)
     except InspectError as e:
         return _fail(printable(str(e)))
     try:
+        check_tracks(i)
         damaged = i.damaged(args.map) if args.map else None
         if args.json:
             write_json(i, args.files, damaged, sys.stdout)
         else:
             write_text(i, args.files, damaged, sys.stdout)
         sys.stdout.flush()
-    except (InspectError, mapfile.MapfileError) as e:
+    except InspectError as e:
         return _fail(printable(str(e)))
+    except mapfile.MapfileError as e:
+        return _fail(printable(f"{e} — give this image's ddrescue mapfile, or leave out --map"))
     except BrokenPipeError:
         _quiet_broken_pipe()
         return EXIT_OK
@@ -83,7 +90,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
     from app.core.fs.links import FolderTooBig
 
     try:
-        i = open_image(args.image)
+        i = open_image(args.image, args.session, args.filesystem)
     except InspectError as e:
         return _fail(printable(str(e)))
     # No PATH: everything, unless only the boot images were asked for.
@@ -140,19 +147,65 @@ def cmd_build(args: argparse.Namespace) -> int:
     token = CancelToken()
     try:
         r = build_iso(args.folder, args.out, opts, bar, token)
-    except BuildError as e:
+    except BuildError as e:  # every build problem, named: source file, output, label, size
         return _fail(str(e))
     except Cancelled:
-        return _fail("stopped: nothing was written", 130)
-    except OSError as e:
-        return _fail(f"{args.out}: {e.strerror or e}")
+        return _fail("stopped: nothing was written — run the same command again", 130)
     finally:
         bar.close()
     print(
-        f"built {args.out}: {r.files} file(s), {r.dirs} folder(s), {r.links} link(s), "
-        f"{human_bytes(r.image_bytes)}"
+        f"built {args.out} ({r.label}): {r.files} file(s), {r.dirs} folder(s), {r.links} "
+        f"link(s), {human_bytes(r.image_bytes)}"
     )
+    if r.undecodable:
+        print(
+            f"{len(r.undecodable)} name(s) are not UTF-8: Rock Ridge keeps their bytes, Joliet "
+            f"and UDF show _ for each bad byte: {', '.join(r.undecodable[:5])}"
+            + (" …" if len(r.undecodable) > 5 else "")
+        )
     return EXIT_OK
+
+
+def drive_layout(path: str) -> DiscLayout | None:
+    """A disc in a drive says what it is through its TOC: a multi-session disc then opens at
+    its last session, as the OS mounts it. None for image files and other devices."""
+    import stat
+
+    from app.core.disc.sources import SourceError
+    from app.platform import open_source
+
+    try:
+        if not stat.S_ISBLK(os.stat(path).st_mode):
+            return None
+        src = open_source(path)
+    except (OSError, SourceError):
+        return None
+    try:
+        return src.read_layout() if src.is_drive else None
+    except OSError:
+        return None
+    finally:
+        src.close()
+
+
+def _session_number(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a session number (1, 2, …)")
+    return int(text)
+
+
+def add_view_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--session",
+        type=_session_number,
+        metavar="N",
+        help="a multi-session disc's session N (default: the last, as an OS shows it)",
+    )
+    p.add_argument(
+        "--filesystem",
+        choices=("iso9660", "udf", "hfs"),
+        help="which tree of a hybrid disc (default: Rock Ridge/Joliet, else UDF, else HFS)",
+    )
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -167,6 +220,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     ins.add_argument("--json", action="store_true", help="machine-readable output")
     ins.add_argument("--files", action="store_true", help="list every file with its extents")
     ins.add_argument("--map", metavar="MAP", help="ddrescue mapfile of the image")
+    add_view_args(ins)
     ins.set_defaults(func=cmd_inspect)
     ext = sub.add_parser(
         "extract",
@@ -179,6 +233,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     ext.add_argument("image", metavar="IMAGE")
     ext.add_argument("paths", metavar="PATH", nargs="*")
     ext.add_argument("-o", "--out", metavar="DIR", required=True)
+    add_view_args(ext)
     ext.add_argument(
         "--boot-images",
         action="store_true",
@@ -202,7 +257,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     bld.add_argument("folder", metavar="FOLDER")
     bld.add_argument("out", metavar="OUT.iso")
-    bld.add_argument("--label", help="volume label (letters, digits, _; at most 32)")
+    bld.add_argument(
+        "--label", help="volume label (letters, digits, _; at most 32; default: from FOLDER)"
+    )
     bld.add_argument("--udf", action="store_true", help="add a UDF bridge (pycdlib's UDF)")
     bld.add_argument(
         "--boot", metavar="PATH", help="no-emulation El Torito boot image (a path inside FOLDER)"

@@ -19,9 +19,11 @@ from itertools import islice
 from json.encoder import encode_basestring_ascii  # what JSONEncoder(ensure_ascii=True) uses
 from typing import TextIO
 
+from app.cli_tracks import track_lines
 from app.core.base.units import human_bytes
 from app.core.fs.inspection import Inspection
 from app.core.fs.node import Node, printable
+from app.core.fs.sessions import only_earlier
 
 BATCH = 4096  # nodes formatted and written at a time
 STAMPS_MAX = 10_000  # distinct dates kept formatted; a hostile image has one per entry
@@ -68,6 +70,8 @@ def node_json(n: Node, damage: dict[str, int] | None) -> dict[str, object]:
         d["target"] = n.target
     if n.zisofs is not None:
         d["zisofs"] = {"real_size": n.zisofs[2], "block_log2": n.zisofs[1]}
+    if n.later:
+        d["later"] = n.later  # multi-session: deleted or replaced by a later session
     if n.inline is not None:
         d["embedded"] = True  # UDF: the bytes live inside the file entry at the extent's LBA
     if n.missing:
@@ -94,13 +98,46 @@ def inspection_json(i: Inspection, damaged: list[tuple[str, str, int]] | None) -
         "volumes": i.volumes,
         "boot": [vars(b) for b in i.boot],
         "hybrid": i.hybrid,
+        "session": i.session,
+        "sessions": [{"number": n, "start": s, "end": e} for n, s, e in i.sessions],
+        "filesystem": i.view,
+        "filesystems": i.views,
+        "layout": i.layout.to_json() if i.layout is not None else None,
     }
+    earlier = only_earlier(i)
+    if earlier:
+        doc["earlier_only"] = [
+            {"path": path, "session": n, "later": status} for path, n, status in earlier
+        ]
+    if i.tracks:
+        doc["tracks"] = i.tracks
     if damaged is not None:
         doc["damaged"] = [
             {"path": p, "kind": "dir" if k == "dir" else "file", "unreadable_bytes": b}
             for p, k, b in damaged
         ]
     return doc
+
+
+def session_lines(i: Inspection) -> list[str]:
+    """Sessions and trees: which one is shown, and what only an earlier session holds."""
+    out = []
+    if len(i.views) > 1:
+        others = ", ".join(v for v in i.views if v != i.view)
+        out.append(f"  showing  the {i.view} tree (also: {others}; --filesystem picks one)")
+    if len(i.sessions) > 1:
+        last = i.sessions[-1][0]
+        spans = ", ".join(f"{n}: LBA {s}–{e - 1}" for n, s, e in i.sessions)
+        which = "the last, as an OS shows it" if i.session == last else "an earlier one"
+        out.append(f"  sessions {len(i.sessions)} ({spans}); showing session {i.session}, {which}")
+        earlier = only_earlier(i)
+        if earlier:
+            k = len(earlier)
+            out.append(
+                f"  {k} file{'s' if k != 1 else ''} only in earlier sessions (deleted or replaced "
+                f"later), e.g. {printable(earlier[0][0])} — --session {earlier[0][1]} shows them"
+            )
+    return out
 
 
 def _problems_json(i: Inspection) -> dict[str, object]:
@@ -182,6 +219,7 @@ def _json_lines(batch: list[Node], damage: dict[str, int] | None, values: _Value
         or n.inline is not None
         or n.missing
         or n.problem
+        or n.later
     ]
     if odd:  # keys past "hidden": the encoder itself, for these few
         encode = json.JSONEncoder(ensure_ascii=True).encode
@@ -242,6 +280,8 @@ def write_text(
         head.append(f"  boot     {b.platform}, {b.emulation}, {b.sectors} sector(s) at LBA {b.lba}")
     for h in i.hybrid:
         head.append(f"  hybrid   {h}")
+    head += session_lines(i)
+    head += track_lines(i)
     out.write("\n".join(head) + "\n")
     tally = _Tally()
     stamps: dict[float | None, str] = {}
@@ -306,6 +346,10 @@ def _file_lines(
     names = [n.path if n.target is None else f"{n.path} -> {n.target}" for n in batch]
     for k in past:
         names[k] += f"  [PAST THE END: {human_bytes(batch[k].missing)} missing]"
+    if any([n.later for n in batch]):  # multi-session: only an earlier session has these
+        for k, n in enumerate(batch):
+            if n.later:
+                names[k] += f"  [{n.later} in a later session]"
     if not "".join(names).isprintable():
         names = list(map(printable, names))
     out = _TEXT_LINE * len(batch)

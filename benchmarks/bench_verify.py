@@ -68,4 +68,4 @@ def bench_dat(work: Path, entries: int = 50_000) -> dict[str, Any]:
     loaded = dat.load(str(path))
     seconds = time.perf_counter() - t0
     path.unlink()
-    return {"entries": len(loaded.roms), "seconds": seconds}
+    return {"entries": loaded.rom_count, "seconds": seconds}

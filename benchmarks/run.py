@@ -11,10 +11,16 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import (
+    bench_auto,
     bench_build,
+    bench_cdsector,
+    bench_dat,
+    bench_drivemodel,
     bench_gui,
     bench_inspect,
+    bench_library,
     bench_package,
+    bench_rawcd,
     bench_rip,
     bench_verify,
 )
@@ -28,24 +34,43 @@ def main() -> int:
         return 2
     work = HERE / "work"
     work.mkdir(exist_ok=True)
-    which = sys.argv[1:] or ["rip", "verify", "inspect", "build", "package", "gui"]
+    every = [
+        *("rip", "verify", "dat", "cdsector", "rawcd", "inspect", "build", "package", "gui"),
+        *("library", "auto"),
+    ]
+    which = sys.argv[1:] or every
     results: dict[str, object] = {}
-    if "rip" in which:
+    if "rip" in which or "rip-clean" in which:
         results["rip_clean"] = bench_rip.bench_clean(work)
+    if "rip" in which or "rip-faulty" in which:
         results["rip_faulty"] = bench_rip.bench_faulty(work)
+    if "rip" in which or "rip-radial" in which:
+        results["rip_radial"] = bench_rip.bench_radial(work)
+    if "rip" in which or "drive-model" in which:
+        results["drive_model"] = bench_drivemodel.bench_drive_model(work)
     if "verify" in which:
         results["verify"] = bench_verify.bench_verify(work)
         results["dat"] = bench_verify.bench_dat(work)
+    if "dat" in which:
+        results["dat_stream"] = bench_dat.bench_dat(work)
+    if "cdsector" in which:
+        results["cdsector"] = bench_cdsector.bench_cdsector()
+    if "rawcd" in which:
+        results["rawcd"] = bench_rawcd.bench_rawcd(work)
     if "inspect" in which:
         results["inspect"] = bench_inspect.bench_inspect(work)
     if "build" in which:
         results["build"] = bench_build.bench_build(work)
     if "package" in which:
         results["package"] = bench_package.bench_package()
+    if "library" in which:
+        results["library"] = bench_library.bench_library(work)
+    if "auto" in which:
+        results["auto"] = bench_auto.bench_auto(work)
     if "gui" in which:
         results["gui"] = bench_gui.bench_gui(work, bench_inspect.make_image(work, 100_000))
     old = HERE / "results.json"
-    if old.exists() and len(which) < 6:  # a partial run keeps the other sections
+    if old.exists() and not set(every) <= set(which):  # a partial run keeps the other sections
         results = {**json.loads(old.read_text()), **results}
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     write_markdown(results)
@@ -62,56 +87,10 @@ def write_markdown(results: dict[str, object]) -> None:
         "Each ratio is DiscVault's wall time over the peer's, same input, same run; < 1 is faster.",
         "",
     ]
-    clean = results.get("rip_clean")
-    if isinstance(clean, dict):
-        b = clean["best"]
-        lines += [
-            f"## Rip, fault-free {clean['size'] >> 20} MiB loop device (best of {clean['rounds']})",
-            "",
-            "| tool | seconds | peak RSS |",
-            "|---|---|---|",
-            f"| discvault rip (CRC32+MD5+SHA-1+SHA-256) | {b['discvault']:.2f} | "
-            f"{clean['rss_kib']['discvault'] / 1024:.0f} MiB |",
-            f"| ddrescue -b2048 -d | {b['ddrescue']:.2f} | "
-            f"{clean['rss_kib']['ddrescue'] / 1024:.0f} MiB |",
-            f"| ddrescue + md5sum + sha1sum | {b['ddrescue+md5+sha1']:.2f} | |",
-            "",
-            f"- ratio vs ddrescue alone: **{b['discvault'] / b['ddrescue']:.2f}x** "
-            "(target ≤ 0.45x)",
-            f"- ratio vs ddrescue + md5sum + sha1sum: "
-            f"**{b['discvault'] / b['ddrescue+md5+sha1']:.2f}x**",
-            f"- floor: MD5 alone over this size takes {clean['md5_floor_seconds']:.2f} s on one "
-            f"core = **{clean['md5_floor_seconds'] / b['ddrescue']:.2f}x** ddrescue's time. "
-            "MD5 is inherently serial, so the 0.45x target is below what any reader that "
-            "computes MD5 can reach on this machine; the rip is CPU-bound (two cores share "
-            "MD5, SHA-1, SHA-256, CRC32, the reads and the writes).",
-            "",
-        ]
-    faulty = results.get("rip_faulty")
-    if isinstance(faulty, dict):
-        d, r = faulty["discvault"], faulty["ddrescue -r3"]
-        lines += [
-            f"## Rip, faulty {faulty['size'] >> 20} MiB source (FUSE + loop), "
-            f"{faulty['bad_sectors']} bad + {faulty['flaky_sectors']} flaky sectors, "
-            "20 ms per failed read",
-            "",
-            "| tool | seconds | failed reads | failed reads / bad sector | all recoverable "
-            "recovered | peak RSS |",
-            "|---|---|---|---|---|---|",
-        ]
-        for name, row in (("discvault rip", d), ("ddrescue -b2048 -d -r3", r)):
-            lines.append(
-                f"| {name} | {row['seconds']:.2f} | {row['failed_reads']} | "
-                f"{row['failed_reads_per_bad_sector']:.2f} | {row['recovered_all_recoverable']} | "
-                f"{row['rss_kib'] / 1024:.0f} MiB |"
-            )
-        lines += [
-            "",
-            f"- time ratio: **{d['seconds'] / r['seconds']:.2f}x** (target ≤ 0.7x)",
-            f"- failed reads ratio: **{d['failed_reads'] / max(r['failed_reads'], 1):.2f}x** "
-            "(target ≤ 1x)",
-            "",
-        ]
+    lines += bench_rip.markdown(results)
+    dm = results.get("drive_model")
+    if isinstance(dm, dict):
+        lines += bench_drivemodel.markdown(dm)
     ver = results.get("verify")
     if isinstance(ver, dict):
         b = ver["best"]
@@ -134,6 +113,15 @@ def write_markdown(results: dict[str, object]) -> None:
     d = results.get("dat")
     if isinstance(d, dict):
         lines += [f"## DAT load: {d['entries']} entries in **{d['seconds']:.2f} s**", ""]
+    ds = results.get("dat_stream")
+    if isinstance(ds, dict):
+        lines += bench_dat.markdown(ds)
+    cds = results.get("cdsector")
+    if isinstance(cds, dict):
+        lines += bench_cdsector.markdown(cds)
+    raw = results.get("rawcd")
+    if isinstance(raw, dict):
+        lines += bench_rawcd.markdown(raw)
     ins = results.get("inspect")
     if isinstance(ins, dict) and "shapes" in ins:
         lines += listing_markdown(ins)
@@ -182,6 +170,12 @@ def write_markdown(results: dict[str, object]) -> None:
             f"({gui.get('worst_open_max_gap_ms', gui['open_max_gap_ms']):.0f} ms) (target ≤ 50 ms)",
             "",
         ]
+    lib = results.get("library")
+    if isinstance(lib, dict):
+        lines += bench_library.markdown(lib)
+    auto = results.get("auto")
+    if isinstance(auto, dict):
+        lines += bench_auto.markdown(auto)
     (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
 
 

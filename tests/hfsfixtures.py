@@ -11,25 +11,15 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import struct
 import subprocess
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import random_bytes
-
-PACKAGES = "apt install hfsutils genisoimage xorriso p7zip-full"
+from tests.conftest import random_bytes, require_tool
 
 
 def need(*tools: str) -> None:
-    for tool in tools:
-        if not shutil.which(tool):
-            msg = f"{tool} is required ({PACKAGES})"
-            if os.environ.get("CI"):
-                pytest.fail(msg)
-            pytest.skip(msg)
+    require_tool(*tools)
 
 
 def make_tree(root: Path, many: int = 300) -> Path:

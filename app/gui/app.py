@@ -15,9 +15,24 @@ from app.gui import applog
 from app.gui.main_window import MainWindow, app_icon
 
 
+def _no_display() -> bool:
+    """On Linux and BSD without DISPLAY or WAYLAND_DISPLAY (a server, an SSH session) Qt
+    aborts with a page of plugin errors; say it in one line instead."""
+    if not sys.platform.startswith(("linux", "freebsd")) or os.environ.get("QT_QPA_PLATFORM"):
+        return False
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def main(argv: list[str]) -> int:
     if "--self-test" in argv:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if _no_display() and QApplication.instance() is None:
+        print(
+            "discvault: there is no display to show the app on — run it in a desktop session, "
+            "or use a command (discvault --help lists them)",
+            file=sys.stderr,
+        )
+        return 4
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
     assert isinstance(app, QApplication)
     app.setApplicationName("DiscVault")
@@ -27,7 +42,12 @@ def main(argv: list[str]) -> int:
     applog.setup()
     if "--self-test" in argv:
         return self_test(app)
-    win = MainWindow()
+    from app.gui import theme
+    from app.gui.settings import Settings
+
+    settings = Settings()
+    theme.apply(app, settings.theme)
+    win = MainWindow(settings)
     win.show()
     freeze_startup_heap()
     if "--startup-probe" in argv:  # benchmarks: time from process start to a shown window

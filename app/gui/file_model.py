@@ -15,19 +15,27 @@ from PySide6.QtCore import (
     Qt,
     QUrl,
 )
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QIcon
 
 from app.core.base.units import human_bytes
 from app.core.fs.inspection import Inspection
-from app.core.fs.node import Node
+from app.core.fs.node import SECTOR, Node
+from app.gui import theme
 
-COLUMNS = ("Name", "Size", "Modified", "Extent (LBA)", "Status")
-DAMAGED = QColor("#e6194b")
+COLUMNS = ("Name", "Size", "Modified", "First sector", "Status")
+CONTAINS_DAMAGE = "contains damaged files"
+PAST_END = "past the end of the image (truncated)"
+# Multi-session: an earlier session's file the last session no longer shows as it is here.
+LATER_WORDS = {
+    "deleted": "only in this session: deleted later",
+    "replaced": "replaced later: the last session has a newer version",
+}
 Index = QModelIndex | QPersistentModelIndex
 ROOT = QModelIndex()  # the invalid index: "no parent"
 # The view asks for flags and data thousands of times while it lays out a 1000-row directory;
 # combining Qt's Python enums on each call cost 10-20 ms of event-loop stall. Combine once.
 DISPLAY, FOREGROUND = Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ForegroundRole
+DECORATION = Qt.ItemDataRole.DecorationRole
 TOOLTIP, ALIGNMENT = Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.TextAlignmentRole
 RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 ITEM_FLAGS = (
@@ -45,7 +53,12 @@ class _Item:
     kids: list[int] = field(default_factory=list)
 
 
-def cell(node: Node, col: int, damage: dict[str, int], name: str | None = None) -> str:
+def past_end(node: Node, sectors: int) -> bool:
+    """Some of the node's data lies beyond the image's last sector (a truncated image)."""
+    return any(lba + -(-ln // SECTOR) > sectors for lba, ln in node.extents if ln)
+
+
+def cell(node: Node, col: int, marks: Marks, name: str | None = None) -> str:
     if col == 0:
         return name if name is not None else node.name
     if col == 1:
@@ -55,12 +68,103 @@ def cell(node: Node, col: int, damage: dict[str, int], name: str | None = None) 
     if col == 3:
         return f"{node.extents[0][0]:,}" if node.extents else ""
     if col == 4:
-        if node.path in damage:
-            return f"{human_bytes(damage[node.path])} unreadable"
+        return marks.status(node)
+    return ""
+
+
+class Marks:
+    """What the status column says about a node: damage (from the mapfile), folders holding
+    damaged files, data past the end of a truncated image, links, listing problems."""
+
+    def __init__(self, damage: dict[str, int] | None = None, sectors: int | None = None) -> None:
+        self.damage: dict[str, int] = {}
+        self.damaged_dirs: set[str] = set()
+        self.sectors = sectors
+        # Viewing an earlier session: path -> "deleted" / "replaced" (by a later session).
+        self.later: dict[str, str] = {}
+        # Viewing the last session: path -> the earlier session holding an older version.
+        self.older: dict[str, int] = {}
+        # Looked up once: data() runs thousands of times while a view lays out.
+        self.bad_brush = QBrush(QColor(theme.colour("bad")))
+        self.warn_brush = QBrush(QColor(theme.colour("warn")))
+        self.info_brush = QBrush(QColor(theme.colour("info")))
+        self.icons = {
+            n: theme.icon(n) for n in ("folder", "folder-damaged", "file", "file-damaged", "link")
+        }
+        self.set_damage(damage or {})
+
+    def set_damage(self, damage: dict[str, int]) -> None:
+        self.damage = damage
+        dirs: set[str] = set()
+        for path in damage:
+            parts = path.strip("/").split("/")
+            for k in range(1, len(parts)):
+                dirs.add("/" + "/".join(parts[:k]))
+        self.damaged_dirs = dirs
+
+    def bad(self, node: Node) -> bool:
+        return node.path in self.damage or (
+            self.sectors is not None and not node.is_dir and past_end(node, self.sectors)
+        )
+
+    def status(self, node: Node) -> str:
+        if node.path in self.damage:
+            return f"{human_bytes(self.damage[node.path])} unreadable"
+        if self.sectors is not None and not node.is_dir and past_end(node, self.sectors):
+            return PAST_END
+        if node.is_dir and node.path in self.damaged_dirs:
+            return CONTAINS_DAMAGE
+        later = self.session_note(node)
+        if later:
+            return later
         if node.kind == "symlink":
             return f"link → {node.target}"
         return node.problem
-    return ""
+
+    def session_note(self, node: Node) -> str:
+        """Multi-session: what a later session did to this file, or that an earlier one holds
+        an older version ("" when neither)."""
+        later = self.later.get(node.path) or node.later
+        if later:
+            return LATER_WORDS.get(later, later)
+        if node.path in self.older:
+            return f"an older version is in session {self.older[node.path]}"
+        return ""
+
+    def foreground(self, node: Node) -> QBrush | None:
+        if self.bad(node):
+            return self.bad_brush
+        if node.is_dir and node.path in self.damaged_dirs:
+            return self.warn_brush
+        if node.path in self.later or node.later:
+            return self.info_brush
+        return None
+
+    def icon(self, node: Node) -> QIcon:
+        flagged = self.bad(node) or node.path in self.damaged_dirs
+        if node.is_dir:
+            return self.icons["folder-damaged" if flagged else "folder"]
+        if node.kind == "symlink":
+            return self.icons["link"]
+        return self.icons["file-damaged" if flagged else "file"]
+
+    def sort_key(self, col: int) -> Callable[[Node], object]:
+        if col == 1:
+            return lambda n: n.size
+        if col == 2:
+            return lambda n: n.mtime or 0.0
+        if col == 3:
+            return lambda n: n.extents[0][0] if n.extents else -1
+        if col == 4:
+            return lambda n: (self.damage.get(n.path, 0), self.status(n).casefold())
+        return lambda n: n.name.casefold()
+
+
+def sort_nodes(nodes: list[Node], key: Callable[[Node], object], descending: bool) -> list[Node]:
+    """Folders first, then by ``key`` (the way file managers list)."""
+    out = sorted(nodes, key=key, reverse=descending)  # type: ignore[arg-type]
+    out.sort(key=lambda n: not n.is_dir)  # stable: keeps the order within each group
+    return out
 
 
 class _Columns(QAbstractItemModel):
@@ -106,14 +210,55 @@ class FileTreeModel(_Columns):
         self.insp = insp
         self.items: list[_Item] = []
         self.top: list[int] = []
-        self.damage: dict[str, int] = {}
-        for row, node in enumerate(insp.children(insp.root)):
+        self.marks = Marks(sectors=insp.sectors)
+        self.sort_col, self.descending = 0, False
+        for row, node in enumerate(self._sorted(insp.children(insp.root))):
             self.items.append(_Item(node, -1, row))
             self.top.append(len(self.items) - 1)
 
+    @property
+    def damage(self) -> dict[str, int]:
+        return self.marks.damage
+
     def set_damage(self, damage: dict[str, int]) -> None:
         """New status texts; the view repaints what is visible (no relayout of every row)."""
-        self.damage = damage
+        self.marks.set_damage(damage)
+
+    def _sorted(self, nodes: list[Node]) -> list[Node]:
+        return sort_nodes(nodes, self.marks.sort_key(self.sort_col), self.descending)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sort every listed folder; folders listed later come sorted the same way."""
+        self.sort_col, self.descending = column, order == Qt.SortOrder.DescendingOrder
+        self.layoutAboutToBeChanged.emit()
+        old = self.persistentIndexList()
+        for kids in [self.top, *(it.children for it in self.items if it.children)]:
+            by_node = {id(self.items[i].node): i for i in kids}
+            order_ids = [by_node[id(n)] for n in self._sorted([self.items[i].node for i in kids])]
+            kids[:] = order_ids
+            for row, i in enumerate(order_ids):
+                self.items[i].row = row
+        self.changePersistentIndexList(
+            old,
+            [
+                self.createIndex(self.items[i.internalId()].row, i.column(), i.internalId())
+                for i in old
+            ],
+        )
+        self.layoutChanged.emit()
+
+    def index_of(self, path: str) -> QModelIndex:
+        """The row of ``path``, listing the folders on the way (for revealing a search hit)."""
+        parent = QModelIndex()
+        for part in [p for p in path.split("/") if p]:
+            if self.canFetchMore(parent):
+                self.fetchMore(parent)
+            kids = self._kids(parent)
+            row = next((r for r, i in enumerate(kids) if self.items[i].node.name == part), -1)
+            if row < 0:
+                return QModelIndex()
+            parent = self.index(row, 0, parent)
+        return parent
 
     def node(self, index: Index) -> Node | None:
         return self.items[index.internalId()].node if index.isValid() else None
@@ -157,7 +302,7 @@ class FileTreeModel(_Columns):
     def fetchMore(self, parent: Index) -> None:
         pid = parent.internalId()
         item = self.items[pid]
-        nodes = self.insp.children(item.node)  # one directory: fast, and cached afterwards
+        nodes = self._sorted(self.insp.children(item.node))  # one directory, cached after
         ids = []
         for row, node in enumerate(nodes):
             self.items.append(_Item(node, pid, row))
@@ -174,9 +319,11 @@ class FileTreeModel(_Columns):
         if node is None:
             return None
         if role == DISPLAY:
-            return cell(node, index.column(), self.damage)
-        if role == FOREGROUND and node.path in self.damage:
-            return QBrush(DAMAGED)
+            return cell(node, index.column(), self.marks)
+        if role == FOREGROUND:
+            return self.marks.foreground(node)
+        if role == DECORATION and index.column() == 0:
+            return self.marks.icon(node)
         if role == TOOLTIP:
             return node.path
         if role == ALIGNMENT and index.column() in (1, 3):
@@ -187,10 +334,29 @@ class FileTreeModel(_Columns):
 class SearchModel(_Columns):
     """Flat results of a filter over the full index (paths shown in the Name column)."""
 
-    def __init__(self, nodes: list[Node], damage: dict[str, int]) -> None:
+    def __init__(self, nodes: list[Node], marks: Marks) -> None:
         super().__init__()
         self.nodes = nodes
-        self.damage = damage
+        self.marks = marks
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self.layoutAboutToBeChanged.emit()
+        old = self.persistentIndexList()
+        held = [self.nodes[i.row()] for i in old]
+        key = self.marks.sort_key(column)
+        path_key: Callable[[Node], object] = lambda n: n.path.casefold()  # noqa: E731
+        self.nodes = sort_nodes(
+            self.nodes, path_key if column == 0 else key, order == Qt.SortOrder.DescendingOrder
+        )
+        rows = {id(n): r for r, n in enumerate(self.nodes)}
+        self.changePersistentIndexList(
+            old,
+            [
+                self.createIndex(rows[id(n)], i.column(), rows[id(n)])
+                for n, i in zip(held, old, strict=True)
+            ],
+        )
+        self.layoutChanged.emit()
 
     def node(self, index: Index) -> Node | None:
         return self.nodes[index.row()] if index.isValid() else None
@@ -211,7 +377,13 @@ class SearchModel(_Columns):
         if node is None:
             return None
         if role == DISPLAY:
-            return cell(node, index.column(), self.damage, name=node.path)
-        if role == FOREGROUND and node.path in self.damage:
-            return QBrush(DAMAGED)
+            return cell(node, index.column(), self.marks, name=node.path)
+        if role == FOREGROUND:
+            return self.marks.foreground(node)
+        if role == DECORATION and index.column() == 0:
+            return self.marks.icon(node)
+        if role == TOOLTIP:
+            return node.path
+        if role == ALIGNMENT and index.column() in (1, 3):
+            return RIGHT
         return None

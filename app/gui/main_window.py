@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
     QDragEnterEvent,
     QDropEvent,
     QIcon,
+    QKeyEvent,
     QKeySequence,
     QTextCursor,
 )
@@ -29,24 +30,28 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QStackedWidget,
-    QStyle,
     QSystemTrayIcon,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from app import __version__
+from app.gui import theme
 from app.gui.applog import log_path, tail
 from app.gui.backup_page import BackupPage
 from app.gui.create_page import CreatePage
+from app.gui.device_dialog import DeviceDialog
 from app.gui.inspect_page import InspectPage
+from app.gui.library_page import LibraryPage
 from app.gui.settings import Settings
+from app.gui.settings_dialog import SettingsDialog
 from app.gui.sources import SourceEntry, demo_entry, from_drive, from_path
 from app.gui.verify_page import VerifyPage
 from app.gui.workers import JobQueue
 from app.platform import DriveInfo, list_drives
 
-IMAGE_SUFFIXES = (".iso", ".img", ".udf")
+IMAGE_SUFFIXES = (".iso", ".img", ".udf", ".cue")
 
 
 class _DriveScan(QObject):
@@ -68,27 +73,53 @@ class _ScanTask(QRunnable):
         self.signals.found.emit(drives)
 
 
+PAGE_ICONS = ("backup", "verify", "inspect", "create", "library")
+SWITCHER_STYLE = """
+QToolButton#page { padding: 4px 10px; border: 1px solid transparent; border-radius: 5px; }
+QToolButton#page:hover { border-color: palette(mid); }
+QToolButton#page:checked { background: palette(highlight); color: palette(highlighted-text);
+                           font-weight: bold; }
+QToolButton#page:focus { border: 2px solid palette(highlight); }
+QToolButton#page:checked:focus { border: 2px solid palette(text); }
+"""
+NO_DRIVE_NOTE = (
+    "No optical drive found. The Demo drive below is simulated: a made-up scratched disc "
+    "read through the same rescue engine, so you can try a backup."
+)
+
+
 class DrivePanel(QListWidget):
+    enter_pressed = Signal()  # Enter on a drive: back it up (a double-click does not)
+
+    def keyPressEvent(self, e: QKeyEvent) -> None:
+        if e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.current_entry():
+            self.enter_pressed.emit()
+            return
+        super().keyPressEvent(e)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.entries: list[SourceEntry] = []
         self.setAccessibleName("Drives")
-        self.setMinimumWidth(210)
+        self.setMinimumWidth(150)
         self.setSpacing(2)
+        self.setIconSize(QSize(28, 28))
+        self.setWordWrap(True)
 
     def set_entries(self, entries: list[SourceEntry]) -> None:
         current = self.current_entry()
         keep = current.key if current else None
+        self.blockSignals(True)
         self.entries = entries
         self.clear()
-        icon = self.style().standardIcon(QStyle.StandardPixmap.SP_DriveCDIcon)
         for e in entries:
-            lines = [e.title, f"    {e.detail}"]
+            lines = [e.title, e.detail]
             if e.label:
-                lines.append(f"    {e.label}")
-            item = QListWidgetItem(icon, "\n".join(lines))
+                lines.append(e.label)
+            item = QListWidgetItem(theme.icon(e.icon), "\n".join(lines))
             item.setToolTip(e.path or e.title)
             self.addItem(item)
+        self.blockSignals(False)
         for row, e in enumerate(entries):
             if e.key == keep:
                 self.setCurrentRow(row)
@@ -96,6 +127,7 @@ class DrivePanel(QListWidget):
         else:
             if entries:
                 self.setCurrentRow(0)
+        self.currentRowChanged.emit(self.currentRow())
 
     def current_entry(self) -> SourceEntry | None:
         row = self.currentRow()
@@ -116,6 +148,7 @@ class MainWindow(QMainWindow):
         self.drives: list[DriveInfo] = []
         central = QWidget()
         outer = QVBoxLayout(central)
+        outer.setContentsMargins(8, 6, 8, 4)
         bar = QHBoxLayout()
         name = QLabel("DiscVault")
         f = name.font()
@@ -125,55 +158,86 @@ class MainWindow(QMainWindow):
         bar.addWidget(name)
         bar.addStretch(1)
         self.task_buttons = QButtonGroup(self)
+        self.task_buttons.setExclusive(True)
         self.pages = QStackedWidget()
         self.backup = BackupPage(self.jobs, self.settings)
         self.verify = VerifyPage(self.jobs, self.settings)
-        self.inspect = InspectPage(self.jobs)
-        self.create_page = CreatePage(self.jobs)
+        self.inspect = InspectPage(self.jobs, self.settings)
+        self.create_page = CreatePage(self.jobs, self.settings)
+        self.library = LibraryPage(self.jobs, self.settings.store)
         tasks = (
             ("Back up", self.backup),
             ("Verify", self.verify),
             ("Inspect", self.inspect),
             ("Create", self.create_page),
+            ("Library", self.library),
         )
         for i, (label, page) in enumerate(tasks):
-            b = QPushButton(label)
+            b = QToolButton()
+            b.setObjectName("page")
+            b.setText(label)
             b.setCheckable(True)
+            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            b.setIconSize(QSize(20, 20))
+            b.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
             b.setShortcut(QKeySequence(f"Ctrl+{i + 1}"))
+            b.setToolTip(f"{label} (Ctrl+{i + 1})")
+            b.setAccessibleName(f"{label} page")
+            b.setStyleSheet(SWITCHER_STYLE)
             self.task_buttons.addButton(b, i)
             bar.addWidget(b)
             self.pages.addWidget(page)
         self.task_buttons.button(0).setChecked(True)
-        self.task_buttons.idClicked.connect(self.pages.setCurrentIndex)
+        self.task_buttons.idClicked.connect(self.show_page)
         outer.addLayout(bar)
-        split = QSplitter()
+        self.split = QSplitter()
+        self.split.setChildrenCollapsible(False)
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
-        ll.addWidget(QLabel("DRIVES"))
+        drives_title = QLabel("Drives")
+        df = drives_title.font()
+        df.setBold(True)
+        drives_title.setFont(df)
+        ll.addWidget(drives_title)
+        self.no_drive = QLabel(NO_DRIVE_NOTE)
+        self.no_drive.setWordWrap(True)
+        ll.addWidget(self.no_drive)
         self.panel = DrivePanel()
         ll.addWidget(self.panel, 1)
-        split.addWidget(left)
-        split.addWidget(self.pages)
-        split.setStretchFactor(1, 1)
-        split.setSizes([240, 760])
-        outer.addWidget(split, 1)
+        open_dev = QPushButton("Open device…")
+        open_dev.setToolTip("Back up from another block device or an image file")
+        open_dev.clicked.connect(self._open_source_dialog)
+        ll.addWidget(open_dev)
+        self.split.addWidget(left)
+        self.split.addWidget(self.pages)
+        self.split.setStretchFactor(1, 1)
+        self.split.setSizes([230, 770])
+        outer.addWidget(self.split, 1)
         self.setCentralWidget(central)
         self.panel.currentRowChanged.connect(lambda _: self._source_changed())
-        for page in (self.backup, self.verify, self.inspect, self.create_page):
+        self.panel.enter_pressed.connect(self._drive_activated)
+        for page in (self.backup, self.verify, self.inspect, self.create_page, self.library):
             page.status.connect(self.statusBar().showMessage)
+        self.library.inspect_requested.connect(lambda image, _path: self.open_image(image))
+        self.library.notify.connect(self.notify)
         self.create_page.created.connect(self.open_image)
         self.backup.inspect_requested.connect(self.open_image)
         self.backup.verify_requested.connect(self._verify_image)
+        self.backup.sources = lambda: self.panel.entries
         self.backup.notify.connect(self.notify)
         self.verify.notify.connect(self.notify)
+        self.inspect.open_requested.connect(self._open_dialog)
         self.tray: QSystemTrayIcon | None = None
         if QSystemTrayIcon.isSystemTrayAvailable():
             self.tray = QSystemTrayIcon(app_icon(), self)
             self.tray.show()
         self._menus()
-        self.statusBar().showMessage("Ready")
-        self.resize(1100, 720)
+        self._refresh_icons()
+        self.setMinimumSize(600, 420)
+        geometry = self.settings.geometry
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1100, 720)
         self._scan = _DriveScan()
         self._scan.found.connect(self._drives_found)
         self.refresh_entries()
@@ -189,8 +253,17 @@ class MainWindow(QMainWindow):
         act.setShortcut(QKeySequence.StandardKey.Open)
         act.triggered.connect(self._open_dialog)
         m.addAction(act)
-        act = QAction("Open &device or image as a source…", self)
+        act = QAction("Open &device…", self)
+        act.setShortcut(QKeySequence("Ctrl+Shift+O"))
         act.triggered.connect(self._open_source_dialog)
+        m.addAction(act)
+        act = QAction("&Auto: back up every disc put in…", self)
+        act.triggered.connect(self._open_auto)  # app/gui/auto_view.py (unattended backup)
+        m.addAction(act)
+        m.addSeparator()
+        act = QAction("&Settings…", self)
+        act.setShortcut(QKeySequence("Ctrl+,"))
+        act.triggered.connect(self.show_settings)
         m.addAction(act)
         m.addSeparator()
         act = QAction("&Quit", self)
@@ -207,6 +280,29 @@ class MainWindow(QMainWindow):
                 f"DiscVault {__version__}\nBack up optical discs to verified .iso images.",
             ),
         )
+
+    def _refresh_icons(self) -> None:
+        for i, name in enumerate(PAGE_ICONS):
+            self.task_buttons.button(i).setIcon(theme.icon(name))
+
+    def show_page(self, i: int) -> None:
+        self.task_buttons.button(i).setChecked(True)
+        self.pages.setCurrentIndex(i)
+
+    def show_settings(self) -> SettingsDialog:
+        dlg = SettingsDialog(self.settings, self)
+        dlg.accepted.connect(self._settings_changed)
+        dlg.open()
+        self._settings_dialog = dlg
+        return dlg
+
+    def _settings_changed(self) -> None:
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            theme.apply(app, self.settings.theme)
+        self._refresh_icons()
+        self.refresh_entries()
+        self.backup.apply_settings()
 
     def notify(self, title: str, text: str) -> None:
         """A long job ended: tell the user even if the window is behind others."""
@@ -237,12 +333,19 @@ class MainWindow(QMainWindow):
             self.drives = drives
             self.refresh_entries()
 
+    def drive_count_text(self) -> str:
+        n = len(self.drives)
+        if n == 0:
+            return "no optical drive · the Demo drive is simulated"
+        return f"{n} drive{'s' if n != 1 else ''} + the Demo drive"
+
     def refresh_entries(self) -> None:
         entries = [from_drive(d) for d in self.drives] + self.extra_sources
         entries.append(demo_entry(self.fast_demo))
         self.panel.set_entries(entries)
-        n = len(self.drives)
-        self.statusBar().showMessage(f"Ready · {n} drive{'s' if n != 1 else ''}")
+        self.no_drive.setVisible(not self.drives)
+        if not self.jobs.running():
+            self.statusBar().showMessage(f"Ready · {self.drive_count_text()}")
 
     def add_source(self, path: str) -> SourceEntry:
         entry = from_path(path)
@@ -255,29 +358,40 @@ class MainWindow(QMainWindow):
         entry = self.panel.current_entry()
         self.backup.set_source(entry)
         self.verify.set_source(entry)
+        self.library.set_source(entry)
+
+    def _drive_activated(self) -> None:
+        """Enter on a drive: back it up."""
+        self.show_page(0)
+        self.backup.start_backup()
 
     def _open_source_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Back up from a device or image", "/dev")
-        if path:
-            self.add_source(path)
+        dlg = DeviceDialog(self.settings, parent=self)
+        if dlg.exec() and dlg.path:
+            self.add_source(dlg.path)
+            self.show_page(0)
 
     # ---- images ------------------------------------------------------------------------------
     def _open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Open a disc image", "", "Disc images (*.iso *.img *.udf);;All files (*)"
+            self,
+            "Open a disc image",
+            self.settings.last_dir("image", self.settings.folder),
+            "Disc images (*.iso *.img *.udf *.cue);;All files (*)",
         )
         if path:
+            self.settings.remember_dir("image", path)
             self.open_image(path)
 
     def open_image(self, path: str) -> None:
-        self.task_buttons.button(2).setChecked(True)
-        self.pages.setCurrentWidget(self.inspect)
+        self.show_page(2)
         self.inspect.open(path)
 
     def _verify_image(self, path: str) -> None:
-        self.task_buttons.button(1).setChecked(True)
-        self.pages.setCurrentWidget(self.verify)
-        self.verify.set_image(path)
+        """'Verify again' on a backup's card: run it, against the disc when it is still in."""
+        self.show_page(1)
+        entry = self.panel.current_entry()
+        self.verify.verify_now(path, against_disc=entry is not None and entry.ready)
 
     def dragEnterEvent(self, e: QDragEnterEvent) -> None:
         if e.mimeData().hasUrls():
@@ -291,15 +405,27 @@ class MainWindow(QMainWindow):
                 e.acceptProposedAction()
                 return
             if os.path.isdir(path):
-                self.task_buttons.button(3).setChecked(True)
-                self.pages.setCurrentWidget(self.create_page)
+                self.show_page(3)
                 self.create_page.set_folder(path)
                 e.acceptProposedAction()
                 return
 
+    def _open_auto(self) -> None:
+        from app.gui.auto_view import open_auto_window
+
+        view = getattr(self, "auto_view", None)
+        if view is None:
+            drives = [(d.path, d.title) for d in self.drives if not d.simulated]
+            self.auto_view = open_auto_window(self, self.library.library.root, drives)
+        else:
+            view.show()
+            view.raise_()
+
     # ---- closing -----------------------------------------------------------------------------
     def closeEvent(self, e: QCloseEvent) -> None:
-        running = [j for j in self.jobs.running() if not j.resource.startswith("index:")]
+        # Reading an image's listing is not worth a question; a backup, verify or extract is.
+        quiet = ("index:", "image:", "open:", "scan:")
+        running = [j for j in self.jobs.running() if not j.resource.startswith(quiet)]
         if running:
             ask = QMessageBox.question(
                 self,
@@ -310,8 +436,12 @@ class MainWindow(QMainWindow):
             if ask != QMessageBox.StandardButton.Yes:
                 e.ignore()
                 return
+        self.settings.geometry = self.saveGeometry()
+        self.settings.sync()
         self.timer.stop()
         self.jobs.cancel_all()
+        if getattr(self, "auto_view", None) is not None:
+            self.auto_view.stop()  # unattended backups save their mapfiles and stop
         e.accept()
 
 

@@ -29,12 +29,15 @@ class _Adapter(QObject):
         self.token = token
         self.min_interval = min_interval
         self._last = 0.0
-        self._phase = ""
+        self._key: tuple[str, int, str, bool] = ("", -1, "", False)
 
     def _on_progress(self, p: Progress) -> None:
+        # A phase change, a new message or a pause always gets through; a message repeated
+        # with every tick ("computing checksums…") is throttled like any other tick.
         now = time.monotonic()
-        if p.phase != self._phase or p.message or now - self._last >= self.min_interval:
-            self._last, self._phase = now, p.phase
+        key = (p.phase, p.pass_no, p.message, p.paused)
+        if key != self._key or now - self._last >= self.min_interval:
+            self._last, self._key = now, key
             self.progress.emit(p)
 
     @Slot()
@@ -67,9 +70,11 @@ class Job(QObject):
         resource: str = "",
         min_interval: float = 0.05,
         parent: QObject | None = None,
+        what: str = "",
     ) -> None:
         super().__init__(parent)
         self.resource = resource
+        self.what = what or resource  # names the resource in a "busy" message
         self.token = CancelToken()
         self._thread = QThread()
         self.adapter = _Adapter(fn, self.token, min_interval)
@@ -79,18 +84,29 @@ class Job(QObject):
         self.adapter.finished.connect(self._finish)
         self.adapter.failed.connect(self._fail)
         self._thread.finished.connect(self.done)
+        # The core function has returned (finished or failed were emitted): the resource is
+        # free, though the thread may take a moment more to end. A second job on it that the
+        # result's slot starts at once (create the same image again) is not "busy".
+        self.ended = False
 
     def start(self) -> None:
         self._thread.start()
 
     def _finish(self, result: object) -> None:
+        self.ended = True
         self.finished.emit(result)
 
     def _fail(self, message: str) -> None:
+        self.ended = True
         self.failed.emit(message)
 
     def cancel(self) -> None:
         self.token.cancel("cancelled by the user")
+
+    def finish(self) -> None:
+        """Finish now: a rescue stops reading, keeps the mapfile, computes its checksums and
+        says what stays unread (gentler than cancel)."""
+        self.token.finish()
 
     def pause(self, on: bool) -> None:
         self.token.pause() if on else self.token.resume()
@@ -107,15 +123,26 @@ class BusyError(Exception):
 
 
 class JobQueue:
-    """At most one running job per resource (a drive is never read by two jobs at once)."""
+    """At most one running job per resource (a drive is never read by two jobs at once).
+
+    A second job on a busy resource is refused with ``BusyError`` (callers show its message),
+    or, with ``queue=True``, waits and starts when the resource is free.
+    """
 
     def __init__(self) -> None:
         self.jobs: dict[str, Job] = {}
+        self.waiting: dict[str, list[Job]] = {}
 
-    def start(self, job: Job) -> Job:
-        current = self.jobs.get(job.resource)
-        if current is not None and current.is_running():
-            raise BusyError(f"{job.resource} is busy with another job: wait or cancel it first")
+    def busy(self, resource: str) -> bool:
+        current = self.jobs.get(resource)
+        return current is not None and current.is_running() and not current.ended
+
+    def start(self, job: Job, queue: bool = False) -> Job:
+        if self.busy(job.resource):
+            if queue:
+                self.waiting.setdefault(job.resource, []).append(job)
+                return job
+            raise BusyError(f"{job.what} is busy with another job — wait for it or cancel it")
         self.jobs[job.resource] = job
         job.done.connect(lambda: self._forget(job))
         job.start()
@@ -124,11 +151,18 @@ class JobQueue:
     def _forget(self, job: Job) -> None:
         if self.jobs.get(job.resource) is job:
             del self.jobs[job.resource]
+        queued = self.waiting.get(job.resource)
+        if queued:
+            nxt = queued.pop(0)
+            if not queued:
+                del self.waiting[job.resource]
+            self.start(nxt, queue=True)
 
     def running(self) -> list[Job]:
         return [j for j in self.jobs.values() if j.is_running()]
 
     def cancel_all(self, wait_ms: int = 30_000) -> bool:
+        self.waiting.clear()
         jobs = self.running()
         for j in jobs:
             j.cancel()

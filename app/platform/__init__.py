@@ -14,11 +14,28 @@ from collections.abc import Callable, Iterator
 from app.core.disc.sources import ImageSource, SectorSource
 from app.platform.base import DriveEvent, DriveInfo
 
-__all__ = ["DriveEvent", "DriveInfo", "close_tray", "eject", "list_drives", "open_source", "watch"]
+DEMO = "demo"  # the source name of the demo drive on the command line
+
+__all__ = [
+    "DEMO",
+    "DriveEvent",
+    "DriveInfo",
+    "close_tray",
+    "drive_state",
+    "eject",
+    "list_drives",
+    "open_source",
+    "watch",
+]
 
 
 def open_source(spec: str) -> SectorSource:
-    """Open a drive, block device or image file named the way the user typed it."""
+    """Open a drive, block device or image file named the way the user typed it; ``demo`` (when
+    no file of that name is here) is the demo drive, so anyone can try a rescue."""
+    if spec == DEMO and not os.path.exists(spec):
+        from app.core.disc.demo import DemoSource
+
+        return DemoSource()
     if sys.platform.startswith("linux"):
         from app.platform import linux
 
@@ -113,3 +130,49 @@ def watch(
         after = {d.path: d for d in lister()}
         yield from diff(before, after)
         before = after
+
+
+def drive_state(path: str) -> str:
+    """``disc_ok``, ``no_disc``, ``tray_open``, ``not_ready`` or ``unknown`` for one drive,
+    cheap enough to ask every second: one status query, never a read (``list_drives()`` reads
+    each disc's TOC and label, which would disturb a drive another job is reading).
+
+    A block device or image file that is not a drive holds a "disc" while it has sectors: a
+    loop device whose file went away reports no size, as a drive without a disc does."""
+    if sys.platform.startswith("linux"):
+        from app.platform import linux
+
+        if linux.is_optical(path):
+            return linux._drive_status(path)
+    elif sys.platform == "win32" or sys.platform == "darwin":
+        found = next((d for d in list_drives() if d.path == path), None)
+        if found is not None:
+            return found.state
+    return _size_state(path)
+
+
+def _size_state(path: str) -> str:
+    import stat
+
+    from app.core.disc.sources import _device_size
+
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "no_disc"
+    except OSError:
+        return "unknown"
+    if stat.S_ISREG(st.st_mode):
+        return "disc_ok" if st.st_size >= 2048 else "no_disc"
+    if not stat.S_ISBLK(st.st_mode):
+        return "unknown"
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return "no_disc"
+    try:
+        return "disc_ok" if _device_size(fd) >= 2048 else "no_disc"
+    except OSError:
+        return "unknown"
+    finally:
+        os.close(fd)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import fcntl
 from dataclasses import dataclass
 
 SG_IO = 0x2285
@@ -139,6 +138,8 @@ def command(
     hdr.cmdp = ctypes.cast(cmd, ctypes.c_void_p).value
     hdr.sbp = ctypes.cast(sense, ctypes.c_void_p).value
     hdr.timeout = timeout_ms
+    import fcntl  # here, not at the top: Windows' pass-through shares this module's sense codes
+
     fcntl.ioctl(fd, SG_IO, hdr)
     if hdr.status or hdr.host_status or hdr.driver_status & 0x0F:
         raise ScsiError(decode_sense(sense.raw[: hdr.sb_len_wr]), hdr.status)
@@ -181,8 +182,10 @@ def parse_copyright(reply: bytes) -> str:
     return {1: "CSS", 2: "CPRM"}.get(reply[4], "")
 
 
-def read12_cdb(lba: int, count: int) -> bytes:
-    return bytes([0xA8, 0]) + lba.to_bytes(4, "big") + count.to_bytes(4, "big") + bytes(2)
+def read12_cdb(lba: int, count: int, fua: bool = False) -> bytes:
+    """READ(12); ``fua`` (Force Unit Access) makes the drive read the disc, not its cache."""
+    flags = 0x08 if fua else 0
+    return bytes([0xA8, flags]) + lba.to_bytes(4, "big") + count.to_bytes(4, "big") + bytes(2)
 
 
 def mode_sense10_cdb(page: int, alloc: int = 64) -> bytes:

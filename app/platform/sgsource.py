@@ -1,11 +1,11 @@
 """Reading a Linux optical drive through SG_IO: the drive's own words for every failed read.
 
 Compared with O_DIRECT reads (``DriveSource``), this path sees the sense data (unrecovered read
-error vs. no disc vs. disc changed vs. becoming ready), lowers the drive's internal retry count
-during the fast passes (MODE SELECT page 01h; a drive retrying a scratch for a minute per read
-would stall the copy pass) and restores it afterwards, and slows the drive down for the retry
-passes (SET CD SPEED), where a slower spin reads marginal sectors better. Every drive-control
-step is optional: a drive that refuses it is noted, never fatal.
+error vs. no disc vs. disc changed vs. becoming ready), sets the drive's internal retry count
+and speed per pass (``drivectl.py``: low retries and full speed for the fast passes, the
+drive's default retries and a slower spin for the retry passes, restored on every exit path and
+after a crash), and makes every retry reach the disc rather than the drive's cache (FUA).
+Every drive-control step is optional: a drive that refuses it is noted once, never fatal.
 """
 
 from __future__ import annotations
@@ -16,39 +16,81 @@ import os
 import time
 
 from app.core.base.sector import SECTOR
-from app.core.disc import toc
+from app.core.disc import offsets, toc
+from app.core.disc.cdtext import DiscInfo
 from app.core.disc.layout import DiscLayout
+from app.core.disc.rawsource import RawCdSource
 from app.core.disc.sources import ReadError, SourceGone
-from app.platform import sgio
+from app.platform import readcd, sgio
+from app.platform.drivectl import DriveControl
 from app.platform.linux import DriveSource
 
-CHUNK = 64  # sectors per READ(12): 128 KiB stays under every kernel's max_sectors_kb
-RETRY_SPEED_KBS = 4 * 176  # 4x CD; DVD and BD drives pick their nearest supported speed
+# Sectors per READ(12). USB drives take at most 120 KiB per command (usb-storage's limit: a
+# 128 KiB SG_IO read fails with EIO before it reaches the drive, seen on the emulated USB
+# drive), so the device's own max_sectors_kb decides, capped at 64 sectors.
+CHUNK = 64
+USB_SAFE_CHUNK = 60
+
+
+def chunk_for(path: str, sysfs: str = "/sys") -> int:
+    """Sectors per command for this drive: its queue's max_sectors_kb, at most CHUNK."""
+    name = os.path.basename(os.path.realpath(path))
+    try:
+        with open(os.path.join(sysfs, "block", name, "queue", "max_sectors_kb")) as f:
+            kb = int(f.read().strip())
+    except (OSError, ValueError):
+        return USB_SAFE_CHUNK
+    return max(1, min(CHUNK, kb // 2))
 
 
 class SgDriveSource(DriveSource):
-    FAST_PHASES = frozenset({"copy", "trim", "scrape"})
-
     def __init__(self, path: str) -> None:
         super().__init__(path)
-        self.notes: list[str] = ["read through SG_IO READ(12)"]
+        self.chunk = chunk_for(path)
+        self.notes: list[str] = [f"read through SG_IO READ(12), {self.chunk} sectors a command"]
         try:  # MODE SELECT and SET CD SPEED need a writable descriptor
             self._rw = os.open(path, os.O_RDWR | os.O_NONBLOCK)
         except OSError:
             self._rw = -1
-        self._saved_mode: bytes | None = None
-        self._slowed = False
         self._locked = False
         self.medium = sgio.medium_of(sgio.profile(self._fd))
         self.protection = self._copyright() if self.medium == "DVD" else ""
         if self.protection:
             self.notes.append(f"the disc says it is {self.protection}-protected")
         self._lock_tray()
+        self._fua: bool | None = None  # does the drive take FUA reads? None: not asked yet
+        self._fua_lba: int | None = None  # the next read of this LBA is a retry: FUA
+        self.control = self._drive_control()
 
     # ---- what the disc is --------------------------------------------------------------------
     def read_layout(self) -> DiscLayout:
         layout = sg_layout(self._fd, self.medium, self.notes)
         return layout if layout is not None else super().read_layout()
+
+    # ---- raw sectors (READ CD) -----------------------------------------------------------------
+    def _send(self, cdb: bytes, length: int) -> bytes:
+        return sgio.command(self._fd, cdb, length, timeout_ms=60_000)
+
+    def drive_name(self) -> tuple[str, str]:
+        """(vendor, product) from INQUIRY: what the read-offset table is keyed by."""
+        return readcd.inquiry(self._send)
+
+    def raw_source(
+        self, layout: DiscLayout, read_offset: int | None = None
+    ) -> tuple[RawCdSource | None, list[str]]:
+        """This drive's raw reads of ``layout`` (None when it will not give them), with the
+        audio read offset from the user, else from the table; what was found, in words."""
+        transport, notes = readcd.probe(self._send, layout, self.chunk * SECTOR, self.path)
+        if transport is None:
+            return None, notes
+        vendor, product = self.drive_name()
+        self.read_offset = offsets.resolve(read_offset, vendor, product)
+        self.drive_title = f"{vendor} {product}".strip()
+        return RawCdSource(self, transport, layout, self.read_offset.samples), notes
+
+    def disc_info(self, layout: DiscLayout) -> DiscInfo:
+        """MCN, ISRCs and CD-Text, where this drive gives them."""
+        return readcd.disc_info(self._send, layout)
 
     def _copyright(self) -> str:
         try:
@@ -59,21 +101,25 @@ class SgDriveSource(DriveSource):
     # ---- reads -------------------------------------------------------------------------------
     def read(self, lba: int, count: int) -> bytes:
         out = bytearray()
-        for start in range(lba, lba + count, CHUNK):
-            n = min(CHUNK, lba + count - start)
+        for start in range(lba, lba + count, self.chunk):
+            n = min(self.chunk, lba + count - start)
             try:
                 out += self._read_chunk(start, n)
-            except ReadError as e:
-                raise ReadError(lba, count, e.errno, bytes(out) + e.good) from e
+            except ReadError as e:  # keep the kind: a CSS refusal is not damage
+                raise ReadError(lba, count, e.errno, bytes(out) + e.good, e.kind) from e
         return bytes(out)
 
     def _read_chunk(self, lba: int, count: int) -> bytes:
+        fua = self._retry_read(lba)
         for attempt in range(6):
             try:
                 data = sgio.command(
-                    self._fd, sgio.read12_cdb(lba, count), count * SECTOR, timeout_ms=60_000
+                    self._fd, sgio.read12_cdb(lba, count, fua), count * SECTOR, timeout_ms=60_000
                 )
             except sgio.ScsiError as e:
+                if fua and self._fua_refused(e.sense, lba):
+                    fua = False
+                    continue
                 action = self._judge(e.sense)
                 if action == "wait" and attempt < 5:
                     time.sleep(1.0)
@@ -109,62 +155,55 @@ class SgDriveSource(DriveSource):
         return "bad"  # 03/11 unrecovered read error, 05/21 out of range, 0B aborted, …
 
     # ---- drive control -----------------------------------------------------------------------
-    def set_phase(self, phase: str) -> None:
-        if phase in self.FAST_PHASES:
-            self._lower_retries()
-        elif phase == "retry":
-            self._restore_retries()
-            self._slow_down()
-        else:
-            self._restore_all()
-
-    def _lower_retries(self) -> None:
-        if self._saved_mode is not None or self._rw < 0:
-            return
-        try:
-            mode = sgio.command(self._fd, sgio.mode_sense10_cdb(0x01), 64)
-            count = sgio.read_retry_count(mode)
-            if count is None or count == 0:
-                return
-            params = sgio.with_retry_count(mode, 0)
-            sgio.command(self._rw, sgio.mode_select10_cdb(len(params)), 0, data_out=params)
-        except OSError as e:
-            self.notes.append(f"the drive keeps its own read retries ({e.strerror})")
-            self._saved_mode = b""  # do not ask again
-            return
-        self._saved_mode = mode
-        self.notes.append(f"drive read retries lowered from {count} to 0 for the fast passes")
-
-    def _restore_retries(self) -> None:
-        if not self._saved_mode:
-            return
-        params = sgio.with_retry_count(
-            self._saved_mode, sgio.read_retry_count(self._saved_mode) or 0
+    def _drive_control(self) -> DriveControl | None:
+        if self._rw < 0:
+            self.notes.append(
+                "drive settings left as they are: the drive cannot be opened for writing"
+            )
+            return None
+        control = DriveControl(
+            self._control_send, self.medium, self.sector_count, self.path, self.notes
         )
-        try:
-            sgio.command(self._rw, sgio.mode_select10_cdb(len(params)), 0, data_out=params)
-            self.notes.append("drive read retries restored")
-        except OSError as e:
-            self.notes.append(f"could not restore the drive's read retries ({e.strerror})")
-        self._saved_mode = b""
+        control.recover()  # an earlier DiscVault that crashed may have left the drive changed
+        return control
 
-    def _slow_down(self) -> None:
-        if self._slowed or self._rw < 0:
-            return
-        self._slowed = True
-        try:
-            sgio.command(self._rw, sgio.set_cd_speed_cdb(RETRY_SPEED_KBS), 0)
-            self.notes.append("drive slowed down for the retry passes")
-        except OSError as e:
-            self.notes.append(f"the drive keeps its speed for retries ({e.strerror})")
-            self._slowed = False
+    def _control_send(self, cdb: bytes, data_len: int, data_out: bytes | None) -> bytes:
+        return sgio.command(self._control_fd, cdb, data_len, data_out=data_out)
 
-    def _restore_all(self) -> None:
-        self._restore_retries()
-        if self._slowed and self._rw >= 0:
-            with contextlib.suppress(OSError):
-                sgio.command(self._rw, sgio.set_cd_speed_cdb(0xFFFF), 0)
-            self._slowed = False
+    def set_phase(self, phase: str) -> None:
+        if self.control is not None:
+            self.control.enter(phase)
+
+    # ---- retries reach the disc, not the drive's cache --------------------------------------
+    def prepare_retry(self, lba: int) -> None:
+        """The next read of ``lba`` is sent with FUA (Force Unit Access): a drive that cached
+        the sector's failure (or read-ahead data) must read the disc again. A drive that refuses
+        FUA gets the old remedy, a read far away first, which evicts its cache."""
+        if self._fua is False:
+            self._far_read(lba)
+        else:
+            self._fua_lba = lba
+
+    def _far_read(self, lba: int) -> None:
+        """Read a sector far away (through SG_IO too): the drive's buffer then holds that."""
+        d = self.CACHE_DISTANCE
+        far = lba + d if lba + d < self.sector_count else max(lba - d, 0)
+        with contextlib.suppress(ReadError):
+            self.read(far, 1)
+
+    def _retry_read(self, lba: int) -> bool:
+        fua, self._fua_lba = self._fua_lba == lba, None
+        return fua
+
+    def _fua_refused(self, sense: sgio.Sense | None, lba: int) -> bool:
+        """True when a FUA read failed because the drive does not take FUA (illegal request,
+        invalid field in CDB): from now on, a far read before each retry instead."""
+        if sense is None or (sense.key, sense.asc) != (0x05, 0x24):
+            return False
+        self._fua = False
+        self.notes.append("the drive refuses FUA reads: a far read comes before each retry")
+        self._far_read(lba)
+        return True
 
     @property
     def _control_fd(self) -> int:
@@ -184,7 +223,8 @@ class SgDriveSource(DriveSource):
         self.notes.append("tray locked while reading")
 
     def close(self) -> None:
-        self._restore_all()
+        if self.control is not None:
+            self.control.restore()
         if self._locked:
             with contextlib.suppress(OSError):
                 sgio.command(self._control_fd, sgio.prevent_removal_cdb(False), 0)

@@ -2,6 +2,10 @@
 
 Importable everywhere: the structures and numbers are plain ctypes and integers, and the Win32
 calls are looked up only when a function runs. Not exercised on a real Windows drive here.
+
+Drive control (read retry count and speed per pass, ``drivectl.py``) goes through
+IOCTL_SCSI_PASS_THROUGH_DIRECT on a second, read-write handle, which Windows grants only to an
+elevated process; without it the drive keeps its settings and the report says why.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from app.core.base.sector import SECTOR
 from app.core.disc import toc
 from app.core.disc.layout import DiscLayout
 from app.core.disc.sources import ReadError, SourceError, SourceGone
+from app.platform import sgio
 from app.platform.base import DriveInfo
+from app.platform.drivectl import DriveControl
 
 # CTL_CODE(DeviceType, Function, Method, Access) from winioctl.h
 FILE_DEVICE_CD_ROM, FILE_DEVICE_CONTROLLER, FILE_DEVICE_DISK = 0x02, 0x04, 0x07
@@ -55,6 +61,7 @@ IOCTL_SCSI_PASS_THROUGH_DIRECT = ctl_code(
 
 DRIVE_CDROM = 5
 GENERIC_READ = 0x80000000
+GENERIC_WRITE = 0x40000000
 FILE_SHARE_READ, FILE_SHARE_WRITE = 1, 2
 OPEN_EXISTING = 3
 FILE_READ_ATTRIBUTES = 0x80
@@ -94,6 +101,53 @@ class SCSI_PASS_THROUGH_DIRECT(ctypes.Structure):
         ("SenseInfoOffset", ctypes.c_uint32),
         ("Cdb", ctypes.c_ubyte * 16),
     ]
+
+
+SCSI_IOCTL_DATA_OUT, SCSI_IOCTL_DATA_IN, SCSI_IOCTL_DATA_UNSPECIFIED = 0, 1, 2
+SENSE_LEN = 32
+
+
+class SPTD_WITH_SENSE(ctypes.Structure):
+    """SCSI_PASS_THROUGH_DIRECT followed by its sense buffer, as Microsoft's samples lay it out
+    (SCSI_PASS_THROUGH_DIRECT_WITH_BUFFER: the ULONG filler keeps the sense 4-byte aligned).
+    96 bytes on x64, sense at offset 60."""
+
+    _fields_ = [
+        ("sptd", SCSI_PASS_THROUGH_DIRECT),
+        ("filler", ctypes.c_uint32),
+        ("sense", ctypes.c_ubyte * SENSE_LEN),
+    ]
+
+
+def sptd_request(
+    cdb: bytes, buffer: int | None, length: int, direction: int, timeout_s: int = 60
+) -> SPTD_WITH_SENSE:
+    """The input (and output) of one IOCTL_SCSI_PASS_THROUGH_DIRECT. ``buffer`` is the data's
+    address: it must be aligned as the adapter wants (a page-aligned mmap always is)."""
+    if not 6 <= len(cdb) <= 16:
+        raise ValueError(f"a CDB is 6 to 16 bytes, not {len(cdb)}")
+    req = SPTD_WITH_SENSE()
+    req.sptd.Length = ctypes.sizeof(SCSI_PASS_THROUGH_DIRECT)
+    req.sptd.CdbLength = len(cdb)
+    req.sptd.SenseInfoLength = SENSE_LEN
+    req.sptd.SenseInfoOffset = SPTD_WITH_SENSE.sense.offset
+    req.sptd.DataIn = direction if length else SCSI_IOCTL_DATA_UNSPECIFIED
+    req.sptd.DataTransferLength = length
+    req.sptd.TimeOutValue = timeout_s
+    req.sptd.DataBuffer = buffer
+    for i, b in enumerate(cdb):
+        req.sptd.Cdb[i] = b
+    return req
+
+
+def sptd_check(req: SPTD_WITH_SENSE) -> int:
+    """After the ioctl: the bytes transferred, or ``sgio.ScsiError`` with the drive's sense
+    (the same errors as Linux SG_IO, so drive control is one code for both)."""
+    status = req.sptd.ScsiStatus
+    if status:
+        raw = bytes(req.sense[: min(req.sptd.SenseInfoLength, SENSE_LEN)])
+        raise sgio.ScsiError(sgio.decode_sense(raw), status)
+    return int(req.sptd.DataTransferLength)
 
 
 class GET_LENGTH_INFORMATION(ctypes.Structure):
@@ -191,10 +245,12 @@ class WindowsDriveSource:
     def __init__(self, spec: str) -> None:
         self.volume = parse_drive(spec)
         self.description = spec
+        self.notes: list[str] = []
         self.handle = _open(self.volume, GENERIC_READ, FILE_FLAG_NO_BUFFERING)
         _ioctl(self.handle, FSCTL_ALLOW_EXTENDED_DASD_IO)  # read past the filesystem's end
         self.sector_count = self.current_sector_count()
         self._buf = mmap.mmap(-1, 1024 * SECTOR)  # page-aligned, as NO_BUFFERING demands
+        self.control = self._drive_control()
 
     def _toc(self, fmt: int, msf: bool, session_track: int) -> bytes:
         k = _k32()
@@ -262,10 +318,67 @@ class WindowsDriveSource:
         with contextlib.suppress(ReadError):
             self.read(far, 1)
 
+    # ---- drive control through SCSI pass-through ----------------------------------------------
+    def _drive_control(self) -> DriveControl | None:
+        self._pt = 0
+        try:
+            self._pt = _open(self.volume, GENERIC_READ | GENERIC_WRITE)
+        except SourceError as e:
+            self.notes.append(f"drive settings left as they are: no SCSI pass-through ({e})")
+            return None
+        with contextlib.suppress(OSError):
+            self.medium = sgio.medium_of(
+                sgio.PROFILES.get(
+                    sgio.parse_profile(self._send(sgio.get_configuration_cdb(), 8, None)) or 0
+                )
+            )
+        control = DriveControl(
+            self._send, self.medium, self.sector_count, self.description, self.notes
+        )
+        control.recover()
+        return control
+
+    def _send(self, cdb: bytes, data_len: int, data_out: bytes | None) -> bytes:
+        """One command through IOCTL_SCSI_PASS_THROUGH_DIRECT on the read-write handle."""
+        n = len(data_out) if data_out is not None else data_len
+        buf = mmap.mmap(-1, max(n, 1))  # page-aligned: any adapter's alignment mask is met
+        try:
+            if data_out is not None:
+                buf[:n] = data_out
+            view = (ctypes.c_char * max(n, 1)).from_buffer(buf)
+            direction = SCSI_IOCTL_DATA_OUT if data_out is not None else SCSI_IOCTL_DATA_IN
+            req = sptd_request(cdb, ctypes.addressof(view), n, direction)
+            del view
+            returned = ctypes.c_uint32()
+            k = _k32()
+            ok = k.DeviceIoControl(
+                ctypes.c_void_p(self._pt),
+                IOCTL_SCSI_PASS_THROUGH_DIRECT,
+                ctypes.byref(req),
+                ctypes.sizeof(req),
+                ctypes.byref(req),
+                ctypes.sizeof(req),
+                ctypes.byref(returned),
+                None,
+            )
+            if not ok:
+                raise OSError(errno.EIO, f"Windows error {int(k.GetLastError())}")
+            got = sptd_check(req)
+            return b"" if data_out is not None else bytes(buf[: min(got, n)])
+        finally:
+            buf.close()
+
     def set_phase(self, phase: str) -> None:
-        """Drive tuning through SCSI pass-through needs elevation: not done on Windows yet."""
+        if self.control is not None:
+            self.control.enter(phase)
 
     def close(self) -> None:
+        if self.control is not None:
+            self.control.restore()
+            self.control = None
+        if self._pt:
+            _k32().CloseHandle(ctypes.c_void_p(self._pt))
+            self._pt = 0
         if self.handle:
             _k32().CloseHandle(ctypes.c_void_p(self.handle))
             self.handle = 0

@@ -186,7 +186,7 @@ def test_drop_a_folder_creates_an_image_and_opens_it(
     page.start.click()
     qtbot.waitUntil(lambda: window.inspect.model is not None, timeout=20_000)
     assert window.pages.currentWidget() is window.inspect
-    out = tmp_path / "Summer 2009.iso"
+    out = Path(window.settings.folder) / "Summer 2009.iso"  # the library folder, not the source
     assert out.exists() and not Path(str(out) + ".part").exists()
     model = window.inspect.model
     assert model is not None and model.index(0, 0).data() == "photo.jpg"

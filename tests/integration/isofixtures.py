@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import struct
 import subprocess
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import random_bytes
+from tests.conftest import random_bytes, require_tool
 
 
 def need(tool: str) -> None:
-    if not shutil.which(tool):
-        msg = f"{tool} is required (apt install genisoimage xorriso p7zip-full udftools)"
-        if os.environ.get("CI"):
-            pytest.fail(msg)
-        pytest.skip(msg)
+    require_tool(tool)
 
 
 def make_tree(root: Path) -> Path:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 
 from app.core.fs.extract import extract
 from app.core.fs.inspection import open_image
-from tests.conftest import random_bytes
+from tests.conftest import random_bytes, require_tool
 from tests.integration import isofixtures as fx
 from tests.integration.test_rip_faults import run_cli
 
@@ -99,8 +98,7 @@ def test_xorriso_and_7z_list_the_same_files(built: tuple[Path, Path]) -> None:
 
 def test_isoinfo_and_el_torito(built: tuple[Path, Path]) -> None:
     _, iso = built
-    if shutil.which("isoinfo") is None:
-        pytest.skip("isoinfo not installed")
+    require_tool("isoinfo", "xorriso")
     r = subprocess.run(["isoinfo", "-d", "-i", str(iso)], capture_output=True, text=True)
     assert "Volume id: MY_PHOTOS" in r.stdout and "Rock Ridge" in r.stdout
     eltorito = subprocess.run(

@@ -79,7 +79,7 @@ def test_genisoimage_hfs_hybrid_lists_and_reads_like_hfsutils(
         assert data_of(img, nodes["/data.bin"]) == random_bytes(300_001, seed=51)
         # Hybrid data is shared with ISO 9660: 2048-aligned, so plain extents read it too.
         big = nodes["/data.bin"]
-        assert [(lba * SECTOR, ln) for lba, ln in big.extents] == big.byte_extents  # type: ignore[attr-defined]
+        assert [(lba * SECTOR, ln) for lba, ln in big.extents] == big.byte_extents
         words = apm.describe(img)
         assert any(w.startswith("HFS volume 'MACHYBRID'") for w in words), words
         assert not any("MBR" in w for w in words), words  # an HFS hybrid is not an MBR
@@ -107,7 +107,7 @@ def test_hfsutils_fragmented_volume_reads_through_the_extents_overflow(tmp_path:
         nodes = tree_of(fs)
         assert listing(nodes) == fx.hls_tree(image)
         frag = nodes["/Fragmented file"]
-        runs = frag.byte_extents  # type: ignore[attr-defined]
+        runs = frag.spans()
         assert len(runs) > 3, "the fixture must need the extents overflow file"
         assert any(off % SECTOR for off, _ in runs), "the fixture must be unaligned"
         for path in ("/Fragmented file", "/Folder/inside", "/fill001"):
@@ -176,7 +176,7 @@ def test_xorriso_hfsplus_lists_and_reads_like_7zip(
         for p, target in links.items():  # 7-Zip re-roots absolute targets under its folder
             got = os.readlink(out / p[1:])
             assert got == target or (str(target)[0] == "/" and got == f"{out.parent}{target}")
-        runs = nodes["/scattered.bin"].byte_extents  # type: ignore[attr-defined]
+        runs = nodes["/scattered.bin"].spans()
         assert len(runs) == (12 if scatter else 1)
         assert data_of(img, nodes["/scattered.bin"]) == random_bytes(50_001, seed=55)
         assert "/café crème.txt" in nodes  # stored decomposed, shown composed

@@ -154,7 +154,10 @@ def test_not_an_image_is_one_line_exit_4(tmp_path: Path) -> None:
     p.write_bytes(random.Random(3).randbytes(100 * 2048))
     r = run_cli("inspect", str(p))
     assert r.returncode == 4
-    assert r.stderr == f"discvault: {p}: not an ISO 9660 or UDF image\n"
+    assert r.stderr == (
+        f"discvault: {p}: not an ISO 9660, UDF or HFS image"
+        " — give a disc image (.iso, .cue) or a drive\n"
+    )
     small = tmp_path / "small.iso"
     small.write_bytes(b"hi")
     r = run_cli("inspect", str(small))

@@ -174,7 +174,7 @@ def test_two_rips_to_one_image_at_once_the_second_is_refused(
     make_device: MakeDevice, tmp_path: Path
 ) -> None:
     data = random_bytes(4000 * SECTOR, seed=8)
-    dev = make_device(data, [{"lba": 0, "count": 4000, "kind": "slow", "delay": 0.001}])
+    dev = make_device(data, [{"lba": 0, "count": 4000, "kind": "slow", "delay": 0.3}])
     out = tmp_path / "o.iso"
     first = subprocess.Popen(
         [sys.executable, "-m", "app", "rip", dev.path, str(out)],

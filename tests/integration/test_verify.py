@@ -12,7 +12,7 @@ import pytest
 from app.core.disc.sources import ImageSource
 from app.core.rescue.engine import rescue
 from app.core.verify.verifier import verify
-from tests.conftest import MakeDevice, random_bytes
+from tests.conftest import MakeDevice, random_bytes, require_tool
 from tests.integration.test_rip_faults import BAD, BAD_AREAS, FAULTS, SECTORS, run_cli
 
 
@@ -21,6 +21,7 @@ def make_iso(tmp_path: Path, name: str = "fs.iso") -> Path:
     tree.mkdir(exist_ok=True)
     (tree / "data.bin").write_bytes(random_bytes(700_000, seed=21))
     iso = tmp_path / name
+    require_tool("genisoimage")
     subprocess.run(["genisoimage", "-quiet", "-R", "-J", "-o", str(iso), str(tree)], check=True)
     return iso
 

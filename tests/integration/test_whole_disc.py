@@ -125,7 +125,7 @@ def test_audio_cd_is_explained_and_nothing_is_written(
     out = tmp_path / "album.iso"
     from app.core.disc.sources import SourceError
 
-    with pytest.raises(SourceError, match="audio CD: it has no data track"):
+    with pytest.raises(SourceError, match="holds an audio CD and cannot read it raw"):
         _backup(dev.path, disc.layout, out)
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == []
 

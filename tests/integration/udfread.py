@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import os
 from pathlib import Path
 
-import pytest
+from tests.conftest import missing_tool
 
 
 class _Dirent(ctypes.Structure):
@@ -22,10 +21,7 @@ def _lib() -> ctypes.CDLL:
     try:
         lib = ctypes.CDLL(name)
     except OSError:
-        msg = "libudfread is required (apt install libudfread0)"
-        if os.environ.get("CI"):
-            pytest.fail(msg)
-        pytest.skip(msg)
+        missing_tool("libudfread.so.0")
     vp, cp = ctypes.c_void_p, ctypes.c_char_p
     for fn, res, args in (
         ("udfread_init", vp, []),

@@ -31,3 +31,66 @@ def test_hash_file_and_stop(tmp_path: Path) -> None:
     p.write_bytes(data)
     assert hash_file(str(p), chunk=100_000) == reference(data)
     assert hash_file(str(p), should_stop=lambda: True) is None
+
+
+def test_md5_has_a_thread_of_its_own() -> None:
+    from app.core.base.hashing import groups_of
+
+    assert groups_of(("crc32", "md5", "sha1", "sha256")) == [["md5"], ["sha1", "sha256", "crc32"]]
+    assert groups_of(("sha1",)) == [["sha1"]]
+    h = StreamHasher()
+    assert len(h._threads) == 2  # two cores, two threads: MD5 never shares its core
+    h.abort()
+
+
+def test_a_snapshot_brings_the_digests_back() -> None:
+    a, b = random_bytes(400_000, seed=4), random_bytes(300_000, seed=5)
+    h = StreamHasher(depth=2)
+    h.update(a)
+    snap = h.snapshot()
+    h.update(b"something else entirely" * 1000)
+    h.restore(snap, len(a))
+    h.update(b)
+    assert h.finish() == reference(a + b)
+
+
+def rewrite(p: Path, data: bytearray, offset: int, new: bytes) -> None:
+    data[offset : offset + len(new)] = new
+    with open(p, "r+b") as f:
+        f.seek(offset)
+        f.write(new)
+
+
+def test_image_hasher_follows_changes_behind_and_ahead(tmp_path: Path) -> None:
+    from app.core.base.hashing import ImageHasher
+
+    data = bytearray(random_bytes(6_000_000, seed=6))
+    holes = [1_000_000, 2_500_000, 4_000_000, 5_500_000]  # where a rescue may still write
+    for h in holes:
+        data[h : h + 2048] = bytes(2048)
+    p = tmp_path / "img"
+    p.write_bytes(data)
+    hasher = ImageHasher(str(p), holes, len(data), chunk=65536)
+    import random
+
+    rng = random.Random(1)
+    for i in range(40):  # writes into the holes while it hashes: behind it, ahead of it
+        h = rng.choice(holes)
+        rewrite(p, data, h, bytes([i + 1]) * 2048)
+        hasher.changed(h)
+    assert hasher.finish(len(data)) == reference(bytes(data))
+
+
+def test_image_hasher_hashes_a_shorter_image_and_stops(tmp_path: Path) -> None:
+    from app.core.base.hashing import ImageHasher
+
+    data = random_bytes(3_000_000, seed=7)
+    p = tmp_path / "img"
+    p.write_bytes(data)
+    hasher = ImageHasher(str(p), [2_000_000], len(data), chunk=65536)
+    hasher.hasher.snapshot().ready.wait()
+    with open(p, "r+b") as f:  # the rescue cuts trailing unreadable run-out off the image
+        f.truncate(2_000_000)
+    assert hasher.finish(2_000_000) == reference(data[:2_000_000])
+    waiting = ImageHasher(str(p), [], 3_000_000)  # bytes that never come: it must not hang
+    assert waiting.finish(3_000_000, should_stop=lambda: True) is None

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from app.core.disc import cdsector
 from tests.vm.usbdrive import control
 from tests.vm.usbdrive.disc import Disc, Sense
 from tests.vm.usbdrive.mmc import Drive, LogEntry
@@ -242,8 +243,10 @@ def test_audio_is_illegal_for_read10_and_whole_for_read_cd(tmp_path: Path) -> No
     assert d.execute(read_cd).data == sector(3, 2352) + sector(4, 2352)
     user = bytes([0xBE, 0]) + (40 + GAP).to_bytes(4, "big") + bytes([0, 0, 1, 0x10, 0, 0])
     assert d.execute(user).data == sector(40 + GAP)
-    raw_data = user[:9] + b"\xf8\0\0"  # headers + EDC/ECC of a data sector: issue 16
-    assert sense_of(d.execute(raw_data)) == "05/24/00"
+    raw_data = user[:9] + b"\xf8\0\0"  # sync, headers, EDC/ECC: a whole Form 1 sector
+    raw = d.execute(raw_data).data
+    assert cdsector.check(raw, 40 + GAP) == [cdsector.Verdict.OK]
+    assert cdsector.user_data(raw) == sector(40 + GAP)
     assert read10(d, 40 + GAP, 1).data == sector(40 + GAP)  # Mode 2 Form 1 user data
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -55,3 +56,16 @@ def test_toc_audio_detection() -> None:
 
     assert not sgio.parse_toc_audio(toc((1, 0x14), (0xAA, 0x10)))  # data track + lead-out
     assert sgio.parse_toc_audio(toc((1, 0x10), (2, 0x10), (0xAA, 0x10)))  # audio CD
+
+
+def test_usb_drives_get_commands_they_can_carry(tmp_path: Path) -> None:
+    """usb-storage limits a command to 120 KiB: a 64-sector READ(12) never reaches the drive."""
+    from app.platform.sgsource import chunk_for
+
+    q = tmp_path / "block" / "sr0" / "queue"
+    q.mkdir(parents=True)
+    (q / "max_sectors_kb").write_text("120\n")
+    assert chunk_for("/dev/sr0", str(tmp_path)) == 60
+    (q / "max_sectors_kb").write_text("1280\n")
+    assert chunk_for("/dev/sr0", str(tmp_path)) == 64
+    assert chunk_for("/dev/sr9", str(tmp_path)) == 60  # unknown: the safe size

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.core.base import mapfile
-from tests.conftest import random_bytes
+from tests.conftest import random_bytes, require_tool
 from tests.faultdev import expected_image
 from tests.vm.testvm import Guest, unavailable_reason
 
@@ -25,6 +25,7 @@ def make_disc(path: Path, label: str, megabytes: int, seed: int) -> Path:
     tree.mkdir()
     for i in range(max(megabytes // 4, 1)):
         (tree / f"part{i:02d}.bin").write_bytes(random_bytes(4 << 20, seed=seed + i))
+    require_tool("genisoimage")
     subprocess.run(
         ["genisoimage", "-quiet", "-R", "-J", "-V", label, "-o", str(path), str(tree)], check=True
     )
@@ -101,7 +102,7 @@ def test_sg_io_reads_and_plain_reads_agree_and_the_drive_is_tuned(session: dict[
     sg = json.loads((session["out"] / "rip1.iso.report.json").read_text())
     plain = json.loads((session["out"] / "rip1b.iso.report.json").read_text())
     notes = sg["source"]["drive_control"]
-    assert notes[0] == "read through SG_IO READ(12)"
+    assert notes[0].startswith("read through SG_IO READ(12)")
     # QEMU's drive may refuse MODE SELECT or SET CD SPEED: each step is noted either way.
     assert any("retries" in n for n in notes) and any(
         "speed" in n or "slowed" in n for n in notes

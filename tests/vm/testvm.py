@@ -20,7 +20,10 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
+
+from tests.conftest import install_hint
 
 MODULES = [
     "virtio_ring",
@@ -44,6 +47,10 @@ MODULES = [
     "9p",
 ]
 
+# Loaded only when the kernel command line says dvide=1: libata for QEMU's ATAPI drive
+# (``-device ide-cd``), the second drive implementation the raw path is checked on.
+IDE_MODULES = ["libata", "ata_piix"]
+
 # Loaded only when the kernel command line says dvusb=1: USB host + gadget on dummy_hcd, with
 # usb-storage binding the emulated drive (tests/vm/usbdrive/gadget.py).
 USB_MODULES = [
@@ -65,6 +72,9 @@ usb=0; case " $(cat /proc/cmdline) " in *" dvusb=1 "*) usb=1;; esac
 if [ $usb = 1 ]; then
   for m in __USB_MODULES__; do insmod /lib/modules/$m.ko 2>/dev/null; done
 fi
+case " $(cat /proc/cmdline) " in *" dvide=1 "*)
+  for m in __IDE_MODULES__; do insmod /lib/modules/$m.ko 2>/dev/null; done;;
+esac
 mkdir -p /newroot
 mount -t 9p -o trans=virtio,version=9p2000.L,ro hostroot /newroot
 mount -t 9p -o trans=virtio,version=9p2000.L out /newroot/mnt
@@ -83,7 +93,7 @@ poweroff -f
 def unavailable_reason() -> str | None:
     for tool in ("qemu-system-x86_64", "busybox", "cpio"):
         if not shutil.which(tool):
-            return f"{tool} is missing (apt install qemu-system-x86 busybox-static cpio)"
+            return f"{tool} is not installed — {install_hint(tool)}"
     return None
 
 
@@ -107,14 +117,16 @@ def build(cache: Path | None = None) -> tuple[Path, Path]:
     """Kernel and initramfs, made once and cached."""
     import hashlib
 
-    recipe = hashlib.sha256((INIT + " ".join(MODULES + USB_MODULES)).encode()).hexdigest()[:12]
-    cache = (cache or cache_dir()) / recipe  # a changed init script never reuses a stale one
+    every = MODULES + USB_MODULES + IDE_MODULES
+    recipe = hashlib.sha256((INIT + " ".join(every)).encode()).hexdigest()[:12]
+    top = cache or cache_dir()
+    cache = top / recipe  # a changed init script never reuses a stale one
     kernel, initrd = cache / "vmlinuz", cache / "initrd.gz"
     if kernel.exists() and initrd.exists():
         return kernel, initrd
     cache.mkdir(parents=True, exist_ok=True)
     pkg = kernel_package()
-    deb_dir = cache / "deb"
+    deb_dir = top / "deb"  # one download of the kernel for every recipe
     deb_dir.mkdir(exist_ok=True)
     if not list(deb_dir.glob(f"{pkg}_*.deb")):
         subprocess.run(["apt-get", "download", pkg], cwd=deb_dir, check=True, capture_output=True)
@@ -128,14 +140,14 @@ def build(cache: Path | None = None) -> tuple[Path, Path]:
     for d in ("bin", "proc", "sys", "dev", "lib/modules", "newroot"):
         (ird / d).mkdir(parents=True)
     shutil.copy(shutil.which("busybox") or "/bin/busybox", ird / "bin" / "busybox")
-    for m in MODULES + USB_MODULES:
+    for m in every:
         (src,) = moddir.rglob(f"{m}.ko")
         shutil.copy(src, ird / "lib" / "modules" / f"{m}.ko")
     init = ird / "init"
     init.write_text(
-        INIT.replace("__MODULES__", " ".join(MODULES)).replace(
-            "__USB_MODULES__", " ".join(USB_MODULES)
-        )
+        INIT.replace("__MODULES__", " ".join(MODULES))
+        .replace("__USB_MODULES__", " ".join(USB_MODULES))
+        .replace("__IDE_MODULES__", " ".join(IDE_MODULES))
     )
     init.chmod(0o755)
     files = subprocess.run(["find", "."], cwd=ird, capture_output=True, check=True).stdout
@@ -163,11 +175,27 @@ def faults_conf(bad: list[int], flaky: list[int]) -> str:
     )
 
 
+def _empty_drives(drives: int) -> list[str]:
+    """QEMU arguments for drives 2..N: scsi-cd ``cddevK`` (SCSI id K, the guest's /dev/srK),
+    with no disc in them at boot."""
+    out: list[str] = []
+    for k in range(1, drives):
+        out += [
+            "-drive",
+            f"if=none,id=cd{k},media=cdrom,readonly=on",
+            "-device",
+            f"scsi-cd,drive=cd{k},bus=scsi0.0,id=cddev{k},scsi-id={k}",
+        ]
+    return out
+
+
 class Guest:
     """One boot of the guest running ``script`` (a shell script path on the host).
 
     ``disc`` is the image in QEMU's scsi-cd (with ``bad``/``flaky`` LBAs); ``disc=None`` boots
-    without a SCSI CD, and ``usb=True`` loads the USB gadget modules (see tests/vm/usbdrive)."""
+    without a SCSI CD, and ``usb=True`` loads the USB gadget modules (see tests/vm/usbdrive).
+    ``drives=2`` adds a second scsi-cd (``cddev1``, the guest's /dev/sr1), empty at boot: put
+    discs in it (or swap the first one) with ``change_medium`` — a person or an autoloader."""
 
     def __init__(
         self,
@@ -178,8 +206,12 @@ class Guest:
         flaky: list[int],
         timeout: float = 600,
         usb: bool = False,
+        drives: int = 1,
+        ide: bool = False,
     ) -> None:
         kernel, initrd = build()
+        self.workdir = workdir
+        self._changes = 0  # fault files written by change_medium
         self.out = workdir / "out"
         self.out.mkdir(parents=True, exist_ok=True)
         # The guest sees the out folder as /mnt (the host's root is read-only there; /mnt/tmp is
@@ -206,16 +238,19 @@ class Guest:
             str(initrd),
             "-append",
             "console=ttyS0 panic=-1 loglevel=3 dvscript=/mnt/guest.sh"
-            + (" dvusb=1" if usb else ""),
+            + (" dvusb=1" if usb else "")
+            + (" dvide=1" if ide else ""),
             *(
                 [
-                    "-device",
-                    "virtio-scsi-pci,id=scsi0",
+                    *([] if ide else ["-device", "virtio-scsi-pci,id=scsi0"]),
                     "-drive",
                     f"file=blkdebug:{conf}:{disc},if=none,id=cd0,media=cdrom,format=raw,"
                     "readonly=on",
                     "-device",
-                    "scsi-cd,drive=cd0,bus=scsi0.0,id=cddev",
+                    "ide-cd,drive=cd0,id=cddev"
+                    if ide
+                    else "scsi-cd,drive=cd0,bus=scsi0.0,id=cddev,scsi-id=0",
+                    *_empty_drives(drives),
                 ]
                 if disc is not None
                 else []
@@ -274,6 +309,39 @@ class Guest:
                     if "return" in reply or "error" in reply:
                         break
             return reply  # type: ignore[no-any-return]
+
+    def change_medium(
+        self,
+        device: str,
+        disc: Path,
+        bad: Sequence[int] = (),
+        flaky: Sequence[int] = (),
+        every: bool = False,
+    ) -> dict[str, object]:
+        """Put ``disc`` in drive ``device`` (``cddev``, ``cddev1``) as an autoloader does: the
+        tray opens, the disc changes, the tray closes. ``bad``/``flaky`` LBAs fail with MEDIUM
+        ERROR; ``every`` makes every read fail (a disc with nothing readable on it)."""
+        self._changes += 1
+        conf = self.workdir / f"faults-{device}-{self._changes}.conf"
+        text = faults_conf(list(bad), list(flaky))
+        if every:
+            text = '[inject-error]\nevent = "read_aio"\nerrno = "61"\nonce = "off"\n'
+        conf.write_text(text or "# no faults\n")
+        return self.qmp(
+            "blockdev-change-medium",
+            id=device,
+            filename=f"blkdebug:{conf}:{disc}",
+            format="raw",
+            **{"read-only-mode": "read-only"},
+        )
+
+    def tray_open(self, device: str) -> bool:
+        """Whether the drive's tray is open now (the guest ejected, or the host did)."""
+        devs = self.qmp("query-block").get("return")
+        for dev in devs if isinstance(devs, list) else []:
+            if isinstance(dev, dict) and dev.get("qdev") == device:
+                return bool(dev.get("tray_open"))
+        raise KeyError(device)
 
     def wait_for_file(self, name: str, timeout: float = 300) -> None:
         deadline = time.monotonic() + timeout

@@ -8,7 +8,9 @@ its image under the image's own stem, where every cue reader looks for it).
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from dataclasses import dataclass, field
 
 from app.core.base.hashing import ALGORITHMS
@@ -45,3 +47,36 @@ class Companions:
             ("cue sheet", self.cue),
             *((f"{a} checksum file", p) for a, p in self.sidecars.items()),
         ]
+
+
+def open_regular(path: str) -> int:
+    """Open a file a user or another tool put beside an image, for reading, only if it is a
+    regular file: opening a FIFO blocks forever (deaf to Ctrl-C), and a device like /dev/zero
+    never ends. ``OSError`` naming ``path`` otherwise."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file (a pipe, a device or a folder)", path)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_small(path: str, limit: int) -> str:
+    """The text of a small regular file beside an image (a report, a checksum file, a cue
+    sheet), at most ``limit`` bytes; ``OSError`` naming ``path`` for anything else."""
+    fd = open_regular(path)
+    try:
+        if os.fstat(fd).st_size > limit:
+            raise OSError(errno.EFBIG, f"larger than {limit} bytes: not one of ours", path)
+        chunks = []
+        left = limit + 1
+        while left > 0 and (chunk := os.read(fd, min(left, 1 << 20))):
+            chunks.append(chunk)
+            left -= len(chunk)
+    finally:
+        os.close(fd)
+    if left <= 0:
+        raise OSError(errno.EFBIG, f"larger than {limit} bytes: not one of ours", path)
+    return b"".join(chunks).decode("utf-8", errors="replace")

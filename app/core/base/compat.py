@@ -25,9 +25,11 @@ def preadinto(fd: int, view: memoryview, offset: int) -> int:
     return len(data)
 
 
-def try_lock(fd: int) -> bool:
+def try_lock(fd: int, shared: bool = False) -> bool:
     """Take an exclusive lock on an open file without waiting; False if another process holds
-    it. The lock goes with the descriptor: a killed process never leaves it behind."""
+    it. The lock goes with the descriptor: a killed process never leaves it behind.
+    ``shared``: a reader's lock, which any number of readers hold at once but a writer's
+    excludes (Windows: exclusive all the same)."""
     try:
         import fcntl
     except ImportError:  # Windows: a byte-range lock on the first byte
@@ -41,7 +43,7 @@ def try_lock(fd: int) -> bool:
             return False
         return True
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
     except BlockingIOError:
         return False
     except OSError:

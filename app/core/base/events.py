@@ -15,14 +15,32 @@ class Cancelled(Exception):
     """Raised inside a job when its token was cancelled; the job saves its state first."""
 
 
+class FinishEarly(Exception):
+    """Raised inside a job asked to finish now: stop reading, then wrap up as usual (the rescue
+    keeps what it has, computes its checksums and says what stays unread)."""
+
+
 class CancelToken:
-    """Thread-safe cancel (and pause) flag; cancel is safe from a signal handler."""
+    """Thread-safe cancel (and pause) flag; cancel is safe from a signal handler.
+
+    ``finish()`` is gentler than ``cancel()``: a rescue stops retrying and finishes normally,
+    with what it has (the user's "Finish now")."""
 
     def __init__(self) -> None:
         self._event = threading.Event()
         self._running = threading.Event()
         self._running.set()
+        self._finish = threading.Event()
         self.reason = ""
+
+    def finish(self, reason: str = "finished early at your request") -> None:
+        self.reason = reason
+        self._finish.set()
+        self._running.set()  # a paused job must wake up to finish
+
+    @property
+    def finishing(self) -> bool:
+        return self._finish.is_set()
 
     def cancel(self, reason: str = "cancelled") -> None:
         self.reason = reason

@@ -11,9 +11,12 @@ import contextlib
 import json
 import os
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 from app import __version__
+from app.core.base.companions import open_regular
 from app.core.base.rangemap import SEVERITY, STATUSES, RangeMap
 
 PHASE_STATUS = {"copy": "?", "trim": "*", "scrape": "/", "retry": "-", "fill": "F", "done": "+"}
@@ -47,17 +50,18 @@ class Mapfile:
 META_PREFIX = "# discvault: "
 
 
-def parse(text: str, sector_size: int, size_sectors: int | None = None) -> Mapfile:
-    """Parse mapfile text. ``size_sectors`` bounds the domain (blocks past it are dropped);
-    without it the domain ends where the last block ends."""
+def parse(text: str | Iterable[str], sector_size: int, size_sectors: int | None = None) -> Mapfile:
+    """Parse mapfile text (or its lines). ``size_sectors`` bounds the domain (blocks past it
+    are dropped); without it the domain ends where the last block ends."""
     rows: list[tuple[int, int, str]] = []
     head: tuple[int, str, int] | None = None
     meta: dict[str, object] = {}
-    for lineno, raw in enumerate(text.splitlines(), 1):
+    lines = text.splitlines() if isinstance(text, str) else text
+    for lineno, raw in enumerate(lines, 1):
         if raw.startswith(META_PREFIX):
             try:
                 found = json.loads(raw[len(META_PREFIX) :])
-            except ValueError as e:
+            except (ValueError, RecursionError) as e:  # RecursionError: nested 100 000 deep
                 raise MapfileError(f"line {lineno}: DiscVault's comment is damaged") from e
             if not isinstance(found, dict):
                 raise MapfileError(f"line {lineno}: DiscVault's comment is damaged")
@@ -103,18 +107,33 @@ def parse(text: str, sector_size: int, size_sectors: int | None = None) -> Mapfi
     return Mapfile(rmap, sector_size, head[0], head[1], head[2], extent, meta)
 
 
+MAX_LINE = 1 << 20  # DiscVault's comment line is a few kilobytes; ddrescue's lines are short
+
+
+def _lines(f: BinaryIO) -> Iterator[str]:
+    """The file's lines, each checked as it is read: a file that is no mapfile (an image given
+    as --map by mistake) is refused at its first bad line, never read whole into memory."""
+    for lineno, raw in enumerate(iter(lambda: f.readline(MAX_LINE + 1), b""), 1):
+        if len(raw) > MAX_LINE:
+            raise MapfileError(f"line {lineno} is longer than {MAX_LINE} bytes: not a mapfile")
+        try:
+            yield raw.decode("ascii").rstrip("\r\n")
+        except UnicodeDecodeError as e:
+            raise MapfileError("not a ddrescue mapfile (binary data)") from e
+
+
 def load(path: str, sector_size: int, size_sectors: int | None = None) -> Mapfile:
     try:
-        with open(path, encoding="ascii", errors="strict") as f:
-            text = f.read()
-    except UnicodeDecodeError as e:
-        raise MapfileError(f"{path}: not a ddrescue mapfile (binary data)") from e
+        fd = open_regular(path)
     except OSError as e:
         raise MapfileError(f"{path}: {e.strerror}") from e
     try:
-        return parse(text, sector_size, size_sectors)
+        with os.fdopen(fd, "rb") as f:
+            return parse(_lines(f), sector_size, size_sectors)
     except MapfileError as e:
         raise MapfileError(f"{path}: {e}") from e
+    except OSError as e:
+        raise MapfileError(f"{path}: {e.strerror}") from e
 
 
 def format_mapfile(
@@ -138,9 +157,17 @@ def format_mapfile(
 
 
 def save_atomic(path: str, text: str) -> None:
-    """Replace ``path`` so that a crash at any instant leaves the old or the new file whole."""
+    """Replace ``path`` so that a crash at any instant leaves the old or the new file whole.
+
+    The temporary name is ours, but it sits where anyone who can write the folder can put
+    something first: whatever is there (a file a crash left, or a link to the source that
+    would have us write through it) is removed, never opened, and the new file is created
+    exclusively (a link put back in between makes the open fail, not follow it)."""
     tmp = f"{path}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp)  # a folder there fails here, named by the error
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(tmp, flags | getattr(os, "O_BINARY", 0), 0o644)
     try:
         data = text.encode("ascii")
         view = memoryview(data)

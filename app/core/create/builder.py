@@ -1,22 +1,28 @@
 """Folder -> .iso (ISO 9660 level 3 + Joliet + Rock Ridge, optional UDF 2.60 and El Torito).
 
-Everything that can make the build fail is checked before a byte is written (label, unreadable
-or special files, size against the chosen medium); the image is written to ``OUT.part`` and
-renamed only when complete, so a failed or cancelled build leaves nothing behind.
+Everything that can make the build fail is checked before a byte is written (the output path,
+the label, unreadable or special files, the exact size against the chosen medium); the image is
+written to ``OUT.part`` and renamed only when complete, so a failed or cancelled build leaves
+nothing behind. The steps live in their own modules: ``scan`` (the folder), ``names`` (the label
+rule and per-system names), ``layout`` (pycdlib, with the source's dates), ``estimate`` (the
+size, fast, for the Create page).
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
-import re
-import stat
-from dataclasses import dataclass
-from typing import Any
+import time
+from dataclasses import dataclass, field
 
 from app.core.base.events import Cancelled, CancelToken, Progress, ProgressCallback, no_progress
 from app.core.base.seekio import SizedReader
 from app.core.base.units import human_bytes
+from app.core.create.errors import BuildError
+from app.core.create.estimate import estimate_bytes
+from app.core.create.names import normalise_label, printable, suggest_label
+from app.core.create.scan import Entry, Tree, scan
 
 MEDIA = {  # user-data capacity in bytes
     "cd": 360_000 * 2048,  # 80 min CD-R, 703 MiB
@@ -25,19 +31,24 @@ MEDIA = {  # user-data capacity in bytes
     "bd": 12_219_392 * 2048,  # BD-R 25 GB
     "bd-dl": 24_438_784 * 2048,  # BD-R DL 50 GB
 }
-LABEL_RE = re.compile(r"^[A-Z0-9_]{0,32}$")
-JOLIET_MAX_BYTES = 64  # pycdlib's limit, in UTF-16 bytes: 32 characters (Rock Ridge keeps all)
 
-
-class BuildError(Exception):
-    """The folder cannot become an image as asked; the message says what to change."""
+__all__ = [
+    "MEDIA",
+    "BuildError",
+    "BuildOptions",
+    "BuildResult",
+    "build_iso",
+    "estimate_bytes",
+    "label_for",
+    "scan",
+]
 
 
 @dataclass
 class BuildOptions:
-    label: str = ""
+    label: str = ""  # empty: derived from the folder's name
     udf: bool = False
-    boot: str | None = None  # path inside the folder of a no-emulation boot image
+    boot: str | None = None  # no-emulation boot image: a path inside the folder
     include_hidden: bool = True
     media: str | None = None
     force: bool = False
@@ -51,135 +62,118 @@ class BuildResult:
     links: int
     data_bytes: int
     image_bytes: int
+    label: str = ""
+    undecodable: list[str] = field(default_factory=list)  # names kept byte for byte in RR
 
 
-def normalise_label(label: str) -> str:
-    lab = label.strip().upper().replace(" ", "_").replace("-", "_")
-    if not LABEL_RE.match(lab):
-        raise BuildError(f"volume label {label!r}: use letters, digits, spaces or _ (at most 32)")
-    return lab
+def label_for(folder: str, label: str) -> str:
+    """The label the image gets: the user's, by the label rule, or one made from the name."""
+    if label.strip():
+        return normalise_label(label)
+    return suggest_label(os.path.basename(os.path.abspath(folder)))
+
+
+def check_output(folder: str, out: str, force: bool) -> None:
+    """Refuse an output that cannot be written or would destroy something, before any work."""
+    shown = printable(out)
+    if os.path.isdir(out):
+        raise BuildError(
+            f"{shown} is a folder — give the image a file name, e.g. "
+            f"{os.path.join(shown, os.path.basename(os.path.abspath(folder)) or 'disc')}.iso"
+        )
+    if os.path.lexists(out) and not force:
+        raise BuildError(f"{shown} exists — choose another name, or pass --force to replace it")
+    parent = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(parent):
+        raise BuildError(f"{printable(parent)} does not exist — create it or choose another place")
+    if not os.access(parent, os.W_OK):
+        raise BuildError(f"cannot write in {printable(parent)} — choose another place")
+
+
+def boot_path(folder: str, tree: Tree, boot: str) -> str:
+    """The boot image as a path relative to ``folder`` (given relative or absolute)."""
+    rel = boot
+    if os.path.isabs(boot):
+        rel = os.path.relpath(boot, os.path.abspath(folder))
+    rel = rel.replace(os.sep, "/").strip("/")
+    if rel.startswith("../") or rel == "..":
+        raise BuildError(
+            f"boot image {printable(boot)} is outside {printable(folder)} — copy it into the folder"
+        )
+    if not any(e.rel == rel and e.kind == "file" for e in tree.entries):
+        raise BuildError(
+            f"boot image {printable(boot)!r} is not a file in {printable(folder)} — give its "
+            "path inside the folder"
+        )
+    return rel
+
+
+def _pread(fd: int, size: int, pos: int) -> bytes:
+    if hasattr(os, "pread"):
+        return os.pread(fd, size, pos)
+    os.lseek(fd, pos, os.SEEK_SET)  # Windows has no pread; one reader per fd, so this is safe
+    return os.read(fd, size)
+
+
+class SourceReadError(BuildError):
+    """A source file failed while its data was being copied into the image."""
 
 
 class _LazyFile(SizedReader):
-    """Opens its file only while pycdlib copies it, so a 20 000-file tree needs one fd."""
+    """Opens its file only while pycdlib copies it, so a 20 000-file tree needs one fd, and
+    names the source file (not the image) when it cannot be read."""
 
-    def __init__(self, path: str, size: int) -> None:
+    def __init__(self, path: str, rel: str, size: int) -> None:
         super().__init__(size)
         self.path = path
-        self._f: io.BufferedReader | None = None
+        self.rel = rel
+        self._fd: int | None = None
+
+    def _fail(self, why: str) -> SourceReadError:
+        return SourceReadError(
+            f"{printable(self.rel)}: {why} — the unfinished image was removed; copy the file "
+            "off (or leave it out) and build again"
+        )
+
+    def _pread(self, pos: int, size: int) -> bytes:
+        try:
+            if self._fd is None:
+                self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+            data = _pread(self._fd, size, pos)
+            while len(data) < size:  # a short read is allowed; an empty one is the end
+                more = _pread(self._fd, size - len(data), pos + len(data))
+                if not more:
+                    raise self._fail("it shrank while the image was being written")
+                data += more
+        except OSError as e:
+            raise self._fail(f"cannot be read ({e.strerror or e})") from None
+        if pos + size >= self.size:
+            self._close_fd()
+        return data
+
+    def read(self, size: int | None = -1) -> bytes:
+        # pycdlib reads 1 MiB blocks: one pread straight into a bytes object, no extra copy.
+        left = self.size - self.pos
+        size = left if size is None or size < 0 else min(size, left)
+        if size <= 0:
+            return b""
+        data = self._pread(self.pos, size)
+        self.pos += size
+        return data
 
     def _read_at(self, pos: int, view: memoryview) -> int:
-        if self._f is None:
-            self._f = open(self.path, "rb")  # noqa: SIM115 (closed at end of data)
-        self._f.seek(pos)
-        n = self._f.readinto(view) or 0
-        if n < len(view):
-            raise OSError(f"{self.path} shrank while the image was being written")
-        if pos + n >= self.size:
-            self._f.close()
-            self._f = None
-        return n
+        data = self._pread(pos, len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def _close_fd(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
     def close(self) -> None:
-        if self._f is not None:
-            self._f.close()
-            self._f = None
+        self._close_fd()
         super().close()
-
-
-def _iso_name(name: str, is_dir: bool, taken: set[str]) -> str:
-    """A level-3 ISO 9660 name (d-characters, 30/31 chars), unique within its directory."""
-    up = re.sub(r"[^A-Z0-9_.]", "_", name.upper())
-    if is_dir:
-        base, ext = up.replace(".", "_")[:31], ""
-    else:
-        stem, dot, ext = up.rpartition(".")
-        base, ext = (stem, ext) if dot and stem else (up, "")
-        base, ext = base.replace(".", "_"), ext.replace(".", "_")[:8]
-        base = base[: 30 - len(ext) - 1] if ext else base[:30]
-    candidate = base + (f".{ext}" if ext else "")
-    k = 1
-    while candidate in taken or not base:
-        suffix = f"_{k}"
-        b = (base or "_")[: (31 if is_dir else 30 - len(ext) - 1) - len(suffix)] + suffix
-        candidate = b + (f".{ext}" if ext else "")
-        k += 1
-    taken.add(candidate)
-    return candidate
-
-
-def _fit_joliet(name: str, room: int) -> str:
-    while len(name.encode("utf-16-be")) > room:
-        name = name[:-1]
-    return name
-
-
-def _joliet_name(name: str, taken: set[str]) -> str:
-    cand = _fit_joliet(name, JOLIET_MAX_BYTES)
-    k = 1
-    while cand.casefold() in taken:
-        suffix = f"~{k}"
-        cand = _fit_joliet(name, JOLIET_MAX_BYTES - 2 * len(suffix)) + suffix
-        k += 1
-    taken.add(cand.casefold())
-    return cand
-
-
-@dataclass
-class _Entry:
-    rel: str  # relative path with "/"
-    kind: str  # dir, file, link
-    size: int = 0
-    target: str = ""
-    mode: int = 0o644
-
-
-def scan(folder: str, opts: BuildOptions) -> list[_Entry]:
-    if not os.path.isdir(folder):
-        raise BuildError(f"{folder}: not a folder")
-    entries: list[_Entry] = []
-    problems: list[str] = []
-    for root, dirs, files in os.walk(
-        folder, onerror=lambda e: problems.append(f"{e.filename}: {e.strerror}")
-    ):
-        if not opts.include_hidden:
-            dirs[:] = [d for d in dirs if not d.startswith(".")]
-            files = [f for f in files if not f.startswith(".")]
-        dirs.sort()
-        rel_root = os.path.relpath(root, folder).replace(os.sep, "/")
-        rel_root = "" if rel_root == "." else rel_root
-        for name in dirs + sorted(files):
-            full = os.path.join(root, name)
-            rel = f"{rel_root}/{name}" if rel_root else name
-            st = os.lstat(full)
-            if stat.S_ISLNK(st.st_mode):
-                entries.append(_Entry(rel, "link", target=os.readlink(full)))
-                if name in dirs:
-                    dirs.remove(name)  # never follow links out of the folder
-            elif stat.S_ISDIR(st.st_mode):
-                entries.append(_Entry(rel, "dir", mode=st.st_mode & 0o7777))
-            elif stat.S_ISREG(st.st_mode):
-                try:
-                    with open(full, "rb") as f:
-                        f.read(1)
-                except OSError as e:
-                    problems.append(f"{rel}: {e.strerror}")
-                    continue
-                entries.append(_Entry(rel, "file", st.st_size, mode=st.st_mode & 0o7777))
-            else:
-                problems.append(f"{rel}: not a regular file (device, pipe or socket)")
-    if problems:
-        listed = "; ".join(problems[:10]) + (
-            f"; and {len(problems) - 10} more" if len(problems) > 10 else ""
-        )
-        raise BuildError(f"cannot read {len(problems)} item(s) — nothing was written: {listed}")
-    return entries
-
-
-def estimate_bytes(entries: list[_Entry]) -> int:
-    data = sum(-(-e.size // 2048) * 2048 for e in entries if e.kind == "file")
-    meta = (len(entries) * 3 + 64) * 2048  # directories, path tables, RR, Joliet: generous
-    return data + meta
 
 
 def build_iso(
@@ -189,122 +183,107 @@ def build_iso(
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> BuildResult:
-    import pycdlib
+    from app.core.create.layout import lay_out  # pycdlib: imported only when building
 
     o = opts or BuildOptions()
     token = cancel or CancelToken()
-    label = normalise_label(o.label or os.path.basename(os.path.abspath(folder)) or "DISC")
-    if os.path.exists(out) and not o.force:
-        raise BuildError(f"{out} exists: choose another name, or pass --force to replace it")
-    entries = scan(folder, o)
-    need = estimate_bytes(entries)
-    if o.media is not None:
-        cap = MEDIA[o.media]
-        if need > cap:
-            raise BuildError(
-                f"the folder needs about {human_bytes(need)} but a {o.media} holds "
-                f"{human_bytes(cap)}: choose a larger medium or fewer files"
-            )
-    try:
-        return _build(pycdlib, folder, out, o, label, entries, progress, token)
-    except pycdlib.pycdlibexception.PyCdlibException as e:
-        raise BuildError(f"cannot build the image: {e}") from e
-
-
-def _build(
-    pycdlib: Any,
-    folder: str,
-    out: str,
-    o: BuildOptions,
-    label: str,
-    entries: list[_Entry],
-    progress: ProgressCallback,
-    token: CancelToken,
-) -> BuildResult:
-    iso = pycdlib.PyCdlib()
-    iso.new(
-        interchange_level=3,
-        vol_ident=label,
-        joliet=3,
-        rock_ridge="1.09",
-        udf="2.60" if o.udf else None,
-        app_ident_str="DISCVAULT",
-    )
-    iso_paths: dict[str, str] = {"": ""}
-    joliet_paths: dict[str, str] = {"": ""}
-    taken: dict[str, set[str]] = {}
-    jtaken: dict[str, set[str]] = {}
-    result = BuildResult(out, 0, 0, 0, 0, 0)
-    lazies: list[_LazyFile] = []
-    file_paths: dict[str, str] = {}
-    for e in entries:
-        parent, _, name = e.rel.rpartition("/")
-        iname = _iso_name(name, e.kind == "dir", taken.setdefault(parent, set()))
-        jname = _joliet_name(name, jtaken.setdefault(parent, set()))
-        ipath = f"{iso_paths[parent]}/{iname}"
-        jpath = f"{joliet_paths[parent]}/{jname}"
-        upath = "/" + e.rel if o.udf else None
-        if e.kind == "dir":
-            iso_paths[e.rel], joliet_paths[e.rel] = ipath, jpath
-            iso.add_directory(
-                ipath, rr_name=name, joliet_path=jpath, udf_path=upath, file_mode=0o40000 | e.mode
-            )
-            result.dirs += 1
-        elif e.kind == "file":
-            lf = _LazyFile(os.path.join(folder, e.rel), e.size)
-            lazies.append(lf)
-            file_paths[e.rel] = ipath
-            iso.add_fp(
-                lf,
-                e.size,
-                f"{ipath};1",
-                rr_name=name,
-                joliet_path=jpath,
-                udf_path=upath,
-                file_mode=0o100000 | e.mode,
-            )
-            result.files += 1
-            result.data_bytes += e.size
-        else:
-            iso.add_symlink(
-                f"{ipath};1",
-                rr_symlink_name=name,
-                rr_path=e.target,
-                udf_symlink_path=upath,
-                udf_target=e.target if o.udf else None,
-            )
-            result.links += 1
-    if o.boot:
-        boot_iso = file_paths.get(o.boot.strip("/"))
-        if boot_iso is None:
-            raise BuildError(f"boot image {o.boot!r} is not a file in {folder}")
-        iso.add_eltorito(
-            f"{boot_iso};1",
-            bootcatfile="/BOOT.CAT;1",
-            rr_bootcatname="boot.catalog",
-            joliet_bootcatfile="/boot.catalog",
-            udf_bootcatfile="/boot.catalog" if o.udf else None,
-        )
+    label = label_for(folder, o.label)
+    check_output(folder, out, o.force)
     part = out + ".part"
+    tree = scan(folder, o.include_hidden, exclude=(out, part), cancel=token)
+    boot_rel = boot_path(folder, tree, o.boot) if o.boot else None
+    lazies: list[_LazyFile] = []
 
-    def on_write(done: int, size: int, _opaque: object) -> None:
-        if token.cancelled:
-            raise Cancelled(token.reason)
-        progress(Progress("build", 1, 1, done, size, done, 0, 0, 0.0, None))
+    def source(e: Entry) -> _LazyFile:
+        lf = _LazyFile(os.path.join(folder, e.rel), e.rel, e.size)
+        lazies.append(lf)
+        return lf
 
+    def tick(done: int, total: int) -> None:
+        progress(Progress("prepare", 1, 2, done, total, done, 0, 0, 0.0, None))
+
+    lay = lay_out(tree, label, o.udf, source, token, tick)
+    iso = lay.iso
     try:
-        with open(part, "wb") as f:
-            iso.write_fp(f, blocksize=1 << 20, progress_cb=on_write)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(part, out)
-    except BaseException:
-        if os.path.exists(part):
-            os.unlink(part)
-        raise
+        if boot_rel is not None:
+            iso.add_eltorito(
+                f"{lay.file_paths[boot_rel]};1",
+                bootcatfile="/BOOT.CAT;1",
+                rr_bootcatname="boot.catalog",
+                joliet_bootcatfile="/boot.catalog",
+                udf_bootcatfile="/boot.catalog" if o.udf else None,
+            )
+        size = lay.image_bytes
+        if o.media is not None and size > MEDIA[o.media]:
+            raise BuildError(
+                f"the image would be {human_bytes(size)} but a {o.media} holds "
+                f"{human_bytes(MEDIA[o.media])} — choose a larger medium or fewer files"
+            )
+        _write(iso, out, part, progress, token)
     finally:
         iso.close()
         for lf in lazies:
             lf.close()
-    result.image_bytes = os.path.getsize(out)
-    return result
+    return BuildResult(
+        out,
+        lay.files,
+        lay.dirs,
+        lay.links,
+        lay.data_bytes,
+        os.path.getsize(out),
+        label,
+        lay.undecodable,
+    )
+
+
+_FLUSH_EVERY = 64 << 20  # start the disk writing behind us every 64 MiB (see _write)
+
+
+def _write(
+    iso: object, out: str, part: str, progress: ProgressCallback, token: CancelToken
+) -> None:
+    start = time.monotonic()
+    state = {"shown": 0.0, "flushed": 0}
+
+    def on_write(done: int, size: int, _opaque: object) -> None:
+        # pycdlib calls this per file; a 20 000-file image would send 40 000 events.
+        if token.cancelled:
+            raise Cancelled(token.reason)
+        if done - state["flushed"] >= _FLUSH_EVERY:
+            state["flushed"] = done
+            _start_writeback(f)
+        now = time.monotonic()
+        if now - state["shown"] < 0.1 and done < size:
+            return
+        state["shown"] = now
+        secs = now - start
+        rate = done / secs if secs > 0.5 else 0.0
+        eta = (size - done) / rate if rate else None
+        progress(Progress("write", 2, 2, done, size, done, 0, 0, rate, eta))
+
+    try:
+        with open(part, "wb") as f:
+            iso.write_fp(f, blocksize=1 << 20, progress_cb=on_write)  # type: ignore[attr-defined]
+            f.flush()
+            os.fsync(f.fileno())  # the rename below must never publish a half-written image
+        os.replace(part, out)
+    except BaseException as e:
+        if os.path.lexists(part):
+            os.unlink(part)
+        if isinstance(e, OSError):
+            raise BuildError(
+                f"{printable(out)}: {e.strerror or e} — the unfinished image was removed; free "
+                "some space or choose another place"
+            ) from None
+        raise
+
+
+def _start_writeback(f: io.BufferedWriter) -> None:
+    """Ask the kernel to write what we wrote so far now, not all at the final fsync (which
+    then took 1.2 s of a 7 s build), and to keep a 4 GB image out of the page cache."""
+    advise = getattr(os, "posix_fadvise", None)
+    if advise is None:
+        return
+    f.flush()
+    with contextlib.suppress(OSError):
+        advise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)

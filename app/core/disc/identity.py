@@ -72,7 +72,7 @@ class DiscIdentity:
                 int(doc["sectors"]),
                 str(doc.get("label", "")),
             )
-        except (KeyError, TypeError, ValueError) as e:
+        except (KeyError, TypeError, ValueError, OverflowError) as e:  # 1e400 reads as inf
             raise ValueError(f"not a disc identity ({e})") from e
 
 

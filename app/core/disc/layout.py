@@ -39,6 +39,11 @@ class Track:
     length: int  # sectors, up to the next track or the session's lead-out
     kind: TrackKind = TrackKind.MODE1
     runout: int = 0  # trailing sectors that may be TAO run-out: "not data" when unreadable
+    # Sectors before ``start`` that belong to this track (INDEX 00, its pregap): a BIN/CUE
+    # keeps them at the head of this track's file, as Redump does. They lie inside the previous
+    # track's TOC extent, so they change no region; the first track of a session has none
+    # (its pregap is in the lead-in/session gap).
+    pregap: int = 0
 
     @property
     def end(self) -> int:
@@ -110,6 +115,11 @@ class DiscLayout:
         and session gaps included (as zero-filled sectors that are "not data")."""
         return max((t.end for t in self.data_tracks), default=0)
 
+    @property
+    def tracks_end(self) -> int:
+        """The end of the last track of any kind (where a BIN/CUE of the disc ends)."""
+        return max((t.end for t in self.tracks), default=0)
+
     def gaps(self) -> list[tuple[int, int]]:
         """Sectors between sessions (lead-out, lead-in, pregap) as ``[start, end)`` runs."""
         out = []
@@ -152,6 +162,7 @@ class DiscLayout:
                             "length": t.length,
                             "kind": str(t.kind),
                             "runout": t.runout,
+                            "pregap": t.pregap,
                         }
                         for t in s.tracks
                     ],
@@ -177,6 +188,7 @@ class DiscLayout:
                         int(t["length"]),
                         TrackKind(t["kind"]),
                         int(t.get("runout", 0)),
+                        int(t.get("pregap", 0)),
                     )
                     for t in s["tracks"]
                 )
@@ -187,7 +199,7 @@ class DiscLayout:
                 str(doc.get("medium", "")),
                 tuple(str(n) for n in doc.get("notes", [])),
             )
-        except (KeyError, TypeError, ValueError, AttributeError) as e:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
             raise ValueError(f"not a disc layout ({e})") from e
         layout.validate()
         return layout
@@ -196,11 +208,19 @@ class DiscLayout:
         """``ValueError`` when the layout contradicts itself (overlaps, negative sizes)."""
         last = -1
         for s in self.sessions:
+            prev_start = s.start
             for t in s.tracks:
                 if t.length < 0 or t.start < 0 or t.start < last or t.end > s.leadout:
                     raise ValueError(f"track {t.number} overlaps another or its lead-out")
                 if not 0 <= t.runout <= t.length:
                     raise ValueError(f"track {t.number}: run-out longer than the track")
+                if t.pregap < 0 or (t.pregap and t is s.tracks[0]):
+                    raise ValueError(
+                        f"track {t.number}: a session's first track has no pregap here"
+                    )
+                if t.pregap and t.start - t.pregap < prev_start:
+                    raise ValueError(f"track {t.number}: its pregap reaches into the track before")
+                prev_start = t.start
                 last = t.end
             last = max(last, s.leadout)
 

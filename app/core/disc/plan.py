@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from app.core.base.rangemap import FINISHED, RangeMap
+from app.core.base.rangemap import FINISHED, NON_TRIED, RangeMap
 from app.core.disc.claims import Claims
 from app.core.disc.layout import DiscLayout
 
@@ -72,16 +72,18 @@ class Plan:
                 out[r.kind] = out.get(r.kind, 0) + n
         return out
 
-    def damaged(self, rmap: RangeMap) -> int:
-        """Data sectors that are not finished: the only ones that count as unreadable."""
-        return sum(_unfinished(rmap, s, e) for s, e in self.runs(Kind.DATA))
+    def damaged(self, rmap: RangeMap, untried: bool = True) -> int:
+        """Data sectors that are not finished: the only ones that count as unreadable.
+        ``untried=False`` leaves out sectors never tried: a rip that copy protection stopped
+        never asked for them, so it cannot call them unreadable."""
+        return sum(_unfinished(rmap, s, e, untried) for s, e in self.runs(Kind.DATA))
 
-    def damaged_runs(self, rmap: RangeMap) -> list[tuple[int, int, str]]:
+    def damaged_runs(self, rmap: RangeMap, untried: bool = True) -> list[tuple[int, int, str]]:
         out = []
         for s, e in self.runs(Kind.DATA):
             for a, b, st in rmap.runs():
                 lo, hi = max(a, s), min(b, e)
-                if lo < hi and st != FINISHED:
+                if lo < hi and st != FINISHED and (untried or st != NON_TRIED):
                     out.append((lo, hi, st))
         return out
 
@@ -99,8 +101,9 @@ class Plan:
             cut = r.start
         return max(cut, min(claims_end, self.sectors))
 
-    def describe(self, rmap: RangeMap) -> str:
-        """ "2 sessions, 3 tracks (1 audio), 2 run-out sectors (not data), 0 damaged"."""
+    def describe(self, rmap: RangeMap, not_read: str = "") -> str:
+        """ "2 sessions, 3 tracks (1 audio), 2 run-out sectors (not data), 0 damaged".
+        ``not_read``: why the sectors never tried were not read (then they are not damage)."""
         parts = [self.layout.summary()]
         for kind, n in self.not_data(rmap).items():
             word = "sector" if n == 1 else "sectors"
@@ -108,17 +111,22 @@ class Plan:
                 parts.append(f"{n} audio {word} (not part of an ISO)")
             else:
                 parts.append(f"{n} {kind} {word} (not data)")
-        parts.append(f"{self.damaged(rmap)} damaged")
+        damaged = self.damaged(rmap, untried=not not_read)
+        if not_read:
+            n = self.damaged(rmap) - damaged
+            if n:
+                parts.append(f"{n} sector{'s' if n != 1 else ''} not read ({not_read})")
+        parts.append(f"{damaged} damaged")
         return ", ".join(parts)
 
     def to_json(self) -> list[list[object]]:
         return [[r.start, r.end, str(r.kind)] for r in self.regions if r.kind is not Kind.DATA]
 
 
-def _unfinished(rmap: RangeMap, start: int, end: int) -> int:
+def _unfinished(rmap: RangeMap, start: int, end: int, untried: bool = True) -> int:
     n = 0
     for a, b, st in rmap.runs():
-        if st != FINISHED:
+        if st != FINISHED and (untried or st != NON_TRIED):
             n += max(0, min(b, end) - max(a, start))
     return n
 
@@ -132,12 +140,18 @@ def _last_finished(rmap: RangeMap, start: int, end: int) -> int | None:
 
 
 def make(
-    layout: DiscLayout, claims: Claims, capacity: int | None = None, at_least: int = 0
+    layout: DiscLayout,
+    claims: Claims,
+    capacity: int | None = None,
+    at_least: int = 0,
+    raw: bool = False,
 ) -> Plan:
     """Decide the domain and its regions. ``capacity``: what the device says it holds;
-    ``at_least``: a domain an earlier run already covered (never shrink a resume)."""
+    ``at_least``: a domain an earlier run already covered (never shrink a resume); ``raw``:
+    2352-byte sectors (BIN/CUE), where audio is data like any other track and the domain runs
+    to the end of the last track."""
     notes = list(claims.notes)
-    end = max(layout.end, at_least)
+    end = max(layout.tracks_end if raw else layout.end, at_least)
     if claims.end > end:
         who = ", ".join(c.describe() for c in claims.claims if c.end > end)
         if capacity is not None and claims.end > capacity:
@@ -154,14 +168,20 @@ def make(
         if t.start >= end:
             continue
         if not t.is_data:
-            marks.append((t.start, min(t.end, end), Kind.AUDIO))
+            if not raw:
+                marks.append((t.start, min(t.end, end), Kind.AUDIO))
         elif t.runout:
             marks.append((t.end - t.runout, min(t.end, end), Kind.RUNOUT))
     for a, b in layout.gaps():
         if a < end:
             marks.append((a, min(b, end), Kind.GAP))
     if claims.found and claims.end < end:
-        marks.append((claims.end, end, Kind.RUNOUT))
+        if raw:  # past the filesystems, a data track's sectors hold nothing; audio is audio
+            for t in layout.data_tracks:
+                if t.end > claims.end and t.start < end:
+                    marks.append((max(t.start, claims.end), min(t.end, end), Kind.RUNOUT))
+        else:
+            marks.append((claims.end, end, Kind.RUNOUT))
     regions = _paint(end, marks)
     return Plan(layout, end, regions, notes, claims.kinds())
 
@@ -184,7 +204,10 @@ def from_json(layout: DiscLayout, sectors: int, doc: object) -> Plan:
     for item in doc:
         if not isinstance(item, list) or len(item) != 3:
             raise ValueError("not a region")
-        a, b, kind = int(item[0]), int(item[1]), Kind(str(item[2]))
+        try:
+            a, b, kind = int(item[0]), int(item[1]), Kind(str(item[2]))
+        except OverflowError as e:  # JSON's 1e400 reads as infinity
+            raise ValueError("a region outside the image") from e
         if not 0 <= a <= b <= sectors or kind is Kind.DATA:
             raise ValueError("a region outside the image")
         marks.append((a, b, kind))

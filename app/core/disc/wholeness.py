@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from dataclasses import dataclass, field
 
-from app.core.base.companions import Companions
+from app.core.base.companions import Companions, read_small
 from app.core.base.compat import pread
 from app.core.base.sector import SECTOR
 from app.core.disc import claims as claimsmod
@@ -31,11 +32,10 @@ class ImageLayout:
 def _recorded_sessions(comp: Companions) -> int:
     """How many sessions the backup's own report or mapfile says the disc had (0: unknown)."""
     try:
-        with open(comp.report, encoding="utf-8") as f:
-            doc = json.load(f)
+        doc = json.loads(read_small(comp.report, 64 << 20))
         sessions = doc["disc"]["layout"]["sessions"]
         return len(sessions) if isinstance(sessions, list) else 0
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return 0
 
 
@@ -106,17 +106,23 @@ class Wholeness:
         return f"whole: {self.sectors} sectors (no filesystem found to say how many it needs)"
 
 
-def check(path: str, fd: int | None = None) -> Wholeness:
-    """``OSError`` when the file cannot be read at all."""
+def check(path: str, fd: int | None = None, layout: DiscLayout | None = None) -> Wholeness:
+    """``OSError`` when the file cannot be read at all. ``layout``: what the disc says of
+    itself when ``path`` is a drive (its TOC), instead of a cue sheet."""
     own = fd is None
     if fd is None:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     try:
         size = os.fstat(fd).st_size
-        il = layout_of(path, size // SECTOR)
+        if size == 0 and stat.S_ISBLK(os.fstat(fd).st_mode):
+            size = os.lseek(fd, 0, os.SEEK_END)  # a block device's size
+        il = layout_of(path, size // SECTOR) if layout is None else ImageLayout(layout, [], True)
 
         def read(lba: int, count: int) -> bytes:
-            data = pread(fd, count * SECTOR, lba * SECTOR)
+            try:
+                data = pread(fd, count * SECTOR, lba * SECTOR)
+            except OSError as e:  # a device's unreadable sector: that structure stays unknown
+                raise ReadError(lba, count, e.errno or 5) from None
             if len(data) < count * SECTOR:
                 raise ReadError(lba, count, 5)
             return data

@@ -29,7 +29,7 @@ from app.core.fs import zisofs
 from app.core.fs.boot import BOOT_DIR, boot_images
 from app.core.fs.inspection import Inspection
 from app.core.fs.links import LinkJudge
-from app.core.fs.node import SECTOR, InspectError, Node
+from app.core.fs.node import InspectError, Node
 from app.core.fs.outdir import TEMP_PREFIX, TEMP_SUFFIX, Dir, NotADir, OutDir
 
 CHUNK = 1 << 20
@@ -267,7 +267,7 @@ class _Extraction:
 
     def _copy(self, node: Node, fd: int) -> int:
         if node.zisofs is not None:
-            read = zisofs.stored_reader(self.insp.img, node.extents)
+            read = zisofs.stored_reader(self.insp.img, node.spans())
             chunks: Iterable[bytes] = zisofs.decompress(
                 read, node.size, self.token.raise_if_cancelled, node.zisofs
             )
@@ -289,8 +289,8 @@ class _Extraction:
     def _plain(self, node: Node) -> Iterator[bytes]:
         left = node.size
         img = self.insp.img
-        for lba, ln in node.extents:
-            off, end = lba * SECTOR, lba * SECTOR + min(ln, left)
+        for start, ln in node.spans():
+            off, end = start, start + min(ln, left)
             while off < end:
                 self.token.raise_if_cancelled()
                 data = img.read(off, min(CHUNK, end - off))
@@ -299,6 +299,8 @@ class _Extraction:
                 off += len(data)
                 left -= len(data)
                 yield data
+        if left > 0 and node.problem:  # HFS: the extents end before the size: no short copy
+            raise InspectError(node.problem)
 
     # ---- links, last --------------------------------------------------------------------------
     def make_links(self) -> None:

@@ -117,6 +117,8 @@ class HfsFilesystem:
         cnid, depth = node.ref
         if depth > MAX_DEPTH:
             raise InspectError(f"{node.path}: folders nested deeper than {MAX_DEPTH}")
+        if node is self.root:
+            self.seen.clear()  # a new pass over the tree (Inspection guards loops across it)
         if cnid in self.seen:
             raise InspectError(f"{node.path}: folder loop (folder ID {cnid} listed twice)")
         self.seen.add(cnid)

@@ -15,7 +15,6 @@ import itertools
 import struct
 import unicodedata
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 from app.core.fs.node import SECTOR, Image, InspectError, Node
 
@@ -27,13 +26,7 @@ HFS_EPOCH = 2_082_844_800  # seconds from 1904-01-01 to 1970-01-01
 KeyFn = Callable[[bytes], tuple[int, ...]]
 
 
-@dataclass(slots=True)
-class MacNode(Node):
-    """A node whose data need not start on a 2048-byte sector (HFS allocation blocks sit at any
-    512-byte offset): ``byte_extents`` are its exact (image byte offset, bytes) runs, while
-    ``extents`` name the sectors that hold them, each counted from its sector's first byte."""
-
-    byte_extents: list[tuple[int, int]] | None = None
+MacNode = Node  # its byte_extents field lives in Node
 
 
 def mac_time(t: int) -> float | None:

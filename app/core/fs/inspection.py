@@ -11,12 +11,21 @@ import struct
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from app.core.base import mapfile
-from app.core.base.rangemap import FINISHED, RangeMap
-from app.core.fs.iso9660 import BootEntry, IsoFilesystem, read_boot_catalog, read_descriptors
+from app.core.base.rangemap import FINISHED
+from app.core.disc.layout import DiscLayout
+from app.core.fs.hfs import HfsFilesystem
+from app.core.fs.hfsplus import HfsPlusFilesystem
+from app.core.fs.iso9660 import BootEntry, IsoFilesystem
 from app.core.fs.node import MAX_ENTRIES, SECTOR, Image, InspectError, Node, missing_bytes
-from app.core.fs.udf import UdfFilesystem, UdfInfo
+from app.core.fs.udf import UdfFilesystem
+
+if TYPE_CHECKING:
+    from app.core.disc.wholeness import Wholeness
+
+Reader = IsoFilesystem | UdfFilesystem | HfsFilesystem | HfsPlusFilesystem
 
 __all__ = ["InspectError", "Inspection", "Node", "open_image"]
 
@@ -45,8 +54,8 @@ class Inspection:
     volumes: list[dict[str, object]]
     boot: list[BootEntry]
     hybrid: list[str]
-    required_sectors: int  # what the filesystem says the image must hold
-    fs: IsoFilesystem | UdfFilesystem
+    required_sectors: int  # what the filesystems say the image must hold
+    fs: Reader
     img: Image
     problems: list[str] = field(default_factory=list)  # the first PROBLEM_LINES, one line each
     # Per kind of problem (see node.PROBLEM_KINDS), over every problem found: how many, and the
@@ -60,6 +69,15 @@ class Inspection:
     _cached: _Walk | None = None
     _known: set[tuple[str, str]] = field(default_factory=set)
     _plock: threading.Lock = field(default_factory=threading.Lock)
+    wholeness: Wholeness | None = None
+    layout: DiscLayout | None = None  # from the cue sheet beside the image, else one track
+    session: int = 1  # the session shown
+    view: str = "iso9660"  # the filesystem tree shown: "iso9660", "udf" or "hfs"
+    views: list[str] = field(default_factory=list)  # the trees this image holds
+    # Multi-session, viewing an earlier session: paths the last session deleted or replaced.
+    later: dict[str, str] = field(default_factory=dict)
+    # A BIN/CUE: every track (audio ones too) with its LBA, length, pregap and file.
+    tracks: list[dict[str, object]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._cached = self._new_walk()
@@ -75,6 +93,13 @@ class Inspection:
     @property
     def whole(self) -> bool:
         return self.missing_sectors == 0 and self.size % SECTOR == 0
+
+    @property
+    def sessions(self) -> list[tuple[int, int, int]]:
+        """(number, first LBA, end) of each data session (one for a plain image)."""
+        if self.layout is None:
+            return [(1, 0, self.sectors)]
+        return [(s.number, s.start, s.leadout) for s in self.layout.data_sessions]
 
     def problem(self, message: str, kind: str = "other") -> None:
         """Record one problem (once, however many walks meet it)."""
@@ -149,6 +174,8 @@ class Inspection:
                         break
                 if kid.problem:
                     self.problem(kid.problem, kid.problem_kind or "other")
+                if self.later:
+                    kid.later = self.later.get(kid.path, "")
                 yield kid
         except _READ_ERRORS as e:
             self._failed(node, e)
@@ -209,6 +236,8 @@ class Inspection:
                             break
                     if kid.problem:
                         self.problem(kid.problem, kid.problem_kind or "other")
+                    if self.later:
+                        kid.later = self.later.get(kid.path, "")
                     count += 1
                     if count > MAX_ENTRIES:
                         break
@@ -236,13 +265,14 @@ class Inspection:
 
     def damaged(self, map_path: str) -> list[tuple[str, str, int]]:
         """(path, kind, unreadable bytes) of every node on unreadable sectors, by path."""
-        rmap = mapfile.load(map_path, SECTOR, self.sectors).map
+        per = getattr(self.img, "map_sector_size", SECTOR)  # a BIN/CUE's map counts 2352
+        rmap = mapfile.load(map_path, per, self.sectors).map
         bad = [(s, e) for s, e, st in rmap.runs() if st != FINISHED]
         if not bad:
             return []
         out: list[tuple[str, str, int]] = []
         for node in (self.root, *self.walk(keep=False)):
-            lost = _bad_bytes(node.extents, bad, rmap) if node.extents else 0
+            lost = _bad_bytes(node.spans(), bad) if node.extents else 0
             if lost:
                 out.append((node.path, node.kind, lost))
         return sorted(out)
@@ -251,132 +281,36 @@ class Inspection:
         self.img.close()
 
 
-def _bad_bytes(extents: list[tuple[int, int]], bad: list[tuple[int, int]], rmap: RangeMap) -> int:
+def _bad_bytes(spans: list[tuple[int, int]], bad: list[tuple[int, int]]) -> int:
+    """Bytes of the (image byte offset, bytes) runs that fall on unreadable sectors."""
     lost = 0
-    for lba, ln in extents:
-        end = lba + -(-ln // SECTOR)
+    for off, ln in spans:
         for s, e in bad:
-            lo, hi = max(lba, s), min(end, e)
+            lo, hi = max(off, s * SECTOR), min(off + ln, e * SECTOR)
             if lo < hi:
-                last_partial = ln % SECTOR if hi == end and ln % SECTOR else SECTOR
-                lost += (hi - lo - 1) * SECTOR + last_partial
+                lost += hi - lo
     return lost
 
 
-def _hybrid(img: Image) -> list[str]:
-    s0 = img.read(0, 1024)
-    out = []
-    if len(s0) >= 512 and s0[510:512] == b"\x55\xaa":
-        kinds = {s0[446 + 16 * i + 4] for i in range(4)} - {0}
-        out.append("MBR (" + ", ".join(f"type 0x{k:02x}" for k in sorted(kinds)) + ")")
-        if 0xEE in kinds and s0[512:520] == b"EFI PART":
-            out.append("GPT")
-    return out
+def open_image(
+    path: str,
+    session: int | None = None,
+    view: str | None = None,
+    layout: DiscLayout | None = None,
+) -> Inspection:
+    """Open an image for inspection: the last session unless ``session`` names another, and
+    the best filesystem tree unless ``view`` ("iso9660", "udf", "hfs") asks for one. A drive
+    passes its ``layout`` (TOC); an image file's comes from its cue sheet."""
+    from app.core.fs.opening import open_at
+    from app.core.fs.rawimage import RawImage, is_raw_bin, sheet_for
 
-
-def open_image(path: str) -> Inspection:
-    img = Image(path)
+    raw = sheet_for(path) is not None or (path.lower().endswith(".bin") and is_raw_bin(path))
+    img = RawImage(path) if raw else Image(path)
     try:
-        return _open(img)
+        return open_at(img, session, view, layout)
     except InspectError:
         img.close()
         raise
     except (struct.error, IndexError, ValueError, UnicodeError, OverflowError) as e:
         img.close()
         raise InspectError(f"{path}: malformed image ({type(e).__name__}: {e})") from e
-
-
-def _open(img: Image) -> Inspection:
-    if img.size < 17 * SECTOR:
-        raise InspectError(f"{img.path}: too small to be a disc image ({img.size} bytes)")
-    vds = read_descriptors(img)
-    udf: UdfFilesystem | None = None
-    udf_err = ""
-    try:
-        udf = UdfFilesystem(img)
-    except (InspectError, struct.error, IndexError) as e:
-        udf_err = str(e)
-    pvd = next((v for v in vds if v.kind == "primary"), None)
-    joliet = next((v for v in vds if v.kind == "joliet"), None)
-    if pvd is None and udf is None:
-        why = f" ({udf_err})" if udf_err and "anchor" not in udf_err else ""
-        raise InspectError(f"{img.path}: not an ISO 9660 or UDF image{why}")
-    formats: list[str] = []
-    fs: IsoFilesystem | UdfFilesystem
-    volumes: list[dict[str, object]] = []
-    required = 0
-    if pvd is not None:
-        iso = IsoFilesystem(img, pvd, joliet=False)
-        formats.append("ISO 9660")
-        if joliet:
-            formats.append("Joliet")
-        if iso.rock_ridge:
-            formats.append("Rock Ridge")
-        required = pvd.volume_space
-        fs = iso
-        if not iso.rock_ridge and joliet is not None:
-            fs = IsoFilesystem(img, joliet, joliet=True)
-        elif not iso.rock_ridge and udf is not None:
-            fs = udf  # UDF names are better than 8.3 ones (UDF bridge discs, DVD-Video)
-        for v in vds:
-            volumes.append(
-                {
-                    k: getattr(v, k)
-                    for k in (
-                        "kind",
-                        "lba",
-                        "system_id",
-                        "volume_id",
-                        "volume_space",
-                        "publisher",
-                        "application",
-                        "created",
-                        "modified",
-                    )
-                    if getattr(v, k) not in ("", None)
-                }
-            )
-    if udf is not None:
-        info: UdfInfo = udf.info
-        formats.append(f"UDF {info.version}".strip())
-        volumes.append(
-            {
-                "kind": "udf",
-                "volume_id": info.volume_id,
-                "version": info.version,
-                "partitions": [
-                    {"number": n, "start": s, "length": ln} for n, s, ln in info.partitions
-                ],
-                "metadata_partition": info.metadata,
-            }
-        )
-        if pvd is None:
-            fs = udf
-            required = max((s + ln for _, s, ln in info.partitions), default=0)
-    boot: list[BootEntry] = []
-    boot_problem = ""
-    cat = next((v.boot_catalog for v in vds if v.boot_catalog is not None), None)
-    if cat is not None:
-        try:
-            boot = read_boot_catalog(img, cat)
-        except InspectError as e:
-            boot_problem = str(e)
-    label = (pvd.volume_id if pvd else "") or (udf.info.volume_id if udf else "")
-    if joliet and joliet.volume_id:
-        label = joliet.volume_id
-    insp = Inspection(
-        img.path,
-        img.size,
-        img.sectors,
-        formats,
-        label,
-        volumes,
-        boot,
-        _hybrid(img),
-        required,
-        fs,
-        img,
-    )
-    if boot_problem:
-        insp.problem(boot_problem, "boot")
-    return insp

@@ -44,9 +44,10 @@ def _vd_date(b: bytes) -> str:
     return f"{s[0:4]}-{s[4:6]}-{s[6:8]} {s[8:10]}:{s[10:12]}:{s[12:14]}"
 
 
-def read_descriptors(img: Image) -> list[VolumeDescriptor]:
+def read_descriptors(img: Image, start: int = 0) -> list[VolumeDescriptor]:
+    """The volume descriptor set of the session starting at ``start`` (its LBA 16)."""
     out: list[VolumeDescriptor] = []
-    for lba in range(16, min(16 + 64, img.sectors)):
+    for lba in range(start + 16, min(start + 16 + 64, img.sectors)):
         d = img.sector(lba)
         if len(d) < SECTOR or d[1:6] != b"CD001":
             break

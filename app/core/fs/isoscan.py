@@ -70,6 +70,8 @@ def file_node(
     n.inline = None
     n.missing = 0
     n.problem_kind = ""
+    n.byte_extents = None
+    n.later = ""
     return n
 
 

@@ -65,10 +65,20 @@ class Node:
     inline: bytes | None = None  # UDF: a small file's bytes, kept inside its own entry
     missing: int = 0  # bytes of this entry's data that lie past the end of the image
     problem_kind: str = ""
+    # HFS: allocation blocks sit at any 512-byte offset, so the data's exact (image byte
+    # offset, bytes) runs; ``extents`` then name the sectors that hold them.
+    byte_extents: list[tuple[int, int]] | None = None
+    later: str = ""  # multi-session: "deleted" or "replaced" when only an earlier session has it
 
     @property
     def is_dir(self) -> bool:
         return self.kind == "dir"
+
+    def spans(self) -> list[tuple[int, int]]:
+        """The data as (image byte offset, bytes) runs, whatever the reader's granularity."""
+        if self.byte_extents is not None:
+            return self.byte_extents
+        return [(lba * SECTOR, ln) for lba, ln in self.extents]
 
 
 class Filesystem(Protocol):
@@ -136,7 +146,13 @@ class Image:
     def read(self, offset: int, length: int) -> bytes:
         if offset < 0 or length < 0 or offset >= self.size:
             return b""
-        return pread(self.fd, min(length, self.size - offset), offset)
+        try:
+            return pread(self.fd, min(length, self.size - offset), offset)
+        except OSError as e:  # a disc device: an audio track read as data, a scratch
+            raise InspectError(
+                f"{self.path}: sector {offset // SECTOR} cannot be read ({e.strerror}) — "
+                "back the disc up first (discvault rip) and inspect the image"
+            ) from e
 
     def sector(self, lba: int, count: int = 1) -> bytes:
         return self.read(lba * SECTOR, count * SECTOR)

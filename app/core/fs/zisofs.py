@@ -12,7 +12,7 @@ import struct
 import zlib
 from collections.abc import Callable, Iterator
 
-from app.core.fs.node import SECTOR, Image, InspectError
+from app.core.fs.node import Image, InspectError
 
 MAGIC = b"\x37\xe4\x53\x96\xc9\xdb\xd6\x07"
 HEADER = 16
@@ -42,19 +42,20 @@ def file_header(data: bytes) -> tuple[int, int, int] | None:
     return data[12] * 4, data[13], struct.unpack_from("<I", data, 8)[0]
 
 
-def stored_reader(img: Image, extents: list[tuple[int, int]]) -> Callable[[int, int], bytes]:
-    """read(offset, length) over a file's stored bytes, across its extents, never past them."""
+def stored_reader(img: Image, spans: list[tuple[int, int]]) -> Callable[[int, int], bytes]:
+    """read(offset, length) over a file's stored bytes, across its (image byte offset, bytes)
+    spans, never past them."""
 
     def read(offset: int, length: int) -> bytes:
         out = bytearray()
         pos = 0
-        for lba, ln in extents:
+        for start, ln in spans:
             if length <= 0:
                 break
             if offset < pos + ln:
                 skip = max(offset - pos, 0)
                 take = min(ln - skip, length)
-                got = img.read(lba * SECTOR + skip, take)
+                got = img.read(start + skip, take)
                 out += got
                 if len(got) < take:
                     raise InspectError("the image ends inside this file (truncated image)")

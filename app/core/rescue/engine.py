@@ -11,18 +11,27 @@ path (end, error, cancel, disc removed, disk full) saves the mapfile before retu
 
 from __future__ import annotations
 
-import errno
 import os
 import time
 
 from app.core.base import mapfile
 from app.core.base.companions import Companions
-from app.core.base.events import Cancelled, CancelToken, Progress, ProgressCallback, no_progress
-from app.core.base.hashing import StreamHasher, hash_file
+from app.core.base.events import (
+    Cancelled,
+    CancelToken,
+    FinishEarly,
+    Progress,
+    ProgressCallback,
+    no_progress,
+)
+from app.core.base.hashing import ImageHasher
 from app.core.base.outcome import Outcome
-from app.core.base.rangemap import BAD, FINISHED, NON_SCRAPED, NON_TRIED, NON_TRIMMED
+from app.core.base.rangemap import BAD, FINISHED, NON_SCRAPED, NON_TRIED, NON_TRIMMED, RangeMap
+from app.core.base.writebehind import WriteBehind
 from app.core.disc.plan import Kind
 from app.core.disc.sources import ReadError, SectorSource, SourceError, SourceGone
+from app.core.rescue.hashes import PHASE_WORDS, Hashing
+from app.core.rescue.output import FileResult, PartHasher
 from app.core.rescue.passes import Passes, clip
 from app.core.rescue.resume import Opened, open_run
 from app.core.rescue.types import (
@@ -30,17 +39,9 @@ from app.core.rescue.types import (
     PassRecord,
     RescueResult,
     RescueSettings,
+    cannot_write,
     marker_sector,
 )
-
-PHASE_WORDS = {
-    "copy": "copying",
-    "once": "reading run-out and session gaps once",
-    "trim": "trimming around unreadable areas",
-    "scrape": "reading unreadable areas sector by sector",
-    "retry": "retrying unreadable sectors",
-    "hash": "computing checksums from the image",
-}
 
 
 class Protected(Exception):
@@ -48,7 +49,7 @@ class Protected(Exception):
     something a retry changes."""
 
 
-class Engine(Passes):
+class Engine(Hashing, Passes):
     def __init__(
         self,
         source: SectorSource,
@@ -62,8 +63,13 @@ class Engine(Passes):
         force: bool = False,
         report_path: str = "",
         source_path: str | None = None,
+        keep_lock: bool = False,
+        fmt: str = "iso",
+        notes: list[str] | None = None,
     ) -> None:
         self.src = source
+        self.fmt = fmt
+        self.notes = list(notes or [])
         self.ss = source.sector_size
         self.comp = Companions.of(image_path, map_path, report_path)
         self.image_path = image_path
@@ -82,14 +88,21 @@ class Engine(Passes):
         self.pass_no = 0  # the pass in progress, 1-based once the first begins
         self.pass_count = 3 + 3 + self.cfg.retries
         self.pos = 0
-        self.hasher: StreamHasher | None = None
-        self.hash_next = 0
+        self.hasher: PartHasher | None = None  # in LBA order: hashes as the data arrives
+        self.image_hasher: ImageHasher | None = None  # out of order: hashes the image meanwhile
         self.rate = 0.0
         self._rate_mark = (self.t0, 0)
         self._last_emit = 0.0
         self._last_save = self.t0
         self._dirty = False
-        self.img = -1
+        # keep_lock: the image stays locked after run() until release(), while the caller
+        # writes the report and checksum files (a verify meanwhile would compare a new image
+        # with the previous run's checksum files).
+        self.keep_lock = keep_lock
+        self.lock_fds: list[int] = []
+        self.writes: WriteBehind | None = None  # the copy pass writes while it reads on
+        self.fail_seconds = 0.0  # time spent in failed reads: what a retry costs, measured
+        self.pass_left = 0  # reads left in a sector-by-sector pass
 
     # ---- the run ------------------------------------------------------------------------------
     def run(self) -> RescueResult:
@@ -100,29 +113,40 @@ class Engine(Passes):
         with the mapfile saved."""
         self.open()
         outcome, message = Outcome.COMPLETE, ""
-        hashes: dict[str, str] | None = None
+        files: list[FileResult] = []
         hashes_from = ""
+        early = ""
         try:
-            self.copy_pass(self.data_windows, forward=True, skipping=True)
-            self.copy_pass(self.data_windows, forward=False, skipping=True)
-            self.copy_pass(self.data_windows, forward=True, skipping=False)
-            self.copy_pass(self.once_windows, forward=True, skipping=False, phase="once")
-            self.trim_pass()
-            self.settle_not_data()
-            self.scrape_pass()
-            self.retry_passes()
+            try:
+                self.copy_pass(self.data_windows, forward=True, skipping=True)
+                self.copy_pass(self.data_windows, forward=False, skipping=True)
+                self.copy_pass(self.data_windows, forward=True, skipping=False)
+                self.copy_pass(self.once_windows, forward=True, skipping=False, phase="once")
+                self.trim_pass()
+                self.settle_not_data()
+                self.scrape_pass()
+                self.start_image_hash()
+                self.retry_passes()
+            except FinishEarly as e:
+                early = str(e)
             if self.cfg.fill == "marker":
                 self.fill_markers()
             self.phase = "done"
             self.save()
             self.image_sectors = self.opened.plan.image_end(self.map, self.opened.claims.end)
-            if self.image_sectors < self.total:
-                os.ftruncate(self.img, self.image_sectors * self.ss)
-            hashes, hashes_from = self.finish_hashes()
+            self.out.image_end(self.image_sectors)
+            self.out.finish(self.image_sectors)
+            files, hashes_from = self.finish_hashes()
             damaged = self.opened.plan.damaged(self.map)
             if damaged:
                 outcome = Outcome.INCOMPLETE
                 message = f"{damaged} data sector{'s' if damaged != 1 else ''} unreadable"
+            if early:
+                message = (
+                    f"{early}: {damaged} data sector{'s' if damaged != 1 else ''} not read or "
+                    "not retried — run the same backup again to go on, or try another drive "
+                    "(another drive often reads what this one cannot)"
+                )
         except Cancelled:
             outcome, message = Outcome.CANCELLED, "stopped — run the same backup again to resume"
         except Protected as e:
@@ -140,6 +164,8 @@ class Engine(Passes):
         finally:
             if self.hasher is not None:
                 self.hasher.abort()
+            if self.image_hasher is not None:
+                self.image_hasher.abort()
             try:
                 if self.phase not in ("done", "hash"):
                     self.save()
@@ -147,7 +173,9 @@ class Engine(Passes):
                 # The previous mapfile is still whole (atomic save): at most seconds are lost.
                 message += f" (mapfile not updated: {e})"
             self._dirty = False  # saved, or reported as not saved: never retried on a closed fd
-            os.close(self.img)  # releases the lock too
+            if self.writes is not None:
+                self.writes.close()
+            self.out.close()  # releases the locks too, unless keep_lock holds them
             self.src.set_phase("done")
             self.emit(time.monotonic())
         o = self.opened
@@ -163,51 +191,62 @@ class Engine(Passes):
             image_sectors=self.image_sectors,
             map=self.map,
             resumed=o.resumed,
-            hashes=hashes,
+            hashes=files[0].hashes if len(files) == 1 and self.out.format == "iso" else None,
             hashes_from=hashes_from,
+            files=files,
+            output=self.out,
+            unchecked=self.unchecked,
+            proof=_proof_counts(self.src),
             passes=self.passes,
             reads=self.reads,
             failed_reads=self.failed,
             duration=time.monotonic() - self.t0,
             settings=self.cfg,
-            source_notes=list(getattr(self.src, "notes", [])),
+            source_notes=self.notes + list(getattr(self.src, "notes", [])),
             trailing_bytes=int(getattr(self.src, "trailing_bytes", 0)),
             protection=self.src.protection,
         )
 
     def open(self) -> None:
-        o = open_run(self.src, self.comp, self.force, self.source_path, self.cfg)
+        o = open_run(self.src, self.comp, self.force, self.source_path, self.cfg, self.fmt)
         self.opened = o
-        self.img = o.fd
+        self.out = o.out
         self.map = o.map
+        # Sectors kept without a proof of their own (see rawsource): recorded in the mapfile,
+        # so a resumed run still knows which of the earlier run's sectors were not proven.
+        self.unchecked = RangeMap(self.map.size, "c")
+        for a, b in _runs_of(o.meta.pop("unchecked_prior", None)):
+            self.unchecked.set(a, b, "u")
         self.total = o.map.size
         self.image_sectors = self.total
         self.data_windows = o.plan.runs(Kind.DATA)
         self.once_windows = o.plan.runs(Kind.RUNOUT, Kind.GAP)
         self._audio = sum(e - s for s, e in o.plan.runs(Kind.AUDIO))
         if self.map.count(NON_TRIED)[0] == self.total:
-            self.hasher = StreamHasher()
+            self.hasher = PartHasher(list(self.out.parts), self.ss)
         try:
+            if self.keep_lock:  # flock goes with the open file: a duplicate holds it on
+                self.lock_fds = [os.dup(fd) for fd in self.out.fds]
             self.save()  # the mapfile exists from the first second: resume is always possible
+            self.out.allocate()
         except DestinationError:
-            os.close(self.img)
+            self.out.abandon()  # files this run created and left empty go
+            self.release()
             raise
+        if self.out.single_file:  # a BIN/CUE's many files are written in place
+            self.writes = WriteBehind(self.out.fds[0], self.ss, self.write)
+
+    def release(self) -> None:
+        """Unlock the image (kept locked after run() with ``keep_lock``)."""
+        for fd in self.lock_fds:
+            os.close(fd)
+        self.lock_fds = []
 
     # ---- I/O ----------------------------------------------------------------------------------
     def write(self, lba: int, data: bytes) -> None:
-        try:
-            view = memoryview(data)
-            off = lba * self.ss
-            while view:
-                n = os.pwrite(self.img, view, off)
-                view, off = view[n:], off + n
-        except OSError as e:
-            if e.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise DestinationError(
-                    f"the disk holding {self.image_path} is full — free some space and run "
-                    "the same backup again to resume"
-                ) from e
-            raise DestinationError(f"{self.image_path}: {e.strerror}") from e
+        self.out.write(lba, data)
+        if self.image_hasher is not None:
+            self.image_hasher.changed(lba * self.ss)
 
     def attempt(self, lba: int, count: int, rec: PassRecord) -> int:
         """Read ``count`` sectors at ``lba``; store what was read; return good sectors."""
@@ -217,13 +256,16 @@ class Engine(Passes):
             self.cancel.wait_while_paused()
             self._rate_mark = (time.monotonic(), self._rate_mark[1])
         self.cancel.raise_if_cancelled()
+        self._check_budget()
         self.pos = lba
         self.reads += 1
         rec.reads += 1
+        t0 = time.monotonic()
         try:
             data = self.src.read(lba, count)
         except ReadError as e:
             self.failed += 1
+            self.fail_seconds += time.monotonic() - t0
             rec.failed_reads += 1
             data = e.good
             if e.kind == "protected":
@@ -237,29 +279,42 @@ class Engine(Passes):
         self.tick()
         return good
 
+    def _check_budget(self) -> None:
+        if self.cancel.finishing:
+            raise FinishEarly(self.cancel.reason or "finished early at your request")
+        cfg = self.cfg
+        if cfg.max_time is not None and time.monotonic() - self.t0 >= cfg.max_time:
+            raise FinishEarly(f"the time budget ({cfg.max_time:g} s) is used up")
+        if cfg.max_failed_reads is not None and self.failed >= cfg.max_failed_reads:
+            raise FinishEarly(f"the budget of {cfg.max_failed_reads} failed reads is used up")
+
     def _store(self, lba: int, data: bytes, rec: PassRecord) -> int:
         good = len(data) // self.ss
         if good:
-            self.write(lba, data)
-            self.map.set(lba, lba + good, FINISHED)
+            for a, b in getattr(self.src, "unchecked", ()):
+                self.unchecked.set(max(a, lba), min(b, lba + good), "u")
+            if self.writes is not None and self.phase == "copy":
+                self.writes.put(lba, data)  # finished once written: _settle_writes
+                self._settle_writes(wait=False)
+            else:
+                self.write(lba, data)
+                self.map.set(lba, lba + good, FINISHED)
             rec.recovered_sectors += good  # only unfinished sectors are ever read
             self._dirty = True
             self._feed_hash(lba, data)
         return good
 
-    def _feed_hash(self, lba: int, data: bytes) -> None:
-        if self.hasher is None:
-            return
-        if lba == self.hash_next:
-            self.hasher.update(data)
-            self.hash_next += len(data) // self.ss
-        else:  # out of order: hashes will come from the finished image instead
-            self.hasher.abort()
-            self.hasher = None
+    def _settle_writes(self, wait: bool = True) -> None:
+        """Mark finished what the write-behind thread has written (all of it when ``wait``)."""
+        if self.writes is not None:
+            for lba, n in self.writes.drain() if wait else self.writes.done():
+                self.map.set(lba, lba + n, FINISHED)
 
     def save(self) -> None:
         # Image first, then the mapfile that vouches for it.
-        os.fdatasync(self.img) if hasattr(os, "fdatasync") else os.fsync(self.img)
+        self._settle_writes()
+        self.out.sync()
+        self.opened.meta["unchecked"] = [[a, b] for a, b in self.unchecked.runs_with("u")]
         mf = mapfile.Mapfile(
             self.map,
             self.ss,
@@ -274,7 +329,7 @@ class Engine(Passes):
         try:
             mapfile.save_atomic(self.map_path, text)
         except OSError as e:
-            raise DestinationError(f"cannot save {self.map_path}: {e.strerror}") from e
+            raise DestinationError(cannot_write("the mapfile", self.map_path, e)) from e
         self._last_save = time.monotonic()
         self._dirty = False
 
@@ -314,8 +369,7 @@ class Engine(Passes):
             inst = (done * ss - b_mark) / (now - t_mark)
             self.rate = inst if self.rate == 0 else 0.5 * self.rate + 0.5 * inst
             self._rate_mark = (now, done * ss)
-        left = sum(hi - lo for lo, hi in clip(self.map.runs_with(NON_TRIED), self.data_windows))
-        eta = left * ss / self.rate if self.rate > 0 and self.phase == "copy" else None
+        eta = self._eta()
         self.progress(
             Progress(
                 phase=self.phase,
@@ -326,10 +380,19 @@ class Engine(Passes):
                 done=done * ss,
                 bad=bad * ss,
                 bad_areas=areas,
-                rate=self.rate if self.phase in ("copy", "once") else 0.0,
+                # As 2048-byte sectors/s: a raw read's 75 sectors/s is 1x, as for any CD
+                rate=self.rate * 2048 / ss if self.phase in ("copy", "once") else 0.0,
                 eta_seconds=eta,
                 message="paused" if self.cancel.paused else "",
-                extra={"map": self.map.copy(), "failed_reads": self.failed, "reads": self.reads},
+                # The plan (what is data, run-out, gap, audio) so a view can show the layout
+                # while the rescue runs; fail_seconds: what failed reads cost, measured.
+                extra={
+                    "map": self.map.copy(),
+                    "failed_reads": self.failed,
+                    "reads": self.reads,
+                    "plan": self.opened.plan,
+                    "fail_seconds": self.fail_seconds,
+                },
                 pending=pending * ss,
                 not_data=not_data * ss,
                 medium=self.src.medium if self.src.is_drive else None,
@@ -338,8 +401,28 @@ class Engine(Passes):
             )
         )
 
+    def _eta(self) -> float | None:
+        """Copy: what is left at the measured rate. Trim, scrape, retry: the reads left, each
+        costing what a failed read has cost so far (on a real drive, seconds)."""
+        if self.phase == "copy":
+            runs = clip(self.map.runs_with(NON_TRIED), self.data_windows)
+            left = sum(hi - lo for lo, hi in runs)
+            return left * self.ss / self.rate if self.rate > 0 else None
+        if self.phase not in ("trim", "scrape", "retry") or not self.failed:
+            return None
+        cost = self.fail_seconds / self.failed
+        if self.phase == "trim":
+            reads = 2 * len(clip(self.map.runs_with(NON_TRIMMED), self.data_windows))
+        elif self.phase == "scrape":
+            runs = clip(self.map.runs_with(NON_SCRAPED), self.data_windows)
+            reads = sum(h - lo for lo, h in runs)
+        else:
+            reads = self.pass_left
+        return reads * cost
+
     # ---- passes' bookkeeping ------------------------------------------------------------------
     def begin(self, phase: str, direction: str) -> PassRecord:
+        self._settle_writes()  # each pass sees the map whole
         self.phase = phase
         self.src.set_phase("copy" if phase == "once" else phase)
         self.pass_no += 1
@@ -349,49 +432,29 @@ class Engine(Passes):
         return rec
 
     def fill_markers(self) -> None:
+        self._settle_writes()
         runs = self.map.runs_with(BAD + NON_SCRAPED + NON_TRIMMED + NON_TRIED)
         for lo, hi in clip(runs, self.data_windows):
             for lba in range(lo, hi):
                 self.write(lba, marker_sector(lba, self.ss))
 
-    def finish_hashes(self) -> tuple[dict[str, str], str]:
-        if self.hasher is not None and self.hash_next == self.image_sectors:
-            hashes = self.hasher.finish()
-            self.hasher = None
-            return hashes, "stream"
-        if self.hasher is not None:
-            self.hasher.abort()
-            self.hasher = None
-        self.phase = "hash"
-        os.fsync(self.img)
-        total = self.image_sectors * self.ss
 
-        def on_bytes(done: int) -> None:
-            now = time.monotonic()
-            if now - self._last_emit >= 0.1:
-                self._last_emit = now
-                self.progress(
-                    Progress(
-                        "hash",
-                        self.pass_no,
-                        self.pass_count,
-                        done,
-                        total,
-                        done,
-                        0,
-                        0,
-                        0.0,
-                        None,
-                        phase_label=PHASE_WORDS["hash"],
-                    )
-                )
+def _runs_of(doc: object) -> list[tuple[int, int]]:
+    if not isinstance(doc, list):
+        return []
+    out = []
+    for item in doc:
+        if isinstance(item, list) and len(item) == 2 and all(isinstance(x, int) for x in item):
+            out.append((item[0], item[1]))
+    return out
 
-        from_image = hash_file(
-            self.image_path, on_bytes=on_bytes, should_stop=lambda: self.cancel.cancelled
-        )
-        if from_image is None:
-            raise Cancelled(self.cancel.reason)
-        return from_image, "image"
+
+def _proof_counts(src: SectorSource) -> dict[str, int]:
+    proof = getattr(src, "proof", None)
+    if proof is None:
+        return {}
+    transport = getattr(src, "transport", None)
+    return {**proof.to_json(), "c2": int(bool(getattr(transport, "c2", False)))}
 
 
 def rescue(

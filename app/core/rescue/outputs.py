@@ -14,7 +14,6 @@ import json
 import os
 import stat
 
-from app.core.base.companions import Companions
 from app.core.rescue.types import DestinationError
 
 
@@ -29,7 +28,7 @@ def _same(a: str, b: str) -> bool:
         return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
 
 
-def _ours(role: str, path: str, image: str) -> bool:
+def _ours(role: str, path: str, images: list[str]) -> bool:
     """An existing file that this image's earlier run wrote, and may be replaced."""
     try:
         if os.path.getsize(path) > 1 << 20:
@@ -41,22 +40,27 @@ def _ours(role: str, path: str, image: str) -> bool:
     if role == "report":
         try:
             doc = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested 100 000 deep
             return False
         return isinstance(doc, dict) and str(doc.get("schema", "")).startswith("discvault.rip/")
     if role == "cue sheet":
         return "REM DISCVAULT" in text
     if role.endswith("checksum file"):
         lines = [ln for ln in text.splitlines() if ln.strip()]
-        return len(lines) == 1 and lines[0].rstrip().endswith(os.path.basename(image))
+        names = {os.path.basename(i) for i in images}
+        return bool(lines) and all(
+            any(ln.rstrip().endswith("  " + n) or ln.rstrip().endswith(" *" + n) for n in names)
+            for ln in lines
+        )
     return False
 
 
-def check(source: str | None, comp: Companions, force: bool, cue: bool = False) -> None:
+def check(source: str | None, outs: list[tuple[str, str]], force: bool) -> None:
     """Raise ``UsageError`` (exit 2) or ``DestinationError`` (exit 4) before anything is
-    written. The image and the mapfile themselves are judged by the engine (resume rules).
-    ``cue``: this backup writes a cue sheet (several sessions, or audio tracks)."""
-    outs = [(r, p) for r, p in comp.outputs() if cue or r != "cue sheet"]
+    written. ``outs``: every file the backup writes, as (what it is, path) — the output
+    format's list. The image files and the mapfile themselves are judged by the engine
+    (resume rules)."""
+    images = [p for r, p in outs if r == "image"]
     for i, (role, path) in enumerate(outs):
         if source and _same(path, source):
             raise UsageError(
@@ -75,6 +79,11 @@ def check(source: str | None, comp: Companions, force: bool, cue: bool = False) 
                 f"the folder for the {role} does not exist ({folder}) — create it or choose "
                 "another place"
             )
+        if not os.access(folder, os.W_OK):  # found now, not after hours of rescue
+            raise DestinationError(
+                f"cannot write the {role} {path}: its folder is read-only or not yours — choose "
+                "another place"
+            )
         try:
             st = os.stat(path)
         except FileNotFoundError:
@@ -87,7 +96,7 @@ def check(source: str | None, comp: Companions, force: bool, cue: bool = False) 
             )
         if role in ("image", "mapfile"):
             continue  # resume rules decide
-        if not force and not _ours(role, path, comp.image):
+        if not force and not _ours(role, path, images):
             raise DestinationError(
                 f"{path} exists and is not this backup's {role} — choose another name, or pass "
                 "--force to overwrite it"

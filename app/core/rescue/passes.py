@@ -89,6 +89,7 @@ class Passes:
     data_windows: Windows
     once_windows: Windows
     _dirty: bool
+    pass_left: int
 
     def attempt(self, lba: int, count: int, rec: PassRecord) -> int:
         raise NotImplementedError
@@ -257,11 +258,13 @@ class Passes:
             if not lbas:
                 break
             forward = i % 2 == 1  # first retry backwards: the scrape just went forwards
+            self.pass_left = len(lbas)
             started = time.monotonic()
             rec = self.begin("retry", "forward" if forward else "reverse")
             for lba in lbas if forward else reversed(lbas):
                 self.src.prepare_retry(lba)
                 self.attempt(lba, 1, rec)
+                self.pass_left -= 1
             rec.seconds = time.monotonic() - started
             if rec.recovered_sectors == 0:
                 break  # a whole pass with nothing back: more passes only wear the drive

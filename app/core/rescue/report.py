@@ -13,18 +13,22 @@ from app.core.base.hashing import ALGORITHMS
 from app.core.base.mapfile import save_atomic
 from app.core.base.outcome import Outcome
 from app.core.base.units import human_bytes
+from app.core.disc import discid
+from app.core.disc.layout import DiscLayout
 from app.core.disc.plan import Kind
+from app.core.rescue import proof
+from app.core.rescue.output import FileResult
 from app.core.rescue.types import RescueResult
 
 SCHEMA = "discvault.rip/1"
 
 
-def build(
-    result: RescueResult, source: str, image: str, map_path: str, cue: str | None = None
-) -> dict[str, object]:
+def build(result: RescueResult, source: str, image: str, map_path: str) -> dict[str, object]:
     ss = result.sector_size
     damaged = result.damaged_sectors
     now = time.time()
+    out = result.output
+    cue = out.sheet_path() if out is not None else None
     plan = result.plan
     not_data = []
     for r in plan.regions:
@@ -53,7 +57,8 @@ def build(
             "protection": result.protection or None,
         },
         "disc": {
-            "summary": plan.describe(result.map),
+            "summary": result.describe(),
+            **disc_ids(plan.layout),
             "layout": plan.layout.to_json(),
             "identity": result.identity.to_json() if result.identity else None,
             "filesystems": [
@@ -67,11 +72,17 @@ def build(
             "path": os.path.abspath(image),
             "map": os.path.abspath(map_path),
             "cue": os.path.abspath(cue) if cue else None,
+            "format": out.format if out is not None else "iso",
             "sector_size": ss,
             "sectors": result.image_sectors,
-            "bytes": result.image_sectors * ss,
+            "bytes": sum(f.size for f in result.files)
+            if result.files
+            else result.image_sectors * ss,
             "domain_sectors": result.sectors,
+            "files": [f.to_json() for f in result.files],
         },
+        "proof": proof_doc(result),
+        "audio": audio_doc(result),
         "rescued_sectors": result.rescued_sectors,
         "unreadable_sectors": damaged,
         "unreadable_bytes": damaged * ss,
@@ -92,17 +103,76 @@ def build(
     }
 
 
+def proof_doc(result: RescueResult) -> dict[str, object] | None:
+    """Counts and words for the proof of the sectors (null for an .iso of a DVD or BD, where
+    2048-byte sectors are all there is)."""
+    out = result.output
+    is_cd = result.plan.layout.medium == "CD"
+    if not (result.raw or (out is not None and out.format == "bincue") or is_cd):
+        return None
+    extra = {k: v for k, v in result.proof.items() if k != "c2"}
+    return proof.counts(
+        result.plan.layout,
+        result.map,
+        result.unchecked,
+        bool(result.proof.get("c2")),
+        result.raw,
+        extra,
+    )
+
+
+def audio_doc(result: RescueResult) -> dict[str, object] | None:
+    layout = result.plan.layout
+    if not layout.audio_tracks:
+        return None
+    out = result.output
+    info = out.info if out is not None else None
+    return {
+        "imaged": bool(out is not None and out.format == "bincue"),
+        "drive": result.drive or None,
+        "read_offset": result.read_offset.to_json() if result.read_offset else None,
+        "offset_note": result.read_offset.describe(result.drive) if result.read_offset else None,
+        "disc_info": info.to_json() if info is not None else None,
+    }
+
+
+def disc_ids(layout: DiscLayout) -> dict[str, object]:
+    """The MusicBrainz disc ID (and FreeDB ID, TOC string) of a disc with audio, from its TOC."""
+    toc = discid.Toc.from_layout(layout)
+    if toc is None:
+        return {}
+    return {
+        "musicbrainz_id": toc.musicbrainz_id(),
+        "freedb_id": toc.freedb_id(),
+        "toc": toc.toc_string(),
+    }
+
+
 def write(report: dict[str, object], path: str) -> None:
     save_atomic(path, json.dumps(report, indent=2, ensure_ascii=True) + "\n")
 
 
 def write_sidecars(image: str, hashes: dict[str, str]) -> list[str]:
-    """``IMAGE.md5`` etc. in coreutils format, so ``sha1sum -c IMAGE.sha1`` works in place."""
+    """``IMAGE.md5`` etc. for one image file (the library's import of a plain .iso)."""
     written = []
     name = os.path.basename(image)
     for algo, path in Companions.of(image).sidecars.items():
         if algo in hashes:
             save_atomic(path, f"{hashes[algo]}  {name}\n")
+            written.append(path)
+    return written
+
+
+def write_file_sidecars(comp: Companions, files: list[FileResult]) -> list[str]:
+    """``IMAGE.md5`` etc. in coreutils format, one line per file the backup wrote (the .iso, or
+    every .bin of a BIN/CUE), so ``sha1sum -c IMAGE.sha1`` works in place."""
+    written = []
+    for algo, path in comp.sidecars.items():
+        lines = [
+            f"{f.hashes[algo]}  {f.part.name}\n" for f in files if f.hashes and algo in f.hashes
+        ]
+        if len(lines) == len(files):
+            save_atomic(path, "".join(lines))
             written.append(path)
     return written
 
@@ -134,19 +204,31 @@ def summary(result: RescueResult, image: str) -> str:
     lines = [head]
     if result.message and result.outcome is not Outcome.COMPLETE:
         lines.append(f"  {result.message}")
-    lines.append(f"  {result.plan.describe(result.map)}")
-    rescued = result.rescued_sectors * ss
+    lines.append(f"  {result.describe()}")
+    rescued = result.rescued_data_sectors * ss
     lines.append(
         f"  rescued {_of(rescued, result.data_sectors * ss)} in {result.duration:.1f} s, "
         f"{result.failed_reads} failed read{'s' if result.failed_reads != 1 else ''}"
     )
+    out = result.output
     audio = result.plan.layout.audio_tracks
-    if audio:
+    if audio and (out is None or out.format == "iso"):
         nums = ", ".join(str(t.number) for t in audio)
         lines.append(
             f"  audio: track{'s' if len(audio) > 1 else ''} {nums} not part of an ISO "
             "(zero in the image; kept: every data track)"
         )
+    doc = proof_doc(result)
+    if doc is not None and result.outcome.finished:
+        lines.append(f"  {doc['verdict']}")
+    if audio and result.read_offset is not None:
+        lines.append(f"  {result.read_offset.describe(result.drive)}")
+    ids = disc_ids(result.plan.layout)
+    if ids:
+        lines.append(f"  MusicBrainz disc ID {ids['musicbrainz_id']}")
+    for note in result.format_notes:  # why this format, and what it could not hold
+        if not note.startswith("raw sectors through READ CD"):
+            lines.append(f"  note: {note}")
     for note in result.plan.notes:
         lines.append(f"  note: {note}")
     if result.trailing_bytes:
@@ -164,4 +246,8 @@ def summary(result: RescueResult, image: str) -> str:
         for algo in ALGORITHMS:
             if algo in result.hashes:
                 lines.append(f"  {algo:7s} {result.hashes[algo]}")
+    elif len(result.files) > 1 or (out is not None and out.format != "iso"):
+        for f in result.files:
+            if f.hashes:
+                lines.append(f"  {f.part.name}: crc32 {f.hashes['crc32']}  sha1 {f.hashes['sha1']}")
     return "\n".join(lines)

@@ -11,29 +11,33 @@ place and said "complete".
 
 from __future__ import annotations
 
-import contextlib
+import errno
 import os
+from bisect import bisect_right
 from dataclasses import dataclass
 
 from app.core.base import mapfile
 from app.core.base.companions import Companions
-from app.core.base.compat import pread, try_lock
 from app.core.base.rangemap import FINISHED, RangeMap
-from app.core.base.units import human_bytes
 from app.core.disc import claims as claimsmod
 from app.core.disc import plan as planmod
 from app.core.disc.identity import DiscIdentity, descriptor_sectors, identify
 from app.core.disc.layout import DiscLayout
 from app.core.disc.sources import ReadError, SectorSource, SourceError, SourceGone
-from app.core.rescue import outputs
+from app.core.rescue import formats, outputs
+from app.core.rescue.formats import needs_cue
+from app.core.rescue.output import Output
 from app.core.rescue.types import DestinationError, RescueSettings
 
+__all__ = ["Opened", "needs_cue", "open_run"]
+
 SAMPLES = 16
+MORE_SAMPLES = 80  # when none of the first ones reads: spread wider before giving up
 
 
 @dataclass
 class Opened:
-    fd: int  # the image, open read-write and locked for this run
+    out: Output  # the image's files, open and locked for this run
     map: RangeMap
     plan: planmod.Plan
     claims: claimsmod.Claims
@@ -43,102 +47,123 @@ class Opened:
     meta: dict[str, object]
 
 
-def needs_cue(layout: DiscLayout) -> bool:
-    """A plain .iso says everything about a single data session; more needs a cue sheet."""
-    return len(layout.sessions) > 1 or bool(layout.audio_tracks)
-
-
 def open_run(
     src: SectorSource,
     comp: Companions,
     force: bool,
     source_path: str | None,
     cfg: RescueSettings,
+    fmt: str = "iso",
 ) -> Opened:
     capacity = src.sector_count
     layout = src.read_layout()
-    if not layout.data_tracks:
+    out = formats.make(fmt, comp, layout)
+    out.info = getattr(src, "info", None)
+    if out.sector_size != src.sector_size:
         raise SourceError(
-            f"{src.description} is an audio CD: it has no data track, so there is nothing to "
-            "put in an .iso — audio CDs are not supported yet; no file was written"
+            f"{src.description} gives {src.sector_size}-byte sectors, an {fmt} image holds "
+            f"{out.sector_size}-byte ones"
         )
-    if layout.end == 0 or (capacity == 0 and layout.is_flat):
-        raise SourceGone(f"{src.description}: no disc, or nothing readable on it")
-    outputs.check(source_path, comp, force, cue=needs_cue(layout))
-    mf = _load_mapfile(comp.map) if os.path.exists(comp.map) and not force else None
-    existed = os.path.exists(comp.image)
+    refused = out.refuse(src.description)
+    if refused:
+        raise SourceError(refused)
+    if out.end() == 0 or (capacity == 0 and layout.is_flat):
+        raise SourceGone(
+            f"{src.description}: no disc, or nothing readable on it — insert a disc (or check "
+            "the device) and try again"
+        )
+    outputs.check(source_path, out.outputs(), force)
+    mf = _load_mapfile(comp.map, out) if os.path.exists(comp.map) and not force else None
+    out.open()
     try:
-        fd = os.open(comp.image, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
-    except OSError as e:
-        raise DestinationError(f"{comp.image}: {e.strerror}") from e
-    locked = False
-    try:
-        if not try_lock(fd):
-            raise DestinationError(
-                f"another DiscVault is already writing {comp.image} — wait for it to finish, "
-                "or choose another name"
-            )
-        locked = True
-        probe = _Probe(src)  # identity and claims read the same few sectors: once each
-        identity = identify(layout, probe.read)
-        found = claimsmod.find(layout, _reader(probe, fd, mf), max(capacity, layout.end))
-        if mf is not None:
-            _prove(src, comp, fd, existed, mf, identity, layout)
+        try:
+            probe = _Probe(src, out)  # identity and claims read the same few sectors: once each
+            identity = identify(layout, probe.read)
+            found = claimsmod.find(layout, _reader(probe, out, mf), max(capacity, layout.end))
+            if mf is not None:
+                _prove(src, comp, out, mf, identity, layout)
+        except SourceGone as e:  # pulled while its descriptors were read
+            raise SourceGone(
+                f"{e} — put the disc back and run the same backup again (nothing was written)"
+            ) from e
         at_least = mf.map.size if mf is not None else 0
-        if at_least > max(capacity, layout.end, found.end):
+        if at_least > max(capacity, out.end(), found.end):
             raise DestinationError(
                 f"{comp.map} describes {at_least} sectors but this disc has "
                 f"{max(capacity, layout.end)}: it belongs to another disc — move it away to "
                 "start over"
             )
-        plan = planmod.make(layout, found, capacity, at_least=at_least)
+        plan = planmod.make(layout, found, capacity, at_least=at_least, raw=out.sector_size != 2048)
+        out.set_domain(plan.sectors)
         rmap = _domain(mf, plan.sectors)
-        if mf is None and existed and os.fstat(fd).st_size and not force:
+        busy = out.nonempty() if mf is None and not force else None
+        if busy is not None:
             raise DestinationError(
-                f"{comp.image} exists and has no mapfile: choose another name, or pass --force "
+                f"{busy} exists and has no mapfile: choose another name, or pass --force "
                 "to overwrite it"
             )
         if mf is None and force:
-            os.ftruncate(fd, 0)
-        _make_room(fd, comp.image, plan.sectors * src.sector_size)
+            out.truncate()
+        out.room()
         meta: dict[str, object] = {
             "identity": identity.to_json(),
             "layout": layout.to_json(),
             "not_data": plan.to_json(),
             "sectors": plan.sectors,
             "capacity": capacity,
+            "format": fmt,
+            "sector_size": out.sector_size,
+            "unchecked_prior": mf.meta.get("unchecked", []) if mf is not None else [],
         }
-        return Opened(fd, rmap, plan, found, identity, capacity, mf is not None, meta)
+        return Opened(out, rmap, plan, found, identity, capacity, mf is not None, meta)
     except BaseException:
-        os.close(fd)
-        if locked and not existed:
-            with contextlib.suppress(OSError):  # nothing was written: leave no empty file
-                if os.path.getsize(comp.image) == 0:
-                    os.unlink(comp.image)
+        out.abandon()
         raise
 
 
-def _load_mapfile(path: str) -> mapfile.Mapfile:
+def _load_mapfile(path: str, out: Output) -> mapfile.Mapfile:
     try:
-        return mapfile.load(path, 2048)
+        mf = mapfile.load(path, out.sector_size)
     except mapfile.MapfileError as e:
         raise DestinationError(f"{e} — move it away to start over") from e
+    fmt = str(mf.meta.get("format", "iso"))
+    if mf.meta and fmt != out.format:
+        raise DestinationError(
+            f"{path} is the mapfile of a {fmt} backup, not of {out.image} — give the image it "
+            "belongs to, or move it away to start over"
+        )
+    return mf
 
 
 class _Probe:
-    """Single-sector reads of the disc's descriptors, each sector read once."""
+    """Single-sector reads of the disc's descriptors, each sector read once, as the
+    filesystems see them: 2048 bytes of user data (taken out of a raw sector by the output's
+    format; a raw sector with none — audio, a Form 2 sector — reads as unreadable here)."""
 
-    def __init__(self, src: SectorSource) -> None:
+    def __init__(self, src: SectorSource, out: Output) -> None:
         self.src = src
+        self.out = out
         self.seen: dict[int, bytes | ReadError] = {}
+
+    def _user(self, lba: int, data: bytes) -> bytes:
+        ss = self.src.sector_size
+        if ss == 2048:
+            return data
+        parts: list[bytes] = []
+        for i in range(len(data) // ss):
+            user = self.out.user_data(lba + i, data[i * ss : (i + 1) * ss])
+            if user is None:
+                raise ReadError(lba + i, 1, errno.EILSEQ, b"".join(parts))
+            parts.append(user)
+        return b"".join(parts)
 
     def read(self, lba: int, count: int) -> bytes:
         if count != 1:
-            return self.src.read(lba, count)
+            return self._user(lba, self.src.read(lba, count))
         got = self.seen.get(lba)
         if got is None:
             try:
-                got = self.src.read(lba, 1)
+                got = self._user(lba, self.src.read(lba, 1))
             except ReadError as e:
                 got = e
             self.seen[lba] = got
@@ -147,7 +172,7 @@ class _Probe:
         return got
 
 
-def _reader(src: _Probe, fd: int, mf: mapfile.Mapfile | None) -> claimsmod.ReadFn:
+def _reader(src: _Probe, out: Output, mf: mapfile.Mapfile | None) -> claimsmod.ReadFn:
     """Filesystem structures from the disc; where it no longer reads them, from the image
     (when the mapfile says they were rescued)."""
 
@@ -155,10 +180,10 @@ def _reader(src: _Probe, fd: int, mf: mapfile.Mapfile | None) -> claimsmod.ReadF
         try:
             return src.read(lba, count)
         except ReadError:
-            if mf is None or lba >= mf.map.size or mf.map.status_at(lba) != FINISHED:
+            if count != 1 or mf is None or lba >= mf.map.size or mf.map.status_at(lba) != FINISHED:
                 raise
-            data = pread(fd, 2048, lba * 2048)
-            if len(data) < 2048:
+            data = out.user_data(lba, out.read(lba, 1))
+            if data is None or len(data) < 2048:
                 raise
             return data
 
@@ -168,13 +193,12 @@ def _reader(src: _Probe, fd: int, mf: mapfile.Mapfile | None) -> claimsmod.ReadF
 def _prove(
     src: SectorSource,
     comp: Companions,
-    fd: int,
-    existed: bool,
+    out: Output,
     mf: mapfile.Mapfile,
     identity: DiscIdentity,
     layout: DiscLayout,
 ) -> None:
-    start_over = f"choose another name, or move {comp.image} and {comp.map} away to start over"
+    start_over = f"choose another name, or move {out.image} and {comp.map} away to start over"
     recorded = mf.meta.get("identity")
     if recorded is not None:
         try:
@@ -190,41 +214,115 @@ def _prove(
     finished = [(s, e) for s, e, st in mf.map.runs() if st == FINISHED]
     if not finished:
         return
-    rescued = sum(e - s for s, e in finished) * src.sector_size
-    if not existed:
+    why = out.short_of(finished)
+    if why:
+        raise DestinationError(why)
+    # Sectors in a hole of the image were never written (or were punched out): compared
+    # first, they show an image that lost what the mapfile says it holds.
+    picks = _hole_samples(out, finished) + _samples(finished, layout, out)
+    compared = _compare(src, out, layout, picks, start_over)
+    if not compared:  # not one sampled sector read: look further before trusting anything
+        more = _samples(finished, layout, out, MORE_SAMPLES)
+        compared = _compare(src, out, layout, more, start_over)
+    if not compared:
         raise DestinationError(
-            f"{comp.image} is missing, but {comp.map} says {human_bytes(rescued)} were rescued "
-            f"into it — put the image back, or move {comp.map} away to start over"
+            f"cannot check that {out.image} holds this disc: none of the sectors {comp.map} "
+            "says were rescued reads from the disc now (another disc, or a drive that cannot "
+            f"read it) — try another drive, or {start_over}"
         )
-    need = finished[-1][1] * src.sector_size
-    have = os.fstat(fd).st_size
-    if have < need:
-        raise DestinationError(
-            f"{comp.image} is shorter than {comp.map} says ({have} of {need} bytes): it was "
-            f"cut or replaced — put the whole image back, or move {comp.map} away to start over"
-        )
-    for lba in _samples(finished, layout):
+
+
+def _compare(
+    src: SectorSource, out: Output, layout: DiscLayout, lbas: list[int], start_over: str
+) -> int:
+    """Compare ``lbas`` between the disc and the image; how many could be read from the disc."""
+    compared = 0
+    for lba in dict.fromkeys(lbas):
         try:
             disc = src.read(lba, 1)
         except ReadError:
             continue
-        if pread(fd, src.sector_size, lba * src.sector_size) != disc:
+        compared += 1
+        if out.read(lba, 1) != disc:
+            hint = ""
+            track = layout.track_at(lba)
+            if track is not None and not track.is_data:
+                hint = " (an audio sector: if this is another drive, its read offset may differ)"
             raise DestinationError(
-                f"{comp.image} does not hold this disc's data (sector {lba} differs): it "
+                f"{out.image} does not hold this disc's data (sector {lba} differs{hint}): it "
                 f"belongs to another disc or was changed — {start_over}"
             )
+    return compared
 
 
-def _samples(finished: list[tuple[int, int]], layout: DiscLayout) -> list[int]:
-    """Finished sectors worth comparing: the descriptors, then sectors spread over the rest."""
+def _hole_samples(out: Output, finished: list[tuple[int, int]]) -> list[int]:
+    """The first sector of each finished run that lies in a hole of a (sparse) image file, up
+    to SAMPLES of them. DiscVault writes every sector it rescues, zeros included, so such a
+    sector was lost since; a copy made sparse (rsync -S) has holes only where the disc holds
+    zeros, and those compare equal."""
+    picks: list[int] = []
+    if not hasattr(os, "SEEK_HOLE"):
+        return picks
+    ss = out.sector_size
+    for part, fd in zip(out.parts, out.fds, strict=True):
+        runs = [
+            (s - part.start, e - part.start) for s, e in finished if s < part.end and e > part.start
+        ]
+        ends = [e for _, e in runs]
+        for lo, hi in _holes(fd, ss):
+            i = bisect_right(ends, lo)  # the first run that ends past the hole's start
+            if i < len(runs) and max(runs[i][0], lo) < min(runs[i][1], hi):
+                picks.append(part.start + max(runs[i][0], lo))
+            if len(picks) >= SAMPLES:
+                return picks
+    return picks
+
+
+def _holes(fd: int, ss: int) -> list[tuple[int, int]]:
+    """Whole sectors inside holes of the file, as (first, last + 1); at most 4096 holes."""
+    out: list[tuple[int, int]] = []
+    size = os.fstat(fd).st_size
+    pos = 0
+    try:
+        for _ in range(4096):  # a hole per call: bounded on any file
+            hole = os.lseek(fd, pos, os.SEEK_HOLE)
+            if hole >= size:
+                break
+            try:
+                pos = os.lseek(fd, hole, os.SEEK_DATA)
+            except OSError:  # ENXIO: the hole runs to the end of the file
+                pos = size
+            lo, hi = -(-hole // ss), pos // ss
+            if lo < hi:
+                out.append((lo, hi))
+            if pos >= size:
+                break
+    except OSError:  # no hole support here: every sector counts as written
+        return []
+    return out
+
+
+def _samples(
+    finished: list[tuple[int, int]], layout: DiscLayout, out: Output, count: int = SAMPLES
+) -> list[int]:
+    """Finished sectors worth comparing: the descriptors, then sectors spread over the rest
+    (only sectors the image keeps: a BIN/CUE keeps no session gap)."""
+    finished = [
+        (max(s, p.start), min(e, p.end))
+        for p in out.parts
+        for s, e in finished
+        if s < p.end and e > p.start
+    ]
+    finished.sort()
 
     def done(lba: int) -> bool:
         return any(s <= lba < e for s, e in finished)
 
     picks = [lba for lba in descriptor_sectors(layout) if done(lba)][: SAMPLES // 2]
     total = sum(e - s for s, e in finished)
-    for k in range(SAMPLES - len(picks)):
-        n = total * k // (SAMPLES - len(picks))
+    spread = count - len(picks)  # evenly over the finished sectors: fixed before picks grows
+    for k in range(spread):
+        n = total * k // spread
         for s, e in finished:
             if n < e - s:
                 picks.append(s + n)
@@ -244,27 +342,3 @@ def _domain(mf: mapfile.Mapfile | None, sectors: int) -> RangeMap:
     for s, e, st in mf.map.runs():
         grown.set(s, e, st)
     return grown
-
-
-def _make_room(fd: int, image: str, size: int) -> None:
-    st = os.fstat(fd)
-    need = size - st.st_blocks * 512
-    free = _free_bytes(image)
-    if free is not None and need > free:
-        raise DestinationError(
-            f"not enough space for {image}: needs {human_bytes(need)}, {human_bytes(free)} "
-            "free — free some space or choose another folder"
-        )
-    if st.st_size < size:
-        try:
-            os.ftruncate(fd, size)
-        except OSError as e:
-            raise DestinationError(f"{image}: {e.strerror}") from e
-
-
-def _free_bytes(path: str) -> int | None:
-    try:
-        st = os.statvfs(os.path.dirname(os.path.abspath(path)))
-    except (OSError, AttributeError):
-        return None
-    return st.f_bavail * st.f_frsize

@@ -54,6 +54,10 @@ class Comparison:
         # zero in the image and not readable as data on the disc: never compared.
         n = min(self.sectors, source.sector_count) if source else 0
         self.state = RangeMap(n)
+        # The drive refused a sector for copy protection: it will refuse the rest of the
+        # protected data too, so the disc is not read again (no retry loop); the rest of the
+        # image is still hashed.
+        self.refused = False
         self.skip = RangeMap(n, "c")
         self.not_data = RangeMap(n, "c")
         if plan is not None:
@@ -82,11 +86,13 @@ class Comparison:
                 )
                 (self.now_readable if was_bad else self.mismatch).append(lba + k)
 
-    def unreadable_now(self) -> tuple[list[tuple[int, int]], int]:
-        """(data runs the source did not read, not-data sectors it did not read)."""
+    def unreadable_now(self, statuses: str = "-") -> tuple[list[tuple[int, int]], int]:
+        """(data runs the source did not read, not-data sectors it did not read). "-" is what
+        failed when read alone; "*" what failed inside a larger read and waits for a closer
+        look (not yet known to be unreadable)."""
         data: list[tuple[int, int]] = []
         nd = 0
-        for s, e in self.state.runs_with("-*"):
+        for s, e in self.state.runs_with(statuses):
             for a, b, st in self.not_data.runs():
                 lo, hi = max(a, s), min(b, e)
                 if lo >= hi:
@@ -97,6 +103,11 @@ class Comparison:
                     data.append((lo, hi - lo))
         return data, nd
 
+    @property
+    def protected(self) -> int:
+        """Sectors the drive refused for copy protection (neither damage nor a mismatch)."""
+        return self.state.count("p")[0]
+
     def tick(self, pos: int) -> None:
         self.cancel.raise_if_cancelled()
         now = time.monotonic()
@@ -106,6 +117,7 @@ class Comparison:
         rate = self.done * SECTOR / max(now - self.t0, 1e-6)
         left = (self.sectors - self.done) * SECTOR / rate if rate else None
         data, nd = self.unreadable_now()
+        waiting, _ = self.unreadable_now("*")
         self.progress(
             Progress(
                 "verify",
@@ -124,6 +136,7 @@ class Comparison:
                     "now_readable": len(self.now_readable),
                 },
                 not_data=nd * SECTOR,
+                pending=sum(n for _, n in waiting) * SECTOR,
                 medium=self.src.medium if self.src is not None and self.src.is_drive else None,
                 phase_label="comparing with the disc" if self.src else "reading the image",
             )
@@ -141,33 +154,49 @@ class Comparison:
                 raise InputError(f"{self.image}: the file shrank while being read (LBA {lba})")
             self.hasher.update(img)
             cmp_end = min(lba + n, self.state.size)
-            if self.src is not None and skip_until <= lba < cmp_end:
+            if self.src is not None and not self.refused and skip_until <= lba < cmp_end:
                 if lba == 0:
                     self.src.prepare_retry(0)
-                try:
-                    disc = self.src.read(lba, cmp_end - lba)
-                    self.compare(lba, img, disc)
-                    self.state.set(lba, cmp_end, FINISHED)
-                    size, skip = min(size * 2, 512), CLUSTER
-                except ReadError as e:
-                    good = len(e.good) // SECTOR
-                    if good:
-                        self.compare(lba, img, e.good)
-                        self.state.set(lba, lba + good, FINISHED)
-                    self.state.set(lba + good, cmp_end, "*")
-                    # Skip ahead (doubling) so a scratch costs few failed reads; what is
-                    # skipped stays non-tried for the closer look afterwards.
-                    skip_until = cmp_end + skip
-                    size, skip = CLUSTER, min(skip * 2, skip_max)
+                for a, b in self._readable_parts(lba, cmp_end):  # audio is never read
+                    part = img[(a - lba) * SECTOR :]
+                    try:
+                        disc = self.src.read(a, b - a)
+                        self.compare(a, part, disc)
+                        self.state.set(a, b, FINISHED)
+                        size, skip = min(size * 2, 512), CLUSTER
+                    except ReadError as e:
+                        good = len(e.good) // SECTOR
+                        if good:
+                            self.compare(a, part, e.good)
+                            self.state.set(a, a + good, FINISHED)
+                        # Refused for copy protection: a closer look gets the same refusal.
+                        mark = "p" if e.kind == "protected" else "*"
+                        self.refused = self.refused or e.kind == "protected"
+                        self.state.set(a + good, b, mark)  # parts after it stay non-tried
+                        # Skip ahead (doubling) so a scratch costs few failed reads; what is
+                        # skipped stays non-tried for the closer look afterwards.
+                        skip_until = cmp_end + skip
+                        size, skip = CLUSTER, min(skip * 2, skip_max)
+                        break
             self.done = lba + n
             self.tick(lba)
             lba += n
         tail = pread(self.fd, self.size - self.sectors * SECTOR, self.sectors * SECTOR)
         self.hasher.update(tail)  # bytes past the last whole sector are part of the file
 
+    def _readable_parts(self, lo: int, hi: int) -> list[tuple[int, int]]:
+        """``[lo, hi)`` without audio: a 2048-byte read of CD-DA means nothing, so the rip
+        never reads it and neither does verify (it is FINISHED in ``state`` from the start)."""
+        runs = self.skip.runs()
+        return [(max(a, lo), min(b, hi)) for a, b, st in runs if st != "a" and a < hi and b > lo]
+
     def close_look(self) -> None:
         """Skipped areas in clusters, then failed areas sector by sector (each read once)."""
         assert self.src is not None
+        if self.refused:  # what was not compared stays so: the drive would refuse it again
+            for lo, hi in self.state.runs_with(NON_TRIED + "*"):
+                self.state.set(lo, hi, "p")
+            return
         for lo, hi in self.state.runs_with(NON_TRIED):
             for lba in range(lo, hi, CLUSTER):
                 n = min(CLUSTER, hi - lba)
@@ -175,8 +204,8 @@ class Comparison:
                     disc = self.src.read(lba, n)
                     self.compare(lba, self.image_read(lba, n), disc)
                     self.state.set(lba, lba + n, FINISHED)
-                except ReadError:
-                    self.state.set(lba, lba + n, "*")
+                except ReadError as e:
+                    self.state.set(lba, lba + n, "p" if e.kind == "protected" else "*")
                 self.tick(lba)
         for lo, hi in self.state.runs_with("*"):
             for lba in range(lo, hi):
@@ -187,6 +216,6 @@ class Comparison:
                 try:
                     self.compare(lba, self.image_read(lba, 1), self.src.read(lba, 1))
                     self.state.set(lba, lba + 1, FINISHED)
-                except ReadError:
-                    self.state.set(lba, lba + 1, "-")
+                except ReadError as e:
+                    self.state.set(lba, lba + 1, "p" if e.kind == "protected" else "-")
                 self.tick(lba)

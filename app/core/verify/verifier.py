@@ -13,13 +13,15 @@ from dataclasses import dataclass, field
 
 from app.core.base import mapfile
 from app.core.base.companions import Companions
+from app.core.base.compat import try_lock
 from app.core.base.events import Cancelled, CancelToken, ProgressCallback, no_progress
-from app.core.base.rangemap import RangeMap
+from app.core.base.rangemap import FINISHED, RangeMap
 from app.core.base.sector import SECTOR
 from app.core.disc import plan as planmod
 from app.core.disc import wholeness as wholemod
 from app.core.disc.layout import DiscLayout
 from app.core.disc.sources import SectorSource
+from app.core.verify import bincue
 from app.core.verify import checks as checkmod
 from app.core.verify import dat as datmod
 from app.core.verify.checks import Check
@@ -45,9 +47,12 @@ class VerifyResult:
     extra_bytes: int = 0
     map_bad_sectors: int = 0
     not_data_unreadable: int = 0
+    protected_sectors: int = 0  # refused by the drive for copy protection
     source_sectors: int = 0
     compared_sectors: int = 0
     dat_match: datmod.DatMatch | None = None
+    dat_set: datmod.SetMatch | None = None  # a BIN/CUE's tracks against one game's roms
+    files: list[dict[str, object]] = field(default_factory=list)  # per file of a BIN/CUE
     cancelled: bool = False
     duration: float = 0.0
 
@@ -102,10 +107,51 @@ def verify(
     map_path: str | None = None,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
+    writer_lock_held: bool = False,
 ) -> VerifyResult:
+    """``writer_lock_held``: the caller is the backup writing ``image`` (rip --verify)."""
     token = cancel or CancelToken()
     _check_image(image)
-    dat = datmod.load(dat_path) if dat_path else None  # DatError before the long read
+    lock = -1 if writer_lock_held else _reader_lock(image)
+    try:
+        return _verify(image, source, dat_path, map_path, progress, token)
+    finally:
+        if lock >= 0:
+            os.close(lock)
+
+
+def _reader_lock(image: str) -> int:
+    """A descriptor holding a reader's lock on ``image`` for the whole verify: while a backup
+    writes the image (and its report and checksum files) what verify would read is a moment of
+    a changing file; and no backup may start writing while verify reads."""
+    try:
+        fd = os.open(image, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    except OSError as e:
+        raise VerifyInputError(f"{image}: {e.strerror} — check the path") from e
+    if not try_lock(fd, shared=True):
+        os.close(fd)
+        raise VerifyInputError(
+            f"a backup is writing {image} now — wait for it to finish, then verify it"
+        )
+    return fd
+
+
+def _verify(
+    image: str,
+    source: SectorSource | None,
+    dat_path: str | None,
+    map_path: str | None,
+    progress: ProgressCallback,
+    token: CancelToken,
+) -> VerifyResult:
+    try:  # DatError before the long read; Ctrl-C is honoured while a big DAT loads
+        dat = datmod.load(dat_path, cancel=token) if dat_path else None
+    except Cancelled:
+        return VerifyResult(image, 0, cancelled=True)
+    if bincue.is_bincue(image):
+        from app.core.verify.binverify import verify_bincue
+
+        return verify_bincue(image, source, dat, map_path, progress, token)
     map_path = map_path or Companions.of(image).map
     mf = None
     if os.path.exists(map_path):
@@ -126,7 +172,7 @@ def verify(
         result.extra_bytes = whole.extra_bytes
         result.checks += checkmod.wholeness(whole)
         if bad_map is not None:
-            found, result.map_bad_sectors = checkmod.mapfile_check(bad_map, plan)
+            found, result.map_bad_sectors = checkmod.mapfile_check(bad_map, plan, job.sectors)
             result.checks += found
         job.sequential_pass()
         if source is not None:
@@ -146,7 +192,8 @@ def verify(
     result.duration = time.monotonic() - job.t0
     if result.cancelled or result.hashes is None:
         return result
-    result.checks += checkmod.checksums(image, result.hashes)
+    rescued_now = mf.map.count(FINISHED)[0] if mf is not None else None
+    result.checks += checkmod.checksums(image, result.hashes, rescued_now)
     if dat is not None:
         m = dat.match(job.size, result.hashes, os.path.basename(image))
         result.dat_match = m
@@ -157,6 +204,7 @@ def verify(
         result.now_readable = _runs(sorted(job.now_readable))
         result.source_unreadable, result.not_data_unreadable = job.unreadable_now()
         result.source_sectors = source.sector_count
+        result.protected_sectors = job.protected
         result.compared_sectors = job.state.size
         result.checks.append(_source_check(result, source))
     return result
@@ -186,6 +234,11 @@ def _source_check(r: VerifyResult, source: SectorSource) -> Check:
         parts.append(f"{n} sector{'s' if n != 1 else ''} unreadable on the source now")
     if r.not_data_unreadable:
         parts.append(f"{r.not_data_unreadable} unreadable sectors that are not data")
+    if r.protected_sectors:
+        parts.append(
+            f"{r.protected_sectors} sectors the drive refuses for copy protection (DiscVault "
+            "does not circumvent it; a resume would be refused too)"
+        )
     if r.now_readable:
         n = sum(c for _, c in r.now_readable)
         parts.append(
@@ -200,7 +253,7 @@ def _source_check(r: VerifyResult, source: SectorSource) -> Check:
 
 def to_json(r: VerifyResult) -> dict[str, object]:
     """The documented ``discvault.verify/1`` document."""
-    dat = None
+    dat: dict[str, object] | None = None
     if r.dat_match is not None:
         entry = r.dat_match.entry
         dat = {
@@ -209,9 +262,21 @@ def to_json(r: VerifyResult) -> dict[str, object]:
             "rom": entry.name if entry else None,
             "dat": r.dat_match.dat,
         }
+    if r.dat_set is not None:
+        m = r.dat_set
+        dat = {
+            "verdict": m.verdict,
+            "game": m.game or None,
+            "rom": None,
+            "dat": m.dat,
+            "matched": [{"rom": rom.name, "file": f.name} for rom, f in m.matched],
+            "missing": [rom.name for rom in m.missing],
+            "extra": [f.name for f in m.extra],
+        }
     return {
         "schema": "discvault.verify/1",
         "image": os.path.abspath(r.image),
+        "files": r.files or None,
         "sectors": r.sectors,
         "outcome": r.outcome,
         "hashes": r.hashes,
@@ -220,6 +285,7 @@ def to_json(r: VerifyResult) -> dict[str, object]:
         "map_bad_sectors": r.map_bad_sectors,
         "extra_bytes": r.extra_bytes,
         "compared_sectors": r.compared_sectors,
+        "protected_sectors": r.protected_sectors,
         "source_sectors": r.source_sectors if r.compared_sectors or r.source_sectors else None,
         "mismatches": [{"lba": a, "count": n} for a, n in r.mismatches],
         "source_unreadable": [{"lba": a, "count": n} for a, n in r.source_unreadable],

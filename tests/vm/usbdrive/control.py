@@ -5,6 +5,7 @@ Inside the guest, while the drive serves::
     python -m tests.vm.usbdrive.control load /path/other.json   # autoloader: swap the disc
     python -m tests.vm.usbdrive.control eject [--force]         # the eject button
     python -m tests.vm.usbdrive.control close | remove | status | stop
+    python -m tests.vm.usbdrive.control configure '{"refuse": ["SET CD SPEED"], "delay": 0.05}'
 
 or from Python ``control.request("load", path=...)``. Each prints/returns a JSON object with
 ``ok``. The channel is an abstract Unix socket (the guest's root is read-only 9p).
@@ -21,6 +22,7 @@ from typing import Any
 
 from tests.vm.usbdrive.disc import Disc
 from tests.vm.usbdrive.mmc import Drive
+from tests.vm.usbdrive.scsi import OPCODES
 
 ADDRESS = "\0discvault-usbdrive"
 
@@ -49,7 +51,15 @@ def handle(drive: Drive, req: dict[str, Any]) -> dict[str, Any]:
             "requested_speed": drive.requested_speed,
             "failures": {str(k): v for k, v in drive.failures.items()},
             "commands": drive.commands_seen,
+            "mechanics": drive.mech.status(),
         }
+    if cmd == "configure":  # firmware knobs while it runs (tests: a drive that refuses, is slow)
+        if "refuse" in req:
+            names = {name: op for op, name in OPCODES.items()}
+            drive.refused = {names[n] for n in req["refuse"]}
+        if "delay" in req:
+            drive.mech.delay = float(req["delay"])
+        return {"ok": True}
     return {"ok": False, "error": f"unknown command {cmd!r}"}
 
 
@@ -92,7 +102,10 @@ def request(cmd: str, **args: Any) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     if not argv:
-        print("usage: control load PATH | eject [--force] | close | remove | status | stop")
+        print(
+            "usage: control load PATH | eject [--force] | close | remove | status | stop"
+            " | configure JSON"
+        )
         return 2
     cmd, rest = argv[0], argv[1:]
     args: dict[str, Any] = {}
@@ -100,6 +113,8 @@ def main(argv: list[str]) -> int:
         args["path"] = os.path.abspath(rest[0])
     if cmd == "eject":
         args["force"] = "--force" in rest
+    if cmd == "configure":
+        args.update(json.loads(rest[0]))
     reply = request(cmd, **args)
     print(json.dumps(reply))
     return 0 if reply.get("ok") else 1

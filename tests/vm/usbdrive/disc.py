@@ -9,7 +9,12 @@ MMC command from it, so a test knows exactly what DiscVault should find. Format:
       "appendable": false,              # optional: disc not closed (READ DISC INFORMATION, B0)
       "drive": {                        # optional: the drive itself, used when the drive is
         "serial": "DV0001",             # created with this disc (a later load keeps the drive):
-        "read_retry_count": 32          # INQUIRY page 80h, MODE SENSE page 01h default
+        "read_retry_count": 32,         # INQUIRY page 80h, MODE SENSE page 01h default,
+        "current_retry_count": 20,      # optional: page 01h as another program left it,
+        "speed": 4224,                  # optional: the read speed selected at power-on (kB/s),
+        "cache": 64,                    # optional: sectors read ahead into its buffer (0: none),
+        "fua": "honour",                # honour | ignore | refuse FUA reads (mechanics.py),
+        "refuse": ["SET CD SPEED"]      # optional: commands it answers 05/20/00
       },
       "gap_sense": "05/21/00",          # optional: what reading a session gap returns
       "runout_sense": "05/64/00",       # optional: default sense of TAO run-out sectors
@@ -36,8 +41,9 @@ MMC command from it, so a test knows exactly what DiscVault should find. Format:
       ],
       "defects": [                      # optional unreadable sectors
         {"lba": 300, "count": 1, "sense": "03/11/00"},           # always fails
-        {"lba": 310, "sense": "03/11/00", "fails": 2}            # flaky: fails twice, then reads
-      ],
+        {"lba": 310, "sense": "03/11/00", "fails": 2},           # flaky: fails twice, then reads
+        {"lba": 320, "tries": 3, "max_speed": 1408}              # marginal: reads at its third
+      ],                                # try (internal retries count), only at <= 8x
       "css": {                          # optional, DVD only: CSS copy protection
         "region_mask": 0,               # READ DVD STRUCTURE 01h byte 5 (1 bit = region refused)
         "scrambled": [[400, 16]]        # [lba, count] runs refused with 05/6F/03 without
@@ -155,6 +161,8 @@ class Track:
     runout: int = 0
     runout_sense: Sense = DEFAULT_RUNOUT_SENSE
     control: int = 4
+    format: str = "user"  # data tracks: "user" (2048-byte sectors) or "raw" (2352, as recorded)
+    isrc: str = ""  # audio tracks: READ SUB-CHANNEL format 03h
 
     @property
     def end(self) -> int:
@@ -167,7 +175,7 @@ class Track:
     @property
     def sector_size(self) -> int:
         """Bytes per sector in the backing file."""
-        return USER if self.is_data else RAW
+        return USER if self.is_data and self.format != "raw" else RAW
 
     def in_runout(self, lba: int) -> bool:
         return self.end - self.runout <= lba < self.end
@@ -192,6 +200,8 @@ class Defect:
     count: int = 1
     sense: Sense = UNRECOVERED_READ_ERROR
     fails: int | None = None  # None: never reads
+    tries: int | None = None  # marginal: reads at this try, firmware retries included
+    max_speed: int | None = None  # marginal: reads only at or below this speed (kB/s)
 
     def covers(self, lba: int) -> bool:
         return self.lba <= lba < self.lba + self.count
@@ -207,9 +217,30 @@ class Css:
 
 
 @dataclass(frozen=True)
+class Corrupt:
+    """A silent corruption: ``count`` sectors from ``lba`` read with wrong bytes and no error
+    (``fails`` times, then right; None: always), flagged in the C2 pointers when ``c2``."""
+
+    lba: int
+    count: int = 1
+    fails: int | None = None
+    c2: bool = False
+
+
+@dataclass(frozen=True)
 class DriveSettings:
     serial: str = "DV0001"
     read_retry_count: int = 32
+    read_offset: int = 0  # audio: the AccurateRip correction this drive needs (samples)
+    c2: bool = True  # reports C2 error pointers
+    raw: bool = True  # READ CD returns whole data sectors (sync, headers, EDC/ECC)
+    zero_codes: bool = False  # returns zero EDC/ECC, as QEMU's ATAPI drive does
+    read_cd: bool = True  # answers READ CD at all (false: 05/20/00, an invalid opcode)
+    current_retry_count: int | None = None  # None: the default
+    speed: int | None = None  # kB/s selected at power-on; None: the fastest
+    cache: int = 0  # sectors of read-ahead (mechanics.py); 0: no buffer
+    fua: str = "honour"
+    refuse: tuple[str, ...] = ()  # command names (scsi.OPCODES) answered 05/20/00
 
 
 @dataclass
@@ -223,6 +254,9 @@ class Disc:
     gap_sense: Sense = DEFAULT_GAP_SENSE
     defects: tuple[Defect, ...] = ()
     css: Css | None = None
+    corrupt: tuple[Corrupt, ...] = ()
+    mcn: str = ""
+    cdtext: dict[str, Any] = field(default_factory=dict)
     source: str = ""  # where the description came from, for messages
     _files: dict[Path, BinaryIO] = field(default_factory=dict, repr=False, compare=False)
 
@@ -319,6 +353,26 @@ class Disc:
             raise ValueError(f"{where}: CSS is a DVD protection")
 
 
+def _drive(d: dict[str, Any]) -> DriveSettings:
+    def opt(key: str) -> int | None:
+        return None if d.get(key) is None else int(d[key])
+
+    return DriveSettings(
+        serial=str(d.get("serial", "DV0001")),
+        read_retry_count=int(d.get("read_retry_count", 32)),
+        read_offset=int(d.get("read_offset", 0)),
+        c2=bool(d.get("c2", True)),
+        raw=bool(d.get("raw", True)),
+        zero_codes=bool(d.get("zero_codes", False)),
+        read_cd=bool(d.get("read_cd", True)),
+        current_retry_count=opt("current_retry_count"),
+        speed=opt("speed"),
+        cache=int(d.get("cache", 0)),
+        fua=str(d.get("fua", "honour")),
+        refuse=tuple(str(x) for x in d.get("refuse", ())),
+    )
+
+
 def _sense(doc: dict[str, Any], key: str, default: Sense) -> Sense:
     return Sense.parse(doc[key]) if key in doc else default
 
@@ -353,6 +407,8 @@ def _parse(doc: Any, base: Path, where: str) -> Disc:
                     runout=int(t.get("runout", 0)),
                     runout_sense=_sense(t, "runout_sense", runout_default),
                     control=int(t.get("control", 4 if kind is not Kind.AUDIO else 0)),
+                    format=str(t.get("format", "user")),
+                    isrc=str(t.get("isrc", "")),
                 )
             )
         end = tracks[-1].end if tracks else 0
@@ -363,6 +419,8 @@ def _parse(doc: Any, base: Path, where: str) -> Disc:
             int(d.get("count", 1)),
             _sense(d, "sense", UNRECOVERED_READ_ERROR),
             None if d.get("fails") is None else int(d["fails"]),
+            None if d.get("tries") is None else int(d["tries"]),
+            None if d.get("max_speed") is None else int(d["max_speed"]),
         )
         for d in doc.get("defects", [])
     )
@@ -378,9 +436,18 @@ def _parse(doc: Any, base: Path, where: str) -> Disc:
         profile=profile,
         sessions=tuple(sessions),
         appendable=bool(doc.get("appendable", False)),
-        drive=DriveSettings(
-            str(drive.get("serial", "DV0001")), int(drive.get("read_retry_count", 32))
+        drive=_drive(drive),
+        corrupt=tuple(
+            Corrupt(
+                int(c["lba"]),
+                int(c.get("count", 1)),
+                None if c.get("fails") is None else int(c["fails"]),
+                bool(c.get("c2", False)),
+            )
+            for c in doc.get("corrupt", [])
         ),
+        mcn=str(doc.get("mcn", "")),
+        cdtext=dict(doc.get("cdtext", {})),
         gap_sense=_sense(doc, "gap_sense", DEFAULT_GAP_SENSE),
         defects=defects,
         css=css,

@@ -87,7 +87,17 @@ def features(disc: Disc | None) -> list[tuple[int, bytes]]:
             ),
         ),
         (0x001D, _feature(0x001D, 0, False, medium == "CD", b"")),  # Multi-read
-        (0x001E, _feature(0x001E, 2, False, medium == "CD", bytes(4))),  # CD read
+        # CD read: C2 flags (bit 1) when the drive reports them, CD-Text (bit 0)
+        (
+            0x001E,
+            _feature(
+                0x001E,
+                2,
+                False,
+                medium == "CD",
+                bytes([0x03 if disc is None or disc.drive.c2 else 0x01, 0, 0, 0]),
+            ),
+        ),
         (0x001F, _feature(0x001F, 2, False, medium == "DVD", bytes(4))),  # DVD read
         (0x0040, _feature(0x0040, 1, False, medium == "BD", bytes(28))),  # BD read
         (0x0100, _feature(0x0100, 0, True, True, b"")),  # Power management
@@ -135,7 +145,7 @@ def page_01(m: ModeSettings, changeable: bool) -> bytes:
     ) + m.recovery_time_limit.to_bytes(2, "big")
 
 
-def page_2a(medium: str, speed: int, locked: bool, changeable: bool) -> bytes:
+def page_2a(medium: str, speed: int, locked: bool, changeable: bool, c2: bool = True) -> bytes:
     """CD/DVD capabilities and mechanical status (MMC-3 layout, which the kernel's sr reads)."""
     p = bytearray(30)
     p[0], p[1] = 0x2A, 28
@@ -143,7 +153,8 @@ def page_2a(medium: str, speed: int, locked: bool, changeable: bool) -> bytes:
         return bytes(p)
     p[2] = 0x1F  # reads CD-R, CD-RW, fixed-packet (method 2), DVD-ROM, DVD-R
     p[4] = 0x71  # audio play, Mode 2 Form 1 and 2, multi-session
-    p[5] = 0x03  # CD-DA commands supported, CD-DA stream accurate
+    # CD-DA commands, CD-DA stream accurate, (C2 pointers,) ISRC and UPC (MCN) readable
+    p[5] = 0x03 | (0x10 if c2 else 0) | 0x60
     p[6] = 0x29 | (0x02 if locked else 0)  # tray loader, eject, lock (+ lock state)
     top = max(SPEEDS["CD"]) if medium in ("", "CD") else max(SPEEDS[medium])
     p[8:10] = top.to_bytes(2, "big")  # maximum read speed (obsolete in MMC-6; sr reads it)

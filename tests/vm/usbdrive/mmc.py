@@ -10,9 +10,11 @@ parameters MODE SELECT set (page 01h: read retry count), the speed SET CD SPEED 
 often each flaky sector has failed.
 
 Where later work plugs in:
-- raw sectors, C2 and EDC/ECC (READ CD, issue 16): ``_read_cd`` and ``Disc.sector``;
-- retries, speed and cache (issue 17): ``sector_fault`` sees ``mode.read_retry_count`` and
-  ``read_speed``; ``Defect`` can grow conditions such as "reads at <= 8x".
+- raw sectors, C2, EDC/ECC, read offset, silent corruptions, MCN/ISRC/CD-Text: ``rawcd.py``;
+- retries, speed and cache (issue 17): ``mechanics.py`` keeps the modelled clock, charges every
+  failing try (1 + the read retry count MODE SELECT set, at the speed SET CD SPEED or SET
+  STREAMING chose), makes marginal sectors (``tries``, ``max_speed``) read as firmware would,
+  and keeps a read-ahead buffer that answers reads without FUA.
 """
 
 from __future__ import annotations
@@ -23,12 +25,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from tests.vm.usbdrive import features as ft
-from tests.vm.usbdrive import toc
+from tests.vm.usbdrive import rawcd, toc
 from tests.vm.usbdrive.disc import (
     ILLEGAL_MODE_FOR_TRACK,
     INVALID_FIELD_IN_CDB,
+    INVALID_FIELD_IN_PARAMETERS,
     INVALID_OPCODE,
-    LBA_OUT_OF_RANGE,
     MEDIUM_CHANGED,
     NO_SENSE,
     NOT_READY_NO_MEDIUM_CLOSED,
@@ -38,13 +40,17 @@ from tests.vm.usbdrive.disc import (
     SAVING_NOT_SUPPORTED,
     SCRAMBLED_NO_AUTH,
     USER,
+    Defect,
     Disc,
     Sense,
     Track,
 )
+from tests.vm.usbdrive.firmware import FirmwareReads
+from tests.vm.usbdrive.mechanics import Mechanics
 from tests.vm.usbdrive.scsi import (
     CHECK_CONDITION,
     GOOD,
+    OPCODES,
     CommandError,
     Reply,
     be16,
@@ -56,7 +62,7 @@ from tests.vm.usbdrive.scsi import (
 # Commands that never report a unit attention (MMC-6 4.1.6.1 / SPC-4 5.14) ...
 NO_ATTENTION = {0x03, 0x12, 0x46, 0x4A}
 # ... and those that work without a disc in the tray.
-NO_MEDIUM_NEEDED = {0x00, 0x03, 0x12, 0x1B, 0x1E, 0x46, 0x4A, 0x55, 0x5A, 0xBB}
+NO_MEDIUM_NEEDED = {0x00, 0x03, 0x12, 0x1B, 0x1E, 0x46, 0x4A, 0x55, 0x5A, 0xB6, 0xBB}
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,7 @@ class LogEntry:
     info: int | None
     length: int  # bytes of data-in the command produced
     data_out: bytes = b""
+    clock: float = 0.0  # the drive's modelled clock when the command ended (mechanics.py)
 
     @property
     def name(self) -> str:
@@ -85,6 +92,7 @@ class LogEntry:
             "info": self.info,
             "length": self.length,
             "data_out": self.data_out.hex(),
+            "clock": round(self.clock, 4),
         }
 
 
@@ -92,7 +100,7 @@ def _alloc16_at7(cdb: bytes) -> int:
     return be16(cdb, 7)
 
 
-class Drive:
+class Drive(FirmwareReads):
     LOG_LIMIT = 100_000  # entries kept in memory; a transport may also stream them out
 
     def __init__(self, disc: Disc | None = None) -> None:
@@ -100,12 +108,21 @@ class Drive:
         self.tray_open = False
         self.prevent = False
         self.persistent_prevent = False
-        retries = disc.drive.read_retry_count if disc else 32
-        self.serial = disc.drive.serial if disc else "DV0001"
-        self.mode = ft.ModeSettings(read_retry_count=retries)
+        settings = disc.drive if disc else None
+        retries = settings.read_retry_count if settings else 32
+        current = settings.current_retry_count if settings else None
+        self.serial = settings.serial if settings else "DV0001"
+        self.mode = ft.ModeSettings(read_retry_count=retries if current is None else current)
         self.default_mode = ft.ModeSettings(read_retry_count=retries)
         self.requested_speed: int | None = None  # what SET CD SPEED asked, kB/s
-        self.read_speed = self._pick_speed(0xFFFF)
+        self.read_speed = self._pick_speed(settings.speed or 0xFFFF if settings else 0xFFFF)
+        self.mech = Mechanics(
+            disc.medium if disc else "CD",
+            settings.cache if settings else 0,
+            settings.fua if settings else "honour",
+        )
+        names = {name: op for op, name in OPCODES.items()}
+        self.refused = {names[n] for n in (settings.refuse if settings else ()) if n in names}
         self.pending: tuple[Sense, int | None] | None = None
         self.unit_attention: Sense | None = None
         self.media_event = ft.NO_CHANGE
@@ -113,6 +130,7 @@ class Drive:
         self.log: collections.deque[LogEntry] = collections.deque(maxlen=self.LOG_LIMIT)
         self.on_command: Callable[[LogEntry], None] | None = None
         self._seq = 0
+        self._defect_index: dict[int, dict[int, list[Defect]]] = {}
         self._handlers: dict[int, tuple[Callable[[bytes, bytes], bytes], Callable[[bytes], int]]]
         self._handlers = {
             0x00: (self._test_unit_ready, lambda c: 0),
@@ -131,9 +149,12 @@ class Drive:
             0x5A: (self._mode_sense, _alloc16_at7),
             0xA8: (self._read12, lambda c: 1 << 32),
             0xAD: (self._dvd_structure, lambda c: be16(c, 8)),
+            0xB6: (self._set_streaming, lambda c: 0),
             0xBB: (self._set_speed, lambda c: 0),
             0xBE: (self._read_cd, lambda c: 1 << 32),
+            0x42: (self._read_subchannel, _alloc16_at7),
         }
+        self.raw = rawcd.RawSide()
 
     # ---- the one entry point --------------------------------------------------------------
     def execute(self, cdb: bytes, data_out: bytes = b"") -> Reply:
@@ -141,7 +162,7 @@ class Drive:
         cdb = received + bytes(max(0, 12 - len(received)))  # short CDBs read as zero-padded
         op = cdb[0]
         try:
-            if op not in self._handlers:
+            if op not in self._handlers or op in self.refused:
                 raise CommandError(INVALID_OPCODE)
             handler, alloc = self._handlers[op]
             if op not in NO_ATTENTION and self.unit_attention is not None:
@@ -164,6 +185,7 @@ class Drive:
             reply.info,
             len(reply.data),
             data_out,
+            self.mech.clock,
         )
         self.log.append(entry)
         if self.on_command is not None:
@@ -177,6 +199,7 @@ class Drive:
         if self.disc is not None and self.disc is not disc:
             self.disc.close()
         self.disc = disc
+        self.mech.medium = disc.medium if disc else self.mech.medium
         self.close_tray()
 
     def press_eject(self, force: bool = False) -> bool:
@@ -200,6 +223,9 @@ class Drive:
         self.tray_open = False
         if self.disc is not None:
             self.failures.clear()
+            self.raw.forget()
+            self.mech.tries_at.clear()
+            self.mech.forget()
             self.media_event = ft.NEW_MEDIA
             self.unit_attention = MEDIUM_CHANGED
 
@@ -230,14 +256,30 @@ class Drive:
             return track, ILLEGAL_MODE_FOR_TRACK  # READ(10)/(12) of CD-DA (MMC-6 6.15)
         return track, self._damage(disc, track, lba)
 
+    def _defects_at(self, disc: Disc, lba: int) -> list[Defect]:
+        """The defects covering ``lba`` (indexed once per disc: a scratched disc has
+        hundreds, and every sector read asks)."""
+        index = self._defect_index.get(id(disc))
+        if index is None:
+            index = {}
+            for d in disc.defects:
+                for a in range(d.lba, d.lba + d.count):
+                    index.setdefault(a, []).append(d)
+            self._defect_index = {id(disc): index}
+        return index.get(lba, [])
+
     def _damage(self, disc: Disc, track: Track, lba: int) -> Sense | None:
         """Run-out, copy protection, defects: what any kind of read of the sector meets."""
         if track.in_runout(lba):
             return track.runout_sense
         if disc.css is not None and disc.css.is_scrambled(lba):
             return SCRAMBLED_NO_AUTH  # this drive never completes CSS authentication
-        for d in disc.defects:
+        for d in self._defects_at(disc, lba):
             if d.covers(lba):
+                if d.tries is not None:  # marginal: one try here; firmware retries in _firmware
+                    if self.mech.marginal_reads(lba, d.tries, d.max_speed, self.read_speed):
+                        continue
+                    return d.sense
                 if d.fails is None:
                     return d.sense
                 if self.failures[lba] < d.fails:
@@ -245,53 +287,32 @@ class Drive:
                     return d.sense
         return None
 
-    def _read(self, lba: int, count: int) -> bytes:
-        disc = self._need_medium()
-        if lba + count > disc.capacity:
-            raise CommandError(LBA_OUT_OF_RANGE)  # checked before any transfer, as drives do
-        out = bytearray()
-        for a in range(lba, lba + count):
-            track, sense = self.sector_fault(a)
-            if sense is not None or track is None:
-                raise CommandError(sense or disc.gap_sense, info=a, data=bytes(out))
-            out += disc.sector(track, a)
-        return bytes(out)
+    def _user_data(self, disc: Disc, track: Track, lba: int, before: bytes) -> bytes:
+        """2048 bytes of user data; a raw-backed Form 2 sector has none (illegal mode)."""
+        if track.format != "raw":
+            return disc.sector(track, lba)
+        raw = disc.sector(track, lba)
+        if raw[15] == 2 and raw[18] & 0x20:
+            raise CommandError(ILLEGAL_MODE_FOR_TRACK, info=lba, data=before)
+        return raw[16:2064] if raw[15] == 1 else raw[24:2072]
 
     def _read10(self, cdb: bytes, _: bytes) -> bytes:
         if cdb[1] & 0xE0:  # RDPROTECT: no protection information on optical discs
             raise CommandError(INVALID_FIELD_IN_CDB)
-        return self._read(be32(cdb, 2), be16(cdb, 7))
+        return self._read(be32(cdb, 2), be16(cdb, 7), bool(cdb[1] & 0x08))
 
     def _read12(self, cdb: bytes, _: bytes) -> bytes:
         if cdb[1] & 0xE0:
             raise CommandError(INVALID_FIELD_IN_CDB)
-        return self._read(be32(cdb, 2), be32(cdb, 6))
+        return self._read(be32(cdb, 2), be32(cdb, 6), bool(cdb[1] & 0x08))
 
     def _read_cd(self, cdb: bytes, _: bytes) -> bytes:
-        """READ CD, the part modelled so far: whole CD-DA sectors (2352 bytes), and user data
-        only (byte 9 = 10h) of data sectors. Sync/headers/EDC/ECC, C2 and sub-channels are
-        issue 16; until then they are refused as an invalid field."""
-        disc = self._need_medium()
-        expected = (cdb[1] >> 2) & 0x07  # 0 any, 1 CD-DA, 2 Mode 1, 3 Mode 2 formless, 4/5 XA
-        lba, count, fields, sub = be32(cdb, 2), int.from_bytes(cdb[6:9], "big"), cdb[9], cdb[10]
-        if disc.medium != "CD" or sub or fields & 0x06:
-            raise CommandError(INVALID_FIELD_IN_CDB)
-        if lba + count > disc.capacity:
-            raise CommandError(LBA_OUT_OF_RANGE)
-        out = bytearray()
-        for a in range(lba, lba + count):
-            track = disc.track_at(a)
-            if track is None:
-                raise CommandError(disc.gap_sense, info=a, data=bytes(out))
-            if track.is_data and fields != 0x10:
-                raise CommandError(INVALID_FIELD_IN_CDB)  # not modelled yet (issue 16)
-            if expected not in ((0, 1) if not track.is_data else (0, 2, 4)):
-                raise CommandError(ILLEGAL_MODE_FOR_TRACK, info=a, data=bytes(out))
-            sense = self._damage(disc, track, a)
-            if sense is not None:
-                raise CommandError(sense, info=a, data=bytes(out))
-            out += disc.sector(track, a)
-        return bytes(out)
+        """READ CD: whole CD-DA sectors (with the drive's read offset), user data or whole raw
+        data sectors (sync, header, EDC/ECC), C2 pointers, silent corruptions (``rawcd``)."""
+        return self.raw.read_cd(self._damage, self._need_medium(), cdb)
+
+    def _read_subchannel(self, cdb: bytes, _: bytes) -> bytes:
+        return rawcd.read_subchannel(self._need_medium(), cdb)
 
     # ---- status and identity -----------------------------------------------------------------
     def _test_unit_ready(self, cdb: bytes, _: bytes) -> bytes:
@@ -344,7 +365,13 @@ class Drive:
         medium = self.disc.medium if self.ready and self.disc else ""
         return {
             0x01: ft.page_01(mode, pc == 1),
-            0x2A: ft.page_2a(medium, self.read_speed, self.prevent, pc == 1),
+            0x2A: ft.page_2a(
+                medium,
+                self.read_speed,
+                self.prevent,
+                pc == 1,
+                c2=self.disc.drive.c2 if self.disc is not None else True,
+            ),
         }
 
     def _mode_sense(self, cdb: bytes, _: bytes) -> bytes:
@@ -376,8 +403,33 @@ class Drive:
 
     def _set_speed(self, cdb: bytes, _: bytes) -> bytes:
         self.requested_speed = be16(cdb, 2)
-        self.read_speed = self._pick_speed(self.requested_speed)
+        self._select_speed(self._pick_speed(self.requested_speed))
         return b""
+
+    def _set_streaming(self, cdb: bytes, data_out: bytes) -> bytes:
+        """SET STREAMING with a performance descriptor (type 0): read size (kB) per read time
+        (ms) over an LBA range; RDD restores the drive's default (its fastest speed)."""
+        length = be16(cdb, 9)
+        if cdb[8] != 0:
+            raise CommandError(INVALID_FIELD_IN_CDB)  # only performance descriptors
+        if length < 28 or len(data_out) < 28:
+            raise CommandError(PARAMETER_LIST_LENGTH)
+        d = data_out[:28]
+        if d[0] & 0x04:  # RDD
+            self.requested_speed = None
+            self._select_speed(self._pick_speed(0xFFFF))
+            return b""
+        size, ms = be32(d, 12), be32(d, 16)
+        if not ms:
+            raise CommandError(INVALID_FIELD_IN_PARAMETERS)
+        self.requested_speed = size * 1000 // ms
+        self._select_speed(self._pick_speed(self.requested_speed))
+        return b""
+
+    def _select_speed(self, speed: int) -> None:
+        if speed != self.read_speed:
+            self.read_speed = speed
+            self.mech.speed_changed()
 
     def _prevent_allow(self, cdb: bytes, _: bytes) -> bytes:
         self.prevent = bool(cdb[4] & 0x01)

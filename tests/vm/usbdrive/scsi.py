@@ -17,6 +17,7 @@ OPCODES: dict[int, str] = {
     0x1E: "PREVENT ALLOW MEDIUM REMOVAL",
     0x25: "READ CAPACITY",
     0x28: "READ(10)",
+    0x42: "READ SUB-CHANNEL",
     0x43: "READ TOC/PMA/ATIP",
     0x46: "GET CONFIGURATION",
     0x4A: "GET EVENT STATUS NOTIFICATION",
@@ -26,6 +27,7 @@ OPCODES: dict[int, str] = {
     0x5A: "MODE SENSE(10)",
     0xA8: "READ(12)",
     0xAD: "READ DVD STRUCTURE",
+    0xB6: "SET STREAMING",
     0xBB: "SET CD SPEED",
     0xBE: "READ CD",
 }

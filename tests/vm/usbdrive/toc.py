@@ -31,6 +31,10 @@ def read_toc(disc: Disc, cdb: bytes) -> bytes:
         return _session_info(disc, use_msf)
     if fmt == 2 and disc.medium == "CD":
         return _full_toc(disc, cdb[6])
+    if fmt == 5 and disc.medium == "CD" and disc.cdtext:
+        from tests.vm.usbdrive.rawcd import read_cdtext
+
+        return read_cdtext(disc)
     # PMA (3), ATIP (4) and CD-TEXT (5) are not recorded on the discs this model describes;
     # formats 2-5 are CD-only.
     raise CommandError(INVALID_FIELD_IN_CDB)

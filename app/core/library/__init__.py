@@ -1,0 +1,1 @@
+"""The library: one folder per disc, a searchable SQLite catalogue rebuilt from those folders."""
