@@ -15,7 +15,6 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import islice
 from json.encoder import encode_basestring_ascii  # what JSONEncoder(ensure_ascii=True) uses
 from typing import TextIO
 
@@ -168,10 +167,17 @@ def _stamp(mtime: float | None) -> str:
         return "?" * 16
 
 
-def batches(nodes: Iterator[Node]) -> Iterator[list[Node]]:
-    """``nodes`` in lists of at most ``BATCH``, taken as they come."""
-    while batch := list(islice(nodes, BATCH)):
-        yield batch
+def batches(i: Inspection) -> Iterator[list[Node]]:
+    """The tree, streamed (``walk_batches``), in lists of at least ``BATCH`` nodes but the
+    last: the reader's lists (a window of one directory each) joined."""
+    acc: list[Node] = []
+    for kids in i.walk_batches():
+        acc += kids
+        if len(acc) >= BATCH:
+            yield acc
+            acc = []
+    if acc:
+        yield acc
 
 
 def write_json(
@@ -188,7 +194,7 @@ def write_json(
     out.write(json.dumps(doc, indent=2)[:-2] + ',\n  "files": [')
     sep = "\n    "
     values: _Values = {}
-    for batch in batches(i.walk(keep=False)):
+    for batch in batches(i):
         out.write(_json_lines(batch, damage, values, sep))
         sep = ",\n    "
     out.write("\n  ]" if sep != "\n    " else "]")
@@ -285,7 +291,7 @@ def write_text(
     out.write("\n".join(head) + "\n")
     tally = _Tally()
     stamps: dict[float | None, str] = {}
-    for batch in batches(i.walk(keep=False)):
+    for batch in batches(i):
         text = _file_lines(batch, stamps, tally, files)
         if text:
             out.write(text)

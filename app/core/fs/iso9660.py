@@ -169,6 +169,11 @@ class IsoFilesystem:
                 return
 
     def iterdir(self, node: Node) -> Iterator[Node]:
+        return chain.from_iterable(self.iterbatches(node))
+
+    def iterbatches(self, node: Node) -> Iterator[list[Node]]:
+        """A directory's entries, a list at a time as the scanner reads them (a window of the
+        extent each); refusals are raised here, before any is read."""
         lba, size, depth = node.ref
         if depth > MAX_DEPTH:
             raise InspectError(f"{node.path}: directories nested deeper than {MAX_DEPTH}", "deep")
@@ -181,9 +186,9 @@ class IsoFilesystem:
             raise InspectError(
                 f"{node.path}: directory extent beyond the end of the image", "truncated"
             )
-        out = chain.from_iterable(self.scanner.batches(lba, size, node.path, depth))
+        out = self.scanner.batches(lba, size, node.path, depth)
         if depth == 0 and self.rock_ridge:
-            return (n for n in out if not self._only_relocated(n))
+            return ([n for n in b if not self._only_relocated(n)] for b in out)
         return out
 
     def listdir(self, node: Node) -> list[Node]:
