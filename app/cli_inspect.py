@@ -171,12 +171,16 @@ def drive_layout(path: str) -> DiscLayout | None:
     its last session, as the OS mounts it. None for image files and other devices."""
     import stat
 
+    try:
+        if not stat.S_ISBLK(os.stat(path).st_mode):
+            return None
+    except OSError:
+        return None
+    # Only for a block device: an image file's listing need not load the drive layer.
     from app.core.disc.sources import SourceError
     from app.platform import open_source
 
     try:
-        if not stat.S_ISBLK(os.stat(path).st_mode):
-            return None
         src = open_source(path)
     except (OSError, SourceError):
         return None
