@@ -185,7 +185,8 @@ def listing_markdown(ins: dict[str, Any]) -> list[str]:
     lines = [
         f"## Listing {ins['files']:,}-file Joliet + Rock Ridge images",
         "",
-        f"Measured on **{m['cpu']}**, Python {m['python']} built with `{m['config_args']}` "
+        f"Measured on **{m['cpu']}**, Python {m['python']} ({m.get('build', '')}) built with "
+        f"`{m['config_args']}` "
         "(sysconfig CONFIG_ARGS), stdout to /dev/null. Rounds are interleaved; a ratio is the "
         "median over rounds of DiscVault's time over the peer's in the same round (< 1: "
         "DiscVault is faster). Target: `inspect --files` no slower than `7z l` on every shape, "
