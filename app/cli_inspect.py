@@ -5,21 +5,21 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
-import json
 import os
 import sys
-import time
-from typing import TextIO
 
 from app.cli_common import EXIT_CANCELLED, EXIT_IO, EXIT_OK
 from app.cli_common import fail as _fail
-from app.cli_tracks import check_tracks, track_lines
+from app.cli_listing import dump_json, write_json, write_text
+from app.cli_tracks import check_tracks
 from app.core.base import mapfile
 from app.core.base.units import human_bytes
 from app.core.disc.layout import DiscLayout
 from app.core.fs.inspection import Inspection, open_image
-from app.core.fs.node import PROBLEM_KINDS, InspectError, Node, printable
-from app.core.fs.sessions import mark_earlier, only_earlier
+from app.core.fs.node import PROBLEM_KINDS, InspectError, printable
+from app.core.fs.sessions import mark_earlier
+
+__all__ = ["add_parsers", "dump_json", "problem_lines"]
 
 # What to do about each kind of problem (node.PROBLEM_KINDS says what it is).
 _ADVICE = {
@@ -28,220 +28,6 @@ _ADVICE = {
     "zisofs": "its own zisofs header is trusted where sound; otherwise it comes out as stored",
 }
 _NOTES = {"rock_ridge", "zisofs"}  # metadata ignored, everything still listed: not a failure
-
-
-def node_json(n: Node, damage: dict[str, int] | None) -> dict[str, object]:
-    d: dict[str, object] = {
-        "path": n.path,
-        "kind": n.kind,
-        "size": n.size,
-        "extents": [{"lba": lba, "bytes": ln} for lba, ln in n.extents],
-        "mtime": n.mtime,
-        "mode": n.mode,
-        "hidden": n.hidden,
-    }
-    if n.target is not None:
-        d["target"] = n.target
-    if n.zisofs is not None:
-        d["zisofs"] = {"real_size": n.zisofs[2], "block_log2": n.zisofs[1]}
-    if n.later:
-        d["later"] = n.later  # multi-session: deleted or replaced by a later session
-    if n.inline is not None:
-        d["embedded"] = True  # UDF: the bytes live inside the file entry at the extent's LBA
-    if n.missing:
-        d["missing_bytes"] = n.missing  # past the end of a truncated image
-    if n.problem:
-        d["problem"] = n.problem
-    if damage is not None:
-        d["unreadable_bytes"] = damage.get(n.path, 0)
-    return d
-
-
-def inspection_json(i: Inspection, damaged: list[tuple[str, str, int]] | None) -> dict[str, object]:
-    """The document without ``files``, ``problems`` and ``problem_summary`` (see write_json)."""
-    doc: dict[str, object] = {
-        "schema": "discvault.inspect/1",
-        "image": os.path.abspath(i.path),
-        "size": i.size,
-        "sectors": i.sectors,
-        "formats": i.formats,
-        "volume_id": i.volume_id,
-        "whole": i.whole,
-        "required_sectors": i.required_sectors,
-        "missing_sectors": i.missing_sectors,
-        "volumes": i.volumes,
-        "boot": [vars(b) for b in i.boot],
-        "hybrid": i.hybrid,
-        "session": i.session,
-        "sessions": [{"number": n, "start": s, "end": e} for n, s, e in i.sessions],
-        "filesystem": i.view,
-        "filesystems": i.views,
-        "layout": i.layout.to_json() if i.layout is not None else None,
-    }
-    earlier = only_earlier(i)
-    if earlier:
-        doc["earlier_only"] = [
-            {"path": path, "session": n, "later": status} for path, n, status in earlier
-        ]
-    if i.tracks:
-        doc["tracks"] = i.tracks
-    if damaged is not None:
-        doc["damaged"] = [
-            {"path": p, "kind": "dir" if k == "dir" else "file", "unreadable_bytes": b}
-            for p, k, b in damaged
-        ]
-    return doc
-
-
-def session_lines(i: Inspection) -> list[str]:
-    """Sessions and trees: which one is shown, and what only an earlier session holds."""
-    out = []
-    if len(i.views) > 1:
-        others = ", ".join(v for v in i.views if v != i.view)
-        out.append(f"  showing  the {i.view} tree (also: {others}; --filesystem picks one)")
-    if len(i.sessions) > 1:
-        last = i.sessions[-1][0]
-        spans = ", ".join(f"{n}: LBA {s}–{e - 1}" for n, s, e in i.sessions)
-        which = "the last, as an OS shows it" if i.session == last else "an earlier one"
-        out.append(f"  sessions {len(i.sessions)} ({spans}); showing session {i.session}, {which}")
-        earlier = only_earlier(i)
-        if earlier:
-            k = len(earlier)
-            out.append(
-                f"  {k} file{'s' if k != 1 else ''} only in earlier sessions (deleted or replaced "
-                f"later), e.g. {printable(earlier[0][0])} — --session {earlier[0][1]} shows them"
-            )
-    return out
-
-
-def _problems_json(i: Inspection) -> dict[str, object]:
-    return {
-        "problems": list(i.problems),
-        "problem_summary": [
-            {"kind": k, "count": n, "example": ex} for k, n, ex in i.problem_summary()
-        ],
-    }
-
-
-def dump_json(doc: dict[str, object]) -> str:
-    """Indented, with one line per file: json's indenting encoder is pure Python (1.5 s for
-    100 000 files), its compact one is C, and a line per file reads as well."""
-    files = doc.pop("files", None)
-    text = json.dumps(doc, indent=2)
-    if not isinstance(files, list):
-        return text
-    encode = json.JSONEncoder(ensure_ascii=True).encode
-    body = ",\n    ".join(map(encode, files))
-    return text[:-2] + ',\n  "files": [' + (f"\n    {body}\n  " if files else "") + "]\n}"
-
-
-def _stamp(mtime: float | None) -> str:
-    try:
-        return time.strftime("%Y-%m-%d %H:%M", time.gmtime(mtime))
-    except (OverflowError, OSError, ValueError):
-        return "?" * 16
-
-
-def write_json(
-    i: Inspection, files: bool, damaged: list[tuple[str, str, int]] | None, out: TextIO
-) -> None:
-    """The document as dump_json lays it out, but ``files`` streams as the tree is read (two
-    million entries in constant memory); the problems met on the way follow it."""
-    doc = inspection_json(i, damaged)
-    if not files:
-        doc.update(_problems_json(i))
-        out.write(dump_json(doc) + "\n")
-        return
-    damage = {p: b for p, _, b in damaged} if damaged is not None else None
-    encode = json.JSONEncoder(ensure_ascii=True).encode
-    out.write(json.dumps(doc, indent=2)[:-2] + ',\n  "files": [')
-    batch: list[str] = []
-    add = batch.append
-    sep = "\n    "
-    for n in i.walk(keep=False):
-        add(sep + encode(node_json(n, damage)))
-        sep = ",\n    "
-        if len(batch) >= 4096:  # written in batches: one write per line costs more
-            out.write("".join(batch))
-            batch.clear()
-    out.write("".join(batch))
-    out.write("\n  ]" if sep != "\n    " else "]")
-    out.write(",\n" + json.dumps(_problems_json(i), indent=2)[2:] + "\n")
-
-
-def write_text(
-    i: Inspection, files: bool, damaged: list[tuple[str, str, int]] | None, out: TextIO
-) -> None:
-    state = "complete" if i.whole else f"TRUNCATED: {i.missing_sectors} sector(s) missing"
-    head = [
-        f"{printable(os.path.basename(i.path))}  {human_bytes(i.size)}  "
-        f"{' + '.join(i.formats)}  ·  {state}"
-    ]
-    for v in i.volumes:
-        if v["kind"] in ("primary", "joliet", "udf"):
-            extra = f", created {v['created']}" if v.get("created") else ""
-            label = printable(repr(v.get("volume_id", "")))
-            head.append(f"  {v['kind']:8s} volume {label}{extra}")
-    for b in i.boot:
-        head.append(f"  boot     {b.platform}, {b.emulation}, {b.sectors} sector(s) at LBA {b.lba}")
-    for h in i.hybrid:
-        head.append(f"  hybrid   {h}")
-    head += session_lines(i)
-    head += track_lines(i)
-    out.write("\n".join(head) + "\n")
-    nfiles = ndirs = total = past = 0
-    example = ""
-    batch: list[str] = []
-    add = batch.append
-    # A disc's files share a handful of timestamps: format each one once (100 000 lines).
-    stamps: dict[float | None, str] = {None: " " * 16, 0.0: " " * 16}
-    for n in i.walk(keep=False):
-        if n.kind == "dir":
-            ndirs += 1
-            size: int | str = "<dir>"
-        else:
-            nfiles += 1
-            size = n.size
-            total += size
-            if n.missing:
-                past += 1
-                example = example or n.path
-        if not files:
-            continue
-        when = stamps.get(n.mtime)
-        if when is None:
-            when = _stamp(n.mtime)
-            if len(stamps) > 10_000:  # a hostile image: every entry its own time
-                stamps.clear()
-            stamps[n.mtime] = when
-        lba = n.extents[0][0] if n.extents else ""
-        name = n.path if n.target is None else f"{n.path} -> {n.target}"
-        if n.missing and n.kind != "dir":
-            name += f"  [PAST THE END: {human_bytes(n.missing)} missing]"
-        if n.later:
-            name += f"  [{n.later} in a later session]"
-        add(f"  {size:>12}  {when}  {lba:>9}  {printable(name)}\n")
-        if len(batch) >= 4096:  # written in batches: one write per line costs more
-            out.write("".join(batch))
-            batch.clear()
-    out.write("".join(batch))
-    summary = [f"  {nfiles} file(s), {ndirs} folder(s), {human_bytes(total)}"]
-    if past:
-        summary.append(f"  {past} file(s) lie past the end of the image, e.g. {printable(example)}")
-    if damaged is not None:
-        if damaged:
-            k = len(damaged)
-            summary.append(f"  {k} item{' sits' if k == 1 else 's sit'} on unreadable sectors:")
-            summary += [
-                f"    {printable(p)}  ({human_bytes(b)} of its listing unreadable: "
-                "entries may be missing)"
-                if kind == "dir"
-                else f"    {printable(p)}  ({human_bytes(b)} unreadable)"
-                for p, kind, b in damaged
-            ]
-        else:
-            summary.append("  nothing sits on an unreadable sector")
-    out.write("\n".join(summary) + "\n")
 
 
 def problem_lines(i: Inspection) -> list[str]:
@@ -385,12 +171,16 @@ def drive_layout(path: str) -> DiscLayout | None:
     its last session, as the OS mounts it. None for image files and other devices."""
     import stat
 
+    try:
+        if not stat.S_ISBLK(os.stat(path).st_mode):
+            return None
+    except OSError:
+        return None
+    # Only for a block device: an image file's listing need not load the drive layer.
     from app.core.disc.sources import SourceError
     from app.platform import open_source
 
     try:
-        if not stat.S_ISBLK(os.stat(path).st_mode):
-            return None
         src = open_source(path)
     except (OSError, SourceError):
         return None

@@ -27,10 +27,10 @@ def _both(iso: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]
     fast = open_image(str(iso))
     slow = open_image(str(iso))
     assert isinstance(fast.fs, IsoFilesystem) and isinstance(slow.fs, IsoFilesystem)
-    slow.fs.layouts = _NoLayouts()  # type: ignore[assignment]
+    slow.fs.scanner.layouts = _NoLayouts()  # type: ignore[assignment]
     a, b = _nodes(fast), _nodes(slow)
     assert fast.problems == slow.problems
-    return a, b, len(fast.fs.layouts)
+    return a, b, len(fast.fs.scanner.layouts)
 
 
 @pytest.mark.parametrize(

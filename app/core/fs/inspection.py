@@ -125,20 +125,7 @@ class Inspection:
     def _open(self, node: Node, walk: _Walk) -> Iterator[Node] | None:
         """The reader's stream of a directory's entries, or None (recorded on the directory)
         for a loop, or a listing past the byte budget."""
-        key = node.ref[0] if node.ref else -1
-        if key in walk.seen:
-            node.problem = f"{node.path}: directory loop (extent {key} listed twice)"
-            node.problem_kind = "loop"
-            self.problem(node.problem, "loop")
-            return None
-        walk.seen.add(key)
-        size = self.size
-        # What the listing can read (a reader refuses a size beyond the image by itself).
-        walk.budget -= sum(min(ln, max(size - lba * SECTOR, 0)) for lba, ln in node.extents)
-        if walk.budget < 0:
-            node.problem = f"{node.path}: more directory data than the image holds"
-            node.problem_kind = "overlap"
-            self.problem(node.problem, "overlap")
+        if not self._admit(node, walk):
             return None
         # A reader streams a directory (iterdir), or hands it out whole (listdir). Either way
         # it keeps no loop guard of its own: a second pass over the tree is no loop.
@@ -148,6 +135,39 @@ class Inspection:
         except _READ_ERRORS as e:
             self._failed(node, e)
             return None
+
+    def _open_batches(self, node: Node, walk: _Walk) -> Iterator[list[Node]] | None:
+        """``_open``, a list of entries at a time: the reader's own batches (ISO 9660), or
+        its stream cut into lists."""
+        if not self._admit(node, walk):
+            return None
+        try:
+            if isinstance(self.fs, IsoFilesystem):
+                return self.fs.iterbatches(node)
+            listing = getattr(self.fs, "iterdir", None) or self.fs.listdir
+            return _chunks(iter(listing(node)))
+        except _READ_ERRORS as e:
+            self._failed(node, e)
+            return None
+
+    def _admit(self, node: Node, walk: _Walk) -> bool:
+        """False (recorded on the directory) for a loop, or a listing past the byte budget."""
+        key = node.ref[0] if node.ref else -1
+        if key in walk.seen:
+            node.problem = f"{node.path}: directory loop (extent {key} listed twice)"
+            node.problem_kind = "loop"
+            self.problem(node.problem, "loop")
+            return False
+        walk.seen.add(key)
+        size = self.size
+        # What the listing can read (a reader refuses a size beyond the image by itself).
+        walk.budget -= sum(min(ln, max(size - lba * SECTOR, 0)) for lba, ln in node.extents)
+        if walk.budget < 0:
+            node.problem = f"{node.path}: more directory data than the image holds"
+            node.problem_kind = "overlap"
+            self.problem(node.problem, "overlap")
+            return False
+        return True
 
     def _failed(self, node: Node, e: Exception) -> None:
         """A listing stopped: what was read before stays, the directory says why."""
@@ -218,32 +238,41 @@ class Inspection:
                     stack.append(child)
 
     def _stream(self, top: Node) -> Iterator[Node]:
-        # _entries, inlined: this loop runs once per entry of the whole tree.
-        stack = [top]
+        for batch in self.walk_batches(top):
+            yield from batch
+
+    def walk_batches(self, top: Node | None = None) -> Iterator[list[Node]]:
+        """``walk(keep=False)`` a list at a time, as the reader reads them: each step here
+        is one per list, not one per entry (the command line formats a list at once)."""
+        stack = [top or self.root]
         count = 0
         walk = self._new_walk()
         size = self.size
         while stack:
             node = stack.pop()
-            kids = self._open(node, walk)
-            if kids is None:
+            batches = self._open_batches(node, walk)
+            if batches is None:
                 continue
             try:
-                for kid in kids:
-                    for lba, ln in kid.extents:
-                        if lba * SECTOR + ln > size:
-                            kid.missing = missing_bytes(kid.extents, size)
-                            break
-                    if kid.problem:
+                for kids in batches:
+                    if len(kids) > MAX_ENTRIES - count:  # one past the limit, then stop
+                        kids = kids[: MAX_ENTRIES - count + 1]
+                    for kid in [
+                        k for k in kids for lba, ln in k.extents if lba * SECTOR + ln > size
+                    ]:
+                        kid.missing = missing_bytes(kid.extents, size)
+                    for kid in [k for k in kids if k.problem]:
                         self.problem(kid.problem, kid.problem_kind or "other")
                     if self.later:
-                        kid.later = self.later.get(kid.path, "")
-                    count += 1
+                        for kid in kids:
+                            kid.later = self.later.get(kid.path, "")
+                    count += len(kids)
                     if count > MAX_ENTRIES:
+                        if len(kids) > 1:
+                            yield kids[:-1]
                         break
-                    yield kid
-                    if kid.kind == "dir":
-                        stack.append(kid)
+                    yield kids
+                    stack += [k for k in kids if k.kind == "dir"]
             except _READ_ERRORS as e:
                 self._failed(node, e)
             if count > MAX_ENTRIES:
@@ -279,6 +308,23 @@ class Inspection:
 
     def close(self) -> None:
         self.img.close()
+
+
+def _chunks(kids: Iterator[Node], size: int = 4096) -> Iterator[list[Node]]:
+    """A reader's stream of entries in lists; what was read before an error comes first."""
+    batch: list[Node] = []
+    try:
+        for kid in kids:
+            batch.append(kid)
+            if len(batch) >= size:
+                yield batch
+                batch = []
+    except _READ_ERRORS:
+        if batch:
+            yield batch
+        raise
+    if batch:
+        yield batch
 
 
 def _bad_bytes(spans: list[tuple[int, int]], bad: list[tuple[int, int]]) -> int:

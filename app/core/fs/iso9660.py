@@ -8,16 +8,17 @@ Joliet > ISO 9660; an entry whose Rock Ridge data loops or is absurd keeps its r
 
 from __future__ import annotations
 
+import functools
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 
+from app.core.fs.isoscan import Scanner
+from app.core.fs.isoscan import text as _text
 from app.core.fs.node import MAX_DEPTH, SECTOR, Image, InspectError, Node
-from app.core.fs.susp import Layout, learn_layout, parse_su, rec_time, tf_time
-from app.core.fs.zisofs import HEADER, file_header, zisofs_problem
+from app.core.fs.susp import parse_su, rec_time, tf_time
 
-MAX_LAYOUTS = 2048  # a real disc needs a few dozen; a hostile one gets the full parser
-WINDOW = 256 * SECTOR  # bytes of a directory read at a time
 _LBA_SIZE = struct.Struct("<I4xI").unpack_from  # both-endian fields: read the LE halves
 
 
@@ -34,12 +35,6 @@ class VolumeDescriptor:
     modified: str = ""
     root: bytes = b""  # the root directory record
     boot_catalog: int | None = None
-
-
-def _text(b: bytes, joliet: bool = False) -> str:
-    if joliet:
-        return b[: len(b) // 2 * 2].decode("utf-16-be", "replace").rstrip(" \0")
-    return b.decode("latin-1").rstrip(" \0")
 
 
 def _vd_date(b: bytes) -> str:
@@ -140,7 +135,6 @@ class IsoFilesystem:
         self.joliet = joliet
         self.rock_ridge = False
         self.su_skip = 0
-        self.layouts: dict[int, Layout] = {}  # by record length << 8 | name length
         # Of the root record only what the peers use is read: its extent and date. Its length,
         # name and extended-attribute fields are ignored (7-Zip and xorriso list such images).
         if len(vd.root) < 34:
@@ -153,6 +147,14 @@ class IsoFilesystem:
         )
         if not joliet:
             self._detect_rock_ridge(lba)
+        self.scanner = Scanner(
+            img,
+            self.rock_ridge,
+            self.su_skip,
+            joliet,
+            _Times(rec_time),
+            _Times(functools.partial(tf_time, long=True)),
+        )
 
     def _detect_rock_ridge(self, lba: int) -> None:
         """SUSP's SP entry opens the system use area of the root's "." record."""
@@ -167,6 +169,11 @@ class IsoFilesystem:
                 return
 
     def iterdir(self, node: Node) -> Iterator[Node]:
+        return chain.from_iterable(self.iterbatches(node))
+
+    def iterbatches(self, node: Node) -> Iterator[list[Node]]:
+        """A directory's entries, a list at a time as the scanner reads them (a window of the
+        extent each); refusals are raised here, before any is read."""
         lba, size, depth = node.ref
         if depth > MAX_DEPTH:
             raise InspectError(f"{node.path}: directories nested deeper than {MAX_DEPTH}", "deep")
@@ -179,154 +186,13 @@ class IsoFilesystem:
             raise InspectError(
                 f"{node.path}: directory extent beyond the end of the image", "truncated"
             )
-        out = self._entries(lba, size, node.path, depth)
+        out = self.scanner.batches(lba, size, node.path, depth)
         if depth == 0 and self.rock_ridge:
-            return (n for n in out if not self._only_relocated(n))
+            return ([n for n in b if not self._only_relocated(n)] for b in out)
         return out
 
     def listdir(self, node: Node) -> list[Node]:
         return list(self.iterdir(node))
-
-    def _entries(self, lba: int, size: int, parent: str, depth: int) -> Iterator[Node]:
-        """The nodes of one directory extent, "." and ".." left out, read in windows of
-        ``WINDOW`` bytes (a 68 MB directory of two million entries never sits in memory).
-
-        Records are read through compiled layouts where they match one (see ``susp``), else
-        field by field with the full Rock Ridge parser. A node is handed out once the next
-        record shows it complete (multi-extent files span several records).
-        """
-        joliet, rock, skip, img, layouts = (
-            self.joliet,
-            self.rock_ridge,
-            self.su_skip,
-            self.img,
-            self.layouts,
-        )
-        prefix = ("" if parent == "/" else parent) + "/"
-        start = lba * SECTOR
-        avail = min(size, img.size - start)
-        data = img.read(start, min(WINDOW, avail))
-        got, base, pos, n = len(data), 0, 0, len(data)
-        held: Node | None = None  # the last node, until the next record shows it complete
-        pending = False  # ``held`` continues in the next record (multi-extent)
-        index = -1  # of the record: the first two are "." and ".."
-        try:
-            while True:
-                if n - pos < 256 and got < avail:  # a record is at most 255 bytes
-                    chunk = img.read(start + got, min(WINDOW, avail - got))
-                    if not chunk:
-                        break
-                    got += len(chunk)
-                    data = (data[pos:] if pos < n else b"") + chunk[max(pos - n, 0) :]
-                    base, pos, n = base + pos, 0, len(data)
-                if pos >= n:
-                    break
-                ln = data[pos]
-                if ln == 0:  # records never cross a sector: jump to the next one
-                    pos = ((base + pos) // SECTOR + 1) * SECTOR - base
-                    continue
-                rec, pos = pos, pos + ln
-                index += 1
-                nl = data[rec + 32] if ln >= 34 and rec + 33 <= n else 0
-                if pos > n and got >= avail and avail < size:
-                    break  # cut off by the end of the image: said below
-                if ln < 34 or pos > n or 33 + nl > ln:
-                    raise InspectError(
-                        f"{parent}: malformed directory record at byte {base + rec}",
-                        "malformed",
-                    )
-                if (nl == 1 and data[rec + 33] < 2) or (index < 2 and data[rec + 25] & 0x02):
-                    continue  # "." and "..", even with a damaged name
-                lay = layouts.get(ln << 8 | nl)
-                if (
-                    lay is None
-                    and len(layouts) < MAX_LAYOUTS
-                    and (lay := learn_layout(img, data, rec, rock, skip)) is not None
-                ):
-                    layouts[ln << 8 | nl] = lay
-                target = zisofs = child = None
-                broken = ""
-                if lay is not None:
-                    unpack, skeleton_of, skeleton, nm, px, tf, tf_long = lay
-                    v = unpack(data, rec)
-                    if skeleton_of(v) != skeleton:
-                        lay = None
-                if lay is not None:  # the fields of fields(), inline: this runs per record
-                    ear, lba_, size_, when, flags, _, raw = v[:7]
-                    name = v[nm].decode("utf-8", "replace") if nm else None
-                    mode = v[px] if px else None
-                    mtime = (tf_time(v[tf], True) if tf_long else rec_time(v[tf])) if tf else None
-                else:
-                    ear, flags, raw = data[rec + 1], data[rec + 25], data[rec + 33 : rec + 33 + nl]
-                    lba_, size_ = _LBA_SIZE(data, rec + 2)
-                    when = data[rec + 18 : rec + 25]
-                    name = mode = mtime = None
-                    if rock:
-                        rr = parse_su(img, data[rec + 33 + nl + (1 - nl % 2) : pos], skip)
-                        if rr.broken:  # ignore it all: the record's own name and fields
-                            broken = rr.broken
-                        elif rr.relocated:  # RE: the real entry lives elsewhere: hide it
-                            continue
-                        else:
-                            name, mode, mtime, target = rr.name, rr.mode, rr.mtime, rr.target
-                            zisofs, child = rr.zisofs, rr.child_link
-                if name is None:
-                    name = _plain_name(
-                        _text(raw, True) if joliet else raw.decode("latin-1"), joliet
-                    )
-                lba_ += ear  # an extended attribute record comes first
-                is_dir = bool(flags & 0x02) or child is not None
-                if pending and held is not None and held.name == name and not is_dir:
-                    held.extents.append((lba_, size_))
-                    held.size += size_
-                    pending = bool(flags & 0x80)
-                    continue
-                if held is not None:
-                    yield held
-                node = held = Node(
-                    name,
-                    prefix + name,
-                    "dir" if is_dir else ("file" if target is None else "symlink"),
-                    size_,
-                    [(lba_, size_)] if size_ else [],
-                    mtime or rec_time(when),
-                    mode,
-                    target,
-                    zisofs,
-                    bool(flags & 0x01),
-                )
-                pending = bool(flags & 0x80) and not is_dir
-                if broken:
-                    node.problem = f"{node.path}: {broken}: shown under its ISO 9660 name"
-                    node.problem_kind = "rock_ridge"
-                elif zisofs is not None and (why := zisofs_problem(zisofs, size_)):
-                    # The ZF entry is absurd; the file's own header may still be sound (xorriso
-                    # and 7-Zip read such a file; the one decompresses it, the other not).
-                    own = file_header(img.read(lba_ * SECTOR, HEADER))
-                    sound = own is not None and not zisofs_problem(own, size_)
-                    node.zisofs = own if sound else None
-                    node.problem = f"{node.path}: {why}: " + (
-                        "its own zisofs header is used" if sound else "listed as stored"
-                    )
-                    node.problem_kind = "zisofs"
-                if is_dir:
-                    if child is not None:
-                        lba_ = child
-                        first = img.read(child * SECTOR, 34)
-                        size_ = _LBA_SIZE(first, 2)[1] if len(first) >= 34 else 0
-                    node.ref = (lba_, size_, depth + 1)
-                    node.extents = [(lba_, size_)]
-                    node.size = 0
-        except InspectError:
-            if held is not None:
-                yield held
-            raise
-        if held is not None:
-            yield held
-        if avail < size:
-            raise InspectError(
-                f"{parent}: directory extent runs past the end of the image", "truncated"
-            )
 
     def _only_relocated(self, n: Node) -> bool:
         """The rr_moved folder holds deep directories shown at their real place (CL/RE)."""
@@ -344,9 +210,18 @@ class IsoFilesystem:
         return all(parse_su(self.img, r.su, self.su_skip).relocated for r in recs)
 
 
-def _plain_name(name: str, joliet: bool) -> str:
-    base = name.split(";", 1)[0]
-    return base if joliet else (base[:-1] if base.endswith(".") else base)
+class _Times(dict[bytes, float | None]):  # not in isoscan: mypyc compiles no dict subclass
+    """A recording date's seconds, converted once per distinct date (a disc has a handful)."""
+
+    def __init__(self, convert: Callable[[bytes], float | None]) -> None:
+        super().__init__()
+        self.convert = convert
+
+    def __missing__(self, key: bytes) -> float | None:
+        if len(self) >= 4096:  # a hostile image: every entry its own date
+            self.clear()
+        value = self[key] = self.convert(key)
+        return value
 
 
 @dataclass

@@ -7,11 +7,11 @@ import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Final, Protocol
 
 from app.core.base.compat import pread
 
-SECTOR = 2048
+SECTOR: Final = 2048  # Final: a compiled reader (isoscan) inlines it
 MAX_DEPTH = 256  # deeper trees are hostile, not real discs
 MAX_ENTRIES = 5_000_000
 

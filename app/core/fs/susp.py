@@ -16,17 +16,21 @@ import functools
 import operator
 import struct
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from app.core.fs.node import SECTOR, Image
 
-CE_MAX = 64  # continuation areas per record: more is hostile
-NAME_MAX = 1023  # bytes of a Rock Ridge name: longer ones are hostile (NAME_MAX is 255)
+CE_MAX: Final = 64  # continuation areas per record: more is hostile
+NAME_MAX: Final = 1023  # bytes of a Rock Ridge name: longer ones are hostile (NAME_MAX is 255)
 # Entries a layout never compiles: they change what a record means (links, relocation,
 # continuation, compression), so such records always take the full parser.
 _SPECIAL = {b"SL", b"CE", b"RE", b"CL", b"ZF"}
-_HEADER = "<xBI4xI4x7sB6xB"  # ext. attribute length, LBA, size (LE halves), time, flags, nl
-EAR, LBA, SIZE, TIME, FLAGS, NL, RAW = range(7)
+# The extended attribute length, LBA and size (little-endian halves); the record's length, name
+# length and flags are the layout's key, so they are not read again.
+_HEADER = "<xBI4xI4x15x"
+EAR: Final = 0
+LBA: Final = 1
+SIZE: Final = 2
 
 
 @functools.lru_cache(maxsize=8192)
@@ -160,59 +164,86 @@ class Layout(NamedTuple):
     px: int  # index of the PX mode
     tf: int  # index of the TF modification time
     tf_long: bool
+    raw: int  # index of the record's own name bytes, 0 when NM names it
 
 
 def learn_layout(img: Image, data: bytes, rec: int, rock: bool, skip: int) -> Layout | None:
-    """Compile the layout of the record at ``rec`` (None: this record is not one to compile)."""
+    """Compile the layout of the record at ``rec`` (None: this record is not one to compile).
+
+    The layout's key (record length, name length, flags) is the caller's: only the extended
+    attribute length and the system use entries' fixed bytes are checked here. Fixed bytes
+    next to each other are read as one item, and nothing unused becomes an object (this runs
+    on every record)."""
     ln, nl = data[rec], data[rec + 32]
-    fmt = [_HEADER, f"{nl}s"]
-    skel, items = [NL], RAW + 1
-    nm = px = tf = 0
+    if data[rec + 1] or nl < 2:  # an extended attribute record; "." and ".." (or "a")
+        return None
+    parts: list[tuple[str, int]] = []  # (what, bytes): fixed, skip, raw, nm, px, tf
     tf_long = False
+    su = 33 + nl + (1 - nl % 2)
     if rock:
-        su = 33 + nl + (1 - nl % 2)
         p = su + skip
-        if p + 4 <= ln:
-            fmt.append(f"{p - 33 - nl}x")
+        parts.append(("skip", p - 33 - nl))
         while p + 4 <= ln:
             sl = data[rec + p + 2]
             if sl < 4 or p + sl > ln:  # where the parser stops: these bytes must match too
-                fmt.append("3s")
-                skel.append(items)
-                items += 1
+                parts.append(("fixed", 3))
                 break
             sig = data[rec + p : rec + p + 2]
             flag = data[rec + p + 4] if sl >= 5 else 0
-            if sig in _SPECIAL or (sig == b"NM" and (sl < 5 or flag or nm)):
+            if sig in _SPECIAL or (
+                sig == b"NM" and (sl < 5 or flag or any(w == "nm" for w, _ in parts))
+            ):
                 return None
             if sig == b"NM":
-                fmt.append(f"5s{sl - 5}s")
-                nm = items + 1
+                parts += [("fixed", 5), ("nm", sl - 5)]
             elif sig == b"PX" and sl >= 12:
-                fmt.append(f"4sI{sl - 8}x")
-                px = items + 1
+                parts += [("fixed", 4), ("px", 4), ("skip", sl - 8)]
             elif sig == b"TF" and flag & 0x02:
                 size = 17 if flag & 0x80 else 7
                 t = 5 + (size if flag & 0x01 else 0)
-                if t + size > sl or tf:
+                if t + size > sl or any(w == "tf" for w, _ in parts):
                     return None
-                fmt.append(f"5s{t - 5}x{size}s{sl - t - size}x")
-                tf, tf_long = items + 1, bool(flag & 0x80)
+                parts += [("fixed", 5), ("skip", t - 5), ("tf", size), ("skip", sl - t - size)]
+                tf_long = bool(flag & 0x80)
             else:  # RR, SP, ER, PN, a TF without a modification time...: read nothing
-                fmt.append(f"5s{sl - 5}x" if sl >= 5 else "4s")
-                skel.append(items)
-                items += 1
-                p += sl
-                if sig == b"ST":
-                    break
-                continue
-            skel.append(items)
-            items += 2
+                parts += [("fixed", 5), ("skip", sl - 5)] if sl >= 5 else [("fixed", 4)]
             p += sl
+            if sig == b"ST":
+                break
+    named = any(w == "nm" for w, _ in parts)
+    parts.insert(0, ("skip" if named else "raw", nl))
+    fmt, skel, at = [_HEADER], [EAR], {"nm": 0, "px": 0, "tf": 0, "raw": 0}
+    items = 3  # EAR, LBA, SIZE
+    last = ""
+    for what, size in parts:
+        if what == "skip":
+            if size:
+                fmt.append(f"{size}x")
+                last = what
+            continue
+        if what == "fixed" and last == "fixed":  # one item with the fixed bytes before it
+            fmt[-1] = f"{int(fmt[-1][:-1]) + size}s"
+            continue
+        fmt.append("I" if what == "px" else f"{size}s")
+        if what == "fixed":
+            skel.append(items)
+        else:
+            at[what] = items
+        items += 1
+        last = what
     packed = struct.Struct("".join(fmt))
     skeleton_of = operator.itemgetter(*skel)
     v = packed.unpack_from(data, rec)
-    layout = Layout(packed.unpack_from, skeleton_of, skeleton_of(v), nm, px, tf, tf_long)
+    layout = Layout(
+        packed.unpack_from,
+        skeleton_of,
+        skeleton_of(v),
+        at["nm"],
+        at["px"],
+        at["tf"],
+        tf_long,
+        at["raw"],
+    )
     if rock:  # kept only if it reads its own record exactly as the full parser does
         rr = parse_su(img, data[rec + su : rec + ln], skip)
         if (rr.name, rr.mode, rr.mtime) != fields(layout, v) or rr.target or rr.zisofs:
@@ -222,7 +253,7 @@ def learn_layout(img: Image, data: bytes, rec: int, rock: bool, skip: int) -> La
 
 def fields(layout: Layout, v: tuple[Any, ...]) -> tuple[str | None, int | None, float | None]:
     """(Rock Ridge name, mode, modification time) of a record read through its layout."""
-    _, _, _, nm, px, tf, tf_long = layout
+    _, _, _, nm, px, tf, tf_long, _ = layout
     return (
         v[nm].decode("utf-8", "replace") if nm else None,
         v[px] if px else None,
