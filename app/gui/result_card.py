@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.base.units import duration, human_bytes, plural, speed
+from app.core.base.units import elapsed, human_bytes, plural, speed
 from app.core.fs.inspection import open_image
 from app.core.fs.node import InspectError
 from app.core.rescue.backup import BackupOutcome
@@ -308,7 +308,7 @@ class ResultCard(QScrollArea):
         if r.duration > 0:
             avg = speed(read / r.duration) if read else "nothing new read"
             lines.append(
-                f"Took {duration(r.duration)} · read {human_bytes(read)} this run · average {avg}"
+                f"Took {elapsed(r.duration)} · read {human_bytes(read)} this run · average {avg}"
             )
         proof = done.report.get("proof")
         if isinstance(proof, dict) and r.outcome in ("complete", "incomplete"):
