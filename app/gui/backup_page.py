@@ -357,10 +357,12 @@ class BackupPage(QWidget):
                 if left == 0:
                     note = "This image is already complete. Choose another name for a new backup."
                 else:
+                    # Not for the demo drive: no other drive takes its simulated disc.
+                    real = self.source is None or not self.source.simulated
                     note = (
                         f"{human_bytes(left * 2048)} of this image are still missing: "
-                        "Resume backup reads only those (another drive often reads what "
-                        "one could not)."
+                        "Resume backup reads only those"
+                        + (" (another drive often reads what one could not)." if real else ".")
                     )
                     label = "Resume backup"
         if self._running:

@@ -51,11 +51,11 @@ HEADLINES = {
 ANOTHER_DRIVE = (
     "Another drive often reads what this one cannot (each drive's laser and firmware cope "
     "differently with scratches): press Try another drive, pick it on the left, and Resume "
-    "reads only the {what} still missing."
+    "backup reads only the {what} still missing."
 )
 ONE_DRIVE = (
-    "The demo drive is simulated and its disc goes in no other drive: Resume backup reads "
-    "only the {what} still missing again, and the demo's scratch stays unreadable."
+    "The demo drive is simulated and its disc goes in no other drive: Resume backup tries "
+    "the {what} still missing again (the demo's scratch stays unreadable)."
 )
 
 

@@ -109,6 +109,6 @@ def test_the_demo_end_card_offers_resume_and_no_other_drive(
     card = window.backup.card
     assert card.outcome == "incomplete"
     assert card.another_note.isVisibleTo(window)
-    assert "Resume backup reads only the 44 sectors still missing" in card.another_note.text()
+    assert "Resume backup tries the 44 sectors still missing again" in card.another_note.text()
     assert card.resume.isVisibleTo(window) and not card.another.isVisibleTo(window)
     assert not card.strip.isVisibleTo(window)  # the demo disc has no TOC: nothing to draw

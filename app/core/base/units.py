@@ -84,7 +84,10 @@ def duration(seconds: float | None) -> str:
 
 def elapsed(seconds: float) -> str:
     """How long a finished job took: '1.6 s' below a minute (so a short run's average speed
-    can be checked against it), then rounded to the second ('2:05'), never cut short."""
+    can be checked against it; '0.04 s' below a second, not '0.0 s'), then rounded to the
+    second ('2:05'), never cut short."""
+    if round(seconds, 2) < 1:
+        return f"{seconds:.2f} s"
     tenths = round(seconds, 1)
     if tenths < 60:
         return f"{tenths:.1f} s"
