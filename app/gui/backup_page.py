@@ -45,19 +45,20 @@ AUTO_TIP = (
     "backed up, known incomplete ones filled in, known complete ones skipped"
 )
 NO_AUTO_TIP = "Auto needs a drive (or a device): the demo drive cannot take another disc"
-EMPTY_HINT = "Pick a drive on the left, check where the image goes, and press Start backup."
+EMPTY_HINT = "Pick a drive on the left, check where the image goes, and press {button}."
 NOT_READY_HINT = (
     "There is nothing to back up in this drive now: put a disc in it, or pick another "
     "drive on the left."
 )
 ANOTHER_HINT = (
-    "Put the disc in another drive and pick that drive on the left: Resume then reads only "
+    "Put the disc in another drive and pick that drive on the left: {button} then reads only "
     "what is still missing."
 )
 NO_OTHER_DRIVE = (
-    "No other drive is connected. Connect one (a USB drive will do), or put the disc back "
-    "in this drive after cleaning it, and resume."
+    "No other drive is connected. Connect one (a USB drive will do) and pick it on the left, "
+    "or put the disc back in this drive after cleaning it and press {button}."
 )
+MOVED_HINT = "Press {button} to read what is missing with {drive}."
 
 
 def missing_data(mf: mapfile.Mapfile) -> int:
@@ -92,6 +93,7 @@ class BackupPage(QWidget):
         self._auto_dest = ""  # the name we suggested; the user's own name is never replaced
         self._another_from: str | None = None  # "Try another drive": the drive to move off
         self._running = False
+        self._one_drive = False  # the running backup's source is the simulated demo drive
         lay = QVBoxLayout(self)
         self.title = page_title("Back up")
         lay.addWidget(self.title)
@@ -157,6 +159,7 @@ class BackupPage(QWidget):
         self.card.inspect_requested.connect(self.inspect_requested)
         self.card.verify_requested.connect(self.verify_requested)
         self.card.another_drive.connect(self.try_another_drive)
+        self.card.resume_requested.connect(self.start_backup)
         self.dest.textChanged.connect(self._check_resume)
         self.set_source(None)
         QTimer.singleShot(0, self, self.card.prewarm)
@@ -285,8 +288,12 @@ class BackupPage(QWidget):
 
     def _refresh_start(self) -> None:
         entry = self.source
-        moved = self._another_from is None or (
-            entry is not None and entry.key != self._another_from
+        # "Try another drive" waits for a different drive; with no other drive connected the
+        # same one may go on (cleaned, or simply tried again), as the hint says.
+        moved = (
+            self._another_from is None
+            or (entry is not None and entry.key != self._another_from)
+            or not self._other_drives()
         )
         auto = self._auto_on()
         self.start.setEnabled(
@@ -295,19 +302,29 @@ class BackupPage(QWidget):
         can_auto = entry is not None and bool(entry.path) and not entry.simulated
         self.auto_box.setEnabled(can_auto and not self.busy())
         self.auto_box.setToolTip(AUTO_TIP if can_auto or entry is None else NO_AUTO_TIP)
+        self._check_resume()  # first: the hint names the button as it reads
+
+    def _other_drives(self) -> list[SourceEntry]:
+        """Drives the disc could go in instead: ready, not the one it left, and real (the
+        demo drive holds only its own simulated disc)."""
+        return [
+            e for e in self.sources() if e.key != self._another_from and e.ready and not e.simulated
+        ]
+
+    def _show_hint(self) -> None:
+        """What to do now, in the words of the buttons as they read."""
+        entry, button = self.source, self.start.text()
         if self._another_from is not None:
-            others = [e for e in self.sources() if e.key != self._another_from and e.ready]
-            if not moved:
-                self.empty.setText(ANOTHER_HINT if others else NO_OTHER_DRIVE)
-            elif entry is not None:
-                self.empty.setText(
-                    f"Press Resume backup to read what is missing with {entry.title}."
-                )
+            if entry is not None and entry.key != self._another_from:
+                self.empty.setText(MOVED_HINT.format(button=button, drive=entry.title))
+            elif self._other_drives():
+                self.empty.setText(ANOTHER_HINT.format(button=button))
+            else:
+                self.empty.setText(NO_OTHER_DRIVE.format(button=button))
         elif entry is not None and not entry.ready:
             self.empty.setText(NOT_READY_HINT)
         else:
-            self.empty.setText(EMPTY_HINT)
-        self._check_resume()
+            self.empty.setText(EMPTY_HINT.format(button=button))
 
     def try_another_drive(self) -> None:
         """Leave the card; Start waits until a different drive is picked."""
@@ -340,15 +357,20 @@ class BackupPage(QWidget):
                 if left == 0:
                     note = "This image is already complete. Choose another name for a new backup."
                 else:
+                    # Not for the demo drive: no other drive takes its simulated disc.
+                    real = self.source is None or not self.source.simulated
                     note = (
                         f"{human_bytes(left * 2048)} of this image are still missing: "
-                        "Resume reads only those (another drive often reads what one "
-                        "could not)."
+                        "Resume backup reads only those"
+                        + (" (another drive often reads what one could not)." if real else ".")
                     )
                     label = "Resume backup"
+        if self._running:
+            note = ""  # the run under way reads them: its own view says how far it is
         self.resume_note.setText(note)
         self.resume_note.setVisible(bool(note))
         self.start.setText(label)
+        self._show_hint()
 
     # ---- the job -----------------------------------------------------------------------------
     def start_backup(self) -> None:
@@ -423,8 +445,10 @@ class BackupPage(QWidget):
         self.job = job
         self._running = True
         self._another_from = None
+        self.resume_note.setVisible(False)  # "still missing" was before; now it is being read
         self._source_note(entry)
-        self.progress.reset(f"Reading {entry.title}…")
+        self._one_drive = entry.simulated
+        self.progress.reset(f"Reading {entry.title}…", another_drive=not entry.simulated)
         self.log.add(f"backing up {entry.title} to {dest}")
         self.stack.setCurrentWidget(self.progress)
         self.start.setEnabled(False)
@@ -449,7 +473,8 @@ class BackupPage(QWidget):
         self._running = False
         self.progress.running(False)
         dest = done.image or dest  # the format chosen may have renamed it (NAME.cue)
-        self.card.show_outcome(done, dest, damaged)
+        # The demo drive's disc goes in no other drive: its card offers Resume, not another.
+        self.card.show_outcome(done, dest, damaged, another_drive=not self._one_drive)
         self.stack.setCurrentWidget(self.card)
         self._refresh_start()
         head = self.card.headline.text()

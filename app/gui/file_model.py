@@ -72,6 +72,16 @@ def cell(node: Node, col: int, marks: Marks, name: str | None = None) -> str:
     return ""
 
 
+def own_status(node: Node) -> str:
+    """What a node says of itself in the status column: a link's target, a listing problem,
+    what a later session did to it ("" for most files)."""
+    if node.later:
+        return LATER_WORDS.get(node.later, node.later)
+    if node.kind == "symlink":
+        return f"link → {node.target}"
+    return node.problem
+
+
 class Marks:
     """What the status column says about a node: damage (from the mapfile), folders holding
     damaged files, data past the end of a truncated image, links, listing problems."""
@@ -117,9 +127,7 @@ class Marks:
         later = self.session_note(node)
         if later:
             return later
-        if node.kind == "symlink":
-            return f"link → {node.target}"
-        return node.problem
+        return own_status(node)
 
     def session_note(self, node: Node) -> str:
         """Multi-session: what a later session did to this file, or that an earlier one holds
@@ -130,6 +138,21 @@ class Marks:
         if node.path in self.older:
             return f"an older version is in session {self.older[node.path]}"
         return ""
+
+    def texts(self, truncated: bool, own: list[str]) -> list[str]:
+        """Every kind of status text a row can show (its widest is what the column needs);
+        [] when no row has a status, so the column can go. ``own``: what nodes say of
+        themselves (links, problems), found by the index."""
+        out = [t for t in own if t]
+        if self.damage:
+            out += [f"{human_bytes(max(self.damage.values()))} unreadable"]
+            out += [CONTAINS_DAMAGE] if self.damaged_dirs else []
+        if truncated:
+            out.append(PAST_END)
+        out += [LATER_WORDS.get(w, w) for w in set(self.later.values())]
+        if self.older:
+            out.append(f"an older version is in session {max(self.older.values())}")
+        return out
 
     def foreground(self, node: Node) -> QBrush | None:
         if self.bad(node):

@@ -15,6 +15,7 @@ from app.core.base.events import CancelToken, ProgressCallback
 from app.core.fs.inspection import Inspection, open_image
 from app.core.fs.node import InspectError, Node
 from app.core.fs.sessions import mark_earlier, only_earlier
+from app.gui.file_model import own_status
 from app.gui.workers import CoreJob
 
 
@@ -29,6 +30,9 @@ class Indexed:
     # Viewing the last session: (path, session, "deleted"/"replaced") of what only earlier
     # sessions hold.
     only_earlier: list[tuple[str, int, str]] = field(default_factory=list)
+    # The longest status a node gives itself (a link's target, a listing problem), or "":
+    # sizes the Status column, which goes when no row has anything to say.
+    note: str = ""
 
 
 def session_changes(insp: Inspection) -> tuple[dict[str, str], list[tuple[str, int, str]]]:
@@ -46,6 +50,7 @@ def session_changes(insp: Inspection) -> tuple[dict[str, str], list[tuple[str, i
 def index_job(insp: Inspection, map_path: str | None) -> CoreJob:
     def run(progress: ProgressCallback, token: CancelToken) -> object:
         nodes: list[Node] = []
+        note = ""
         # A gen-2 collection walks every object while holding the GIL (50-80 ms for 100 000
         # new nodes): the GUI would freeze. Nodes hold no cycles, so collect after the walk,
         # once, and freeze the survivors out of later passes.
@@ -53,6 +58,9 @@ def index_job(insp: Inspection, map_path: str | None) -> CoreJob:
         try:
             for n in insp.walk():
                 nodes.append(n)
+                if n.kind == "symlink" or n.problem or n.later:
+                    said = own_status(n)
+                    note = said if len(said) > len(note) else note
                 if len(nodes) % 200 == 0:
                     token.raise_if_cancelled()
                     # Hand the GIL to the GUI thread: pure-Python work in a QThread otherwise
@@ -64,7 +72,7 @@ def index_job(insp: Inspection, map_path: str | None) -> CoreJob:
         damage = insp.damage(map_path) if map_path else {}
         token.raise_if_cancelled()
         later, earlier = session_changes(insp)
-        return Indexed(nodes, damage, later, earlier)
+        return Indexed(nodes, damage, later, earlier, note)
 
     return run
 

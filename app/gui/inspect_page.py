@@ -37,7 +37,7 @@ from app.core.fs.extract import ExtractResult, extract
 from app.core.fs.inspection import Inspection
 from app.core.fs.node import InspectError, Node
 from app.gui import theme
-from app.gui.file_model import FileTreeModel, SearchModel, past_end
+from app.gui.file_model import COLUMNS, FileTreeModel, SearchModel, own_status, past_end
 from app.gui.inspect_choices import ViewChoices
 from app.gui.inspect_extract import Extractor
 from app.gui.inspect_jobs import EnterFilter, Indexed, index_job, open_and_list_root
@@ -67,6 +67,7 @@ class InspectPage(QWidget):
         self.search: SearchModel | None = None
         self.index: list[Node] | None = None
         self.damage: dict[str, int] = {}
+        self._note = ""
         self.path = ""  # the image being opened or shown
         self.last_extract: ExtractResult | None = None
         self.only_earlier: list[tuple[str, int, str]] = []
@@ -185,6 +186,7 @@ class InspectPage(QWidget):
         self.insp = self.model = self.search = None
         self.index, self.damage = None, {}
         self.only_earlier = []
+        self._note = ""  # the index's longest status a node gives itself
         self.tree.setModel(None)
         self.list.setModel(None)
         self.views.setCurrentWidget(self.tree)
@@ -284,6 +286,8 @@ class InspectPage(QWidget):
             marks.older = {p: n for p, n, why in res.only_earlier if why == "replaced"}
             if self.damage:
                 self.model.set_damage(self.damage)
+            self._note = res.note
+            self._status_column(self.tree)
             self.tree.viewport().update()
         if has_map:
             self._update_header(None)
@@ -338,14 +342,30 @@ class InspectPage(QWidget):
         )
 
     def _columns(self, view: QTreeView) -> None:
-        # Fixed starting widths, not ResizeToContents: that asks the (Python) model about every
-        # row, thousands of calls that each wait for the GIL while a background job runs.
+        # Fixed widths, not ResizeToContents: that asks the (Python) model about every row,
+        # thousands of calls that each wait for the GIL while a background job runs. The Name
+        # column takes the room left: long names, not an empty Status column, get it.
         hdr = view.header()
         hdr.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        hdr.setStretchLastSection(True)
+        hdr.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        hdr.setStretchLastSection(False)
         em = self.fontMetrics().horizontalAdvance("M")
-        for col, width in enumerate((22, 7, 12, 7, 10)):
+        for col, width in enumerate((22, 7, 12, 7)):
             hdr.resizeSection(col, width * em)
+        self._status_column(view)
+
+    def _status_column(self, view: QTreeView) -> None:
+        """Status as wide as the widest status a row can show (at most 24 letters, the user
+        can widen it), or hidden while no row has one."""
+        if self.model is None or self.insp is None:
+            return
+        own = [self._note] + [own_status(self.model.items[i].node) for i in self.model.top]
+        texts = self.model.marks.texts(not self.insp.whole, own)
+        view.setColumnHidden(4, not texts)
+        if texts:
+            fm, em = view.fontMetrics(), self.fontMetrics().horizontalAdvance("M")
+            need = max(fm.horizontalAdvance(t) for t in [*texts, COLUMNS[4]]) + em
+            view.header().resizeSection(4, min(need, 24 * em))
 
     # ---- browsing ----------------------------------------------------------------------------
     def apply_filter(self, text: str) -> None:

@@ -123,6 +123,7 @@ class ProgressView(QWidget):
         self.last: Progress | None = None
         self.last_map: RangeMap | None = None
         self.plan: Plan | None = None
+        self.another_drive = True  # False for the demo drive: no other drive takes its disc
 
     def _pause(self, on: bool) -> None:
         self.paused = on
@@ -157,7 +158,9 @@ class ProgressView(QWidget):
     def add_log(self, line: str) -> None:
         self.log.add(line)
 
-    def reset(self, title: str) -> None:
+    def reset(self, title: str, another_drive: bool = True) -> None:
+        """``another_drive``: advising another drive is true (not for the demo drive)."""
+        self.another_drive = another_drive
         self._key = ("", -1)
         self.last = None
         self.phase.setText(title)
@@ -224,7 +227,7 @@ class ProgressView(QWidget):
             self.last_map = rmap
             self.map.set_map(rmap, p.position // 2048)
         self._render(p)
-        if p.phase == "retry" and p.bad and not self.another.isVisible():
+        if p.phase == "retry" and p.bad and self.another_drive and not self.another.isVisible():
             self.another.setVisible(True)
         if p.phase in GRAPH_PHASES and p.total and not self.paused:
             self.graph.add(p.position / p.total, p.rate)

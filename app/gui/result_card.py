@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.base.units import duration, human_bytes, plural, speed
+from app.core.base.units import elapsed, human_bytes, plural, speed
 from app.core.fs.inspection import open_image
 from app.core.fs.node import InspectError
 from app.core.rescue.backup import BackupOutcome
@@ -51,7 +51,11 @@ HEADLINES = {
 ANOTHER_DRIVE = (
     "Another drive often reads what this one cannot (each drive's laser and firmware cope "
     "differently with scratches): press Try another drive, pick it on the left, and Resume "
-    "reads only the {what} still missing."
+    "backup reads only the {what} still missing."
+)
+ONE_DRIVE = (
+    "The demo drive is simulated and its disc goes in no other drive: Resume backup tries "
+    "the {what} still missing again (the demo's scratch stays unreadable)."
 )
 
 
@@ -129,6 +133,7 @@ class ResultCard(QScrollArea):
     inspect_requested = Signal(str)
     verify_requested = Signal(str)
     another_drive = Signal()
+    resume_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -179,7 +184,12 @@ class ResultCard(QScrollArea):
         self.verify = QPushButton("Verify again")
         self.another = QPushButton("Try another drive")
         self.another.setToolTip("Read only the missing parts with a different drive")
-        for b in (self.copy, self.open_folder, self.inspect, self.verify, self.another):
+        # The demo drive (one simulated drive) offers only this: there is no other drive.
+        self.resume = QPushButton("Resume backup")
+        self.resume.setToolTip("Read again only the missing parts, with the same drive")
+        self.resume.setVisible(False)
+        buttons = (self.copy, self.open_folder, self.inspect, self.verify, self.another)
+        for b in (*buttons, self.resume):
             row.addWidget(b)
         lay.addLayout(row)
         self.another_note = QLabel("")
@@ -204,6 +214,7 @@ class ResultCard(QScrollArea):
         self.inspect.clicked.connect(lambda: self.inspect_requested.emit(self.image))
         self.verify.clicked.connect(lambda: self.verify_requested.emit(self.image))
         self.another.clicked.connect(self.another_drive)
+        self.resume.clicked.connect(self.resume_requested)
 
     def prewarm(self) -> None:
         """Polish the card and draw its outcome icons once while the app is idle, so showing
@@ -218,7 +229,7 @@ class ResultCard(QScrollArea):
     def buttons(self) -> list[QPushButton]:
         """The actions, in the order Tab reaches them (asked without searching the widget tree:
         findChildren walks and wraps every child, 10 ms here)."""
-        return [self.open_folder, self.inspect, self.verify, self.another, self.copy]
+        return [self.open_folder, self.inspect, self.verify, self.another, self.resume, self.copy]
 
     def open_containing_folder(self) -> bool:
         folder = os.path.dirname(self.image)
@@ -243,8 +254,14 @@ class ResultCard(QScrollArea):
         self.outcome = kind
 
     def show_outcome(
-        self, done: BackupOutcome, image: str, damaged: list[DamagedFile] | None = None
+        self,
+        done: BackupOutcome,
+        image: str,
+        damaged: list[DamagedFile] | None = None,
+        another_drive: bool = True,
     ) -> None:
+        """``another_drive``: the disc could go in another drive (False for the demo drive,
+        whose simulated disc exists only there: its card offers Resume backup instead)."""
         r = done.result
         self.image = image
         self.show_note("")
@@ -291,7 +308,7 @@ class ResultCard(QScrollArea):
         if r.duration > 0:
             avg = speed(read / r.duration) if read else "nothing new read"
             lines.append(
-                f"Took {duration(r.duration)} · read {human_bytes(read)} this run · average {avg}"
+                f"Took {elapsed(r.duration)} · read {human_bytes(read)} this run · average {avg}"
             )
         proof = done.report.get("proof")
         if isinstance(proof, dict) and r.outcome in ("complete", "incomplete"):
@@ -325,10 +342,13 @@ class ResultCard(QScrollArea):
         finished = r.outcome in ("complete", "incomplete")
         self.inspect.setEnabled(finished)
         self.verify.setEnabled(finished)
-        self.another.setVisible(r.outcome in ("incomplete", "source_gone"))
+        more = r.outcome in ("incomplete", "source_gone")
+        self.another.setVisible(more and another_drive)
+        self.resume.setVisible(more and not another_drive)
         # The engine's own message may say it already (a finish-early run): once is enough.
-        said = "another drive" in (r.message or "")
-        self.another_note.setText(ANOTHER_DRIVE.format(what=plural(bad, "sector")))
+        said = another_drive and "another drive" in (r.message or "")
+        words = ANOTHER_DRIVE if another_drive else ONE_DRIVE
+        self.another_note.setText(words.format(what=plural(bad, "sector")))
         self.another_note.setVisible(r.outcome == "incomplete" and bad > 0 and not said)
 
     def _fill_damage(self, damaged: list[DamagedFile], untried: bool = False) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -55,23 +54,6 @@ def test_verify_again_runs_the_verify(qtbot: QtBot, window: MainWindow, tmp_path
     qtbot.waitUntil(lambda: page.last is not None, timeout=30_000)
     assert page.last is not None and page.last.image == str(tmp_path / "a.iso")
     assert any(c.name == "source" for c in page.last.checks)  # compared with the disc
-
-
-def test_try_another_drive_waits_for_another_drive(
-    qtbot: QtBot, window: MainWindow, tmp_path: Path
-) -> None:
-    out = tmp_path / "t.iso"
-    demo_backup(qtbot, window, out)
-    page = window.backup
-    page.card.another.click()
-    assert page.stack.currentWidget() is page.empty
-    assert not page.start.isEnabled()  # not the same drive again
-    assert "No other drive is connected" in page.empty.text()
-    other = tmp_path / "copy-of-disc.iso"
-    shutil.copy(DemoSource().path, other)
-    window.add_source(str(other))
-    assert page.dest.text() == str(out)  # the unfinished image is kept
-    assert page.start.isEnabled() and page.start.text() == "Resume backup"
 
 
 def test_open_folder_says_when_no_file_manager_opens(

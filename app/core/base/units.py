@@ -82,6 +82,18 @@ def duration(seconds: float | None) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
+def elapsed(seconds: float) -> str:
+    """How long a finished job took: '1.6 s' below a minute (so a short run's average speed
+    can be checked against it; '0.04 s' below a second, not '0.0 s'), then rounded to the
+    second ('2:05'), never cut short."""
+    if round(seconds, 2) < 1:
+        return f"{seconds:.2f} s"
+    tenths = round(seconds, 1)
+    if tenths < 60:
+        return f"{tenths:.1f} s"
+    return duration(round(seconds))
+
+
 def plural(n: int, word: str) -> str:
     return f"{n:,} {word}" + ("" if n == 1 else "s")
 
