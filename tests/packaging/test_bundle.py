@@ -35,12 +35,15 @@ def test_cli_runs_from_the_bundle(bundle: Path, tmp_path: Path) -> None:
     assert "ISO 9660 + Joliet + Rock Ridge" in r.stdout and "UEFI" in r.stdout
     # Every command's module must be in the bundle, lazily imported ones included.
     out = tmp_path / "copy.iso"
+    lib = tmp_path / "lib"
+    lib.mkdir()
     for args in (
         ["rip", str(iso), str(out)],
         ["verify", str(out)],
         ["extract", str(out), "-o", str(tmp_path / "x")],
         ["drives", "--json"],
-        ["library", "list", "--library", str(tmp_path / "lib")],
+        ["library", "rebuild", "--library", str(lib)],  # SQLite with FTS5, in the bundle
+        ["library", "list", "--library", str(lib)],
     ):
         r = subprocess.run(
             [str(bundle / "discvault"), *args], capture_output=True, text=True, timeout=300
