@@ -81,7 +81,30 @@ class Proof:
 _EXPECT = {TrackKind.MODE1: SectorMode.MODE1, TrackKind.MODE2: None, TrackKind.AUDIO: None}
 
 
-class RawCdSource:
+class _OverCooked:
+    """What a raw source passes to the drive's 2048-byte source it stands on: the layout it
+    was made with, the sector count, retries, phases and closing."""
+
+    cooked: SectorSource
+    layout: DiscLayout
+
+    def read_layout(self) -> DiscLayout:
+        return self.layout
+
+    def current_sector_count(self) -> int:
+        return self.cooked.current_sector_count()
+
+    def prepare_retry(self, lba: int) -> None:
+        self.cooked.prepare_retry(lba)
+
+    def set_phase(self, phase: str) -> None:
+        self.cooked.set_phase(phase)
+
+    def close(self) -> None:
+        self.cooked.close()
+
+
+class RawCdSource(_OverCooked):
     """2352-byte sectors through ``transport``, everything else through ``cooked``."""
 
     sector_size = RAW
@@ -113,21 +136,6 @@ class RawCdSource:
         self._counted = bytearray(self.sector_count)
 
     # ---- the SectorSource interface -----------------------------------------------------------
-    def read_layout(self) -> DiscLayout:
-        return self.layout
-
-    def current_sector_count(self) -> int:
-        return self.cooked.current_sector_count()
-
-    def prepare_retry(self, lba: int) -> None:
-        self.cooked.prepare_retry(lba)
-
-    def set_phase(self, phase: str) -> None:
-        self.cooked.set_phase(phase)
-
-    def close(self) -> None:
-        self.cooked.close()
-
     def read(self, lba: int, count: int) -> bytes:
         """``count`` proven raw sectors, or ``ReadError`` (``kind`` "bad") at the first sector
         that did not read or did not prove itself."""
@@ -346,7 +354,7 @@ def _codes_absent(sector: bytes) -> bool:
     return False
 
 
-class EncodedSource:
+class EncodedSource(_OverCooked):
     """Raw Mode 1 sectors made from a source's 2048-byte ones (a drive without READ CD, an
     .iso): sync, header, EDC and ECC follow from the user data and the address, so the bytes
     are what the drive would have read raw — but nothing was proven, and every sector is
@@ -368,21 +376,6 @@ class EncodedSource:
         self.unchecked: list[tuple[int, int]] = []
         self.proof = Proof()
         self.info: DiscInfo | None = None
-
-    def read_layout(self) -> DiscLayout:
-        return self.layout
-
-    def current_sector_count(self) -> int:
-        return self.cooked.current_sector_count()
-
-    def prepare_retry(self, lba: int) -> None:
-        self.cooked.prepare_retry(lba)
-
-    def set_phase(self, phase: str) -> None:
-        self.cooked.set_phase(phase)
-
-    def close(self) -> None:
-        self.cooked.close()
 
     def read(self, lba: int, count: int) -> bytes:
         self.unchecked = []
