@@ -24,14 +24,22 @@ from PySide6.QtWidgets import (
 from app.core.base import mapfile
 from app.core.base.events import CancelToken, ProgressCallback
 from app.core.base.units import human_bytes
-from app.core.disc import plan as planmod
-from app.core.disc.layout import DiscLayout
 from app.core.library.auto import Platform
 from app.core.library.autojob import AutoOptions
 from app.core.rescue.backup import BackupOptions, BackupOutcome, run_backup
 from app.core.rescue.types import RescueSettings
 from app.gui import backup_shelf as shelf
 from app.gui.auto_view import AutoView
+from app.gui.backup_words import (
+    ANOTHER_HINT,
+    AUTO_TIP,
+    EMPTY_HINT,
+    MOVED_HINT,
+    NO_AUTO_TIP,
+    NO_OTHER_DRIVE,
+    NOT_READY_HINT,
+    missing_data,
+)
 from app.gui.log_panel import LogPanel
 from app.gui.progress_view import ProgressView
 from app.gui.result_card import DamagedFile, ResultCard, damaged_files
@@ -39,38 +47,6 @@ from app.gui.settings import Settings, image_name
 from app.gui.sources import SourceEntry
 from app.gui.widgets import Banner, enter_pressed, hint_label, page_title, path_row
 from app.gui.workers import BusyError, Job, JobQueue
-
-AUTO_TIP = (
-    "Auto: back up every disc put in this drive, unattended, into the library — new discs "
-    "backed up, known incomplete ones filled in, known complete ones skipped"
-)
-NO_AUTO_TIP = "Auto needs a drive (or a device): the demo drive cannot take another disc"
-EMPTY_HINT = "Pick a drive on the left, check where the image goes, and press {button}."
-NOT_READY_HINT = (
-    "There is nothing to back up in this drive now: put a disc in it, or pick another "
-    "drive on the left."
-)
-ANOTHER_HINT = (
-    "Put the disc in another drive and pick that drive on the left: {button} then reads only "
-    "what is still missing."
-)
-NO_OTHER_DRIVE = (
-    "No other drive is connected. Connect one (a USB drive will do) and pick it on the left, "
-    "or put the disc back in this drive after cleaning it and press {button}."
-)
-MOVED_HINT = "Press {button} to read what is missing with {drive}."
-
-
-def missing_data(mf: mapfile.Mapfile) -> int:
-    """Data sectors a resume would still read. Run-out and session gaps the backup recorded
-    as not data never count: a whole multi-session backup is complete, not "missing 23 MB"."""
-    rmap = mf.map
-    try:
-        layout = DiscLayout.from_json(mf.meta.get("layout"))
-        plan = planmod.from_json(layout, rmap.size, mf.meta.get("not_data"))
-    except (ValueError, TypeError):  # a GNU ddrescue mapfile: every sector is data
-        return rmap.size - rmap.count("+")[0]
-    return plan.damaged(rmap)
 
 
 def default_name(label: str, template: str = "{label}_{date}", drive: str = "") -> str:
