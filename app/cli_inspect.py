@@ -7,17 +7,19 @@ import contextlib
 import gc
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from app.cli_common import EXIT_CANCELLED, EXIT_IO, EXIT_OK
 from app.cli_common import fail as _fail
 from app.cli_listing import dump_json, write_json, write_text
 from app.cli_tracks import check_tracks
-from app.core.base import mapfile
 from app.core.base.units import human_bytes
-from app.core.disc.layout import DiscLayout
 from app.core.fs.inspection import Inspection, open_image
 from app.core.fs.node import PROBLEM_KINDS, InspectError, printable
 from app.core.fs.sessions import mark_earlier
+
+if TYPE_CHECKING:
+    from app.core.disc.layout import DiscLayout
 
 __all__ = ["add_parsers", "dump_json", "problem_lines"]
 
@@ -62,7 +64,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         return _fail(printable(str(e)))
     try:
         check_tracks(i)
-        damaged = i.damaged(args.map) if args.map else None
+        damaged = _damaged(i, args.map) if args.map else None
         if args.json:
             write_json(i, args.files, damaged, sys.stdout)
         else:
@@ -70,8 +72,6 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         sys.stdout.flush()
     except InspectError as e:
         return _fail(printable(str(e)))
-    except mapfile.MapfileError as e:
-        return _fail(printable(f"{e} — give this image's ddrescue mapfile, or leave out --map"))
     except BrokenPipeError:
         _quiet_broken_pipe()
         return EXIT_OK
@@ -164,6 +164,17 @@ def cmd_build(args: argparse.Namespace) -> int:
             + (" …" if len(r.undecodable) > 5 else "")
         )
     return EXIT_OK
+
+
+def _damaged(i: Inspection, map_path: str) -> list[tuple[str, str, int]]:
+    """``i.damaged``, a bad mapfile said as an InspectError (the mapfile code loads here:
+    a listing without --map never needs it)."""
+    from app.core.base import mapfile
+
+    try:
+        return i.damaged(map_path)
+    except mapfile.MapfileError as e:
+        raise InspectError(f"{e} — give this image's ddrescue mapfile, or leave out --map") from e
 
 
 def drive_layout(path: str) -> DiscLayout | None:

@@ -13,10 +13,10 @@ import os
 import stat
 from dataclasses import dataclass, field
 
-from app.core.base.hashing import ALGORITHMS
-
 # Algorithms with a coreutils tool, hence a sidecar file (CRC32 lives in the report and DATs).
-SIDECAR_ALGORITHMS = tuple(a for a in ALGORITHMS if a != "crc32")
+# hashing.ALGORITHMS without CRC32 (checked by test_companions): not imported from there, as
+# hashing loads OpenSSL and threads, and every `inspect` reads companions.
+SIDECAR_ALGORITHMS = ("md5", "sha1", "sha256")
 
 
 @dataclass(frozen=True)

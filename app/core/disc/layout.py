@@ -11,7 +11,6 @@ after session 1's lead-out begins (lead-out 6 750 + lead-in 4 500 + pregap 150).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -231,4 +230,6 @@ class DiscLayout:
             [s.leadout, [[t.number, t.start, t.length, str(t.kind)] for t in s.tracks]]
             for s in self.sessions
         ]
+        import hashlib  # here: loading OpenSSL costs every `inspect` a few ms
+
         return hashlib.sha1(json.dumps(shape).encode()).hexdigest()[:16]

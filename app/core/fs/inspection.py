@@ -13,19 +13,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from app.core.base import mapfile
 from app.core.base.rangemap import FINISHED
-from app.core.disc.layout import DiscLayout
-from app.core.fs.hfs import HfsFilesystem
-from app.core.fs.hfsplus import HfsPlusFilesystem
 from app.core.fs.iso9660 import BootEntry, IsoFilesystem
 from app.core.fs.node import MAX_ENTRIES, SECTOR, Image, InspectError, Node, missing_bytes
-from app.core.fs.udf import UdfFilesystem
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the readers of a format are loaded when an image holds it
+    from app.core.disc.layout import DiscLayout
     from app.core.disc.wholeness import Wholeness
+    from app.core.fs.hfs import HfsFilesystem
+    from app.core.fs.hfsplus import HfsPlusFilesystem
+    from app.core.fs.udf import UdfFilesystem
 
-Reader = IsoFilesystem | UdfFilesystem | HfsFilesystem | HfsPlusFilesystem
+    Reader = IsoFilesystem | UdfFilesystem | HfsFilesystem | HfsPlusFilesystem
 
 __all__ = ["InspectError", "Inspection", "Node", "open_image"]
 
@@ -295,6 +294,8 @@ class Inspection:
     def damaged(self, map_path: str) -> list[tuple[str, str, int]]:
         """(path, kind, unreadable bytes) of every node on unreadable sectors, by path."""
         per = getattr(self.img, "map_sector_size", SECTOR)  # a BIN/CUE's map counts 2352
+        from app.core.base import mapfile  # only --map and the GUI's damage view need it
+
         rmap = mapfile.load(map_path, per, self.sectors).map
         bad = [(s, e) for s, e, st in rmap.runs() if st != FINISHED]
         if not bad:
@@ -348,10 +349,14 @@ def open_image(
     the best filesystem tree unless ``view`` ("iso9660", "udf", "hfs") asks for one. A drive
     passes its ``layout`` (TOC); an image file's comes from its cue sheet."""
     from app.core.fs.opening import open_at
-    from app.core.fs.rawimage import RawImage, is_raw_bin, sheet_for
 
-    raw = sheet_for(path) is not None or (path.lower().endswith(".bin") and is_raw_bin(path))
-    img = RawImage(path) if raw else Image(path)
+    img: Image | None = None
+    if path.lower().endswith((".cue", ".bin")):  # only these can be a BIN/CUE
+        from app.core.fs.rawimage import RawImage, is_raw_bin, sheet_for
+
+        if sheet_for(path) is not None or (path.lower().endswith(".bin") and is_raw_bin(path)):
+            img = RawImage(path)
+    img = img or Image(path)
     try:
         return open_at(img, session, view, layout)
     except InspectError:

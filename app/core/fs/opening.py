@@ -10,13 +10,12 @@ uses too (``app.core.disc.wholeness``).
 from __future__ import annotations
 
 import struct
+from typing import TYPE_CHECKING
 
 from app.core.disc import wholeness as wholemod
 from app.core.disc.layout import DiscLayout, Session
 from app.core.fs import apm
-from app.core.fs.hfs import HfsFilesystem
-from app.core.fs.hfsplus import HfsPlusFilesystem
-from app.core.fs.inspection import Inspection, Reader
+from app.core.fs.inspection import Inspection
 from app.core.fs.iso9660 import (
     BootEntry,
     IsoFilesystem,
@@ -26,6 +25,11 @@ from app.core.fs.iso9660 import (
 )
 from app.core.fs.node import SECTOR, Image, InspectError
 from app.core.fs.udf import UdfFilesystem
+
+if TYPE_CHECKING:
+    from app.core.fs.hfs import HfsFilesystem
+    from app.core.fs.hfsplus import HfsPlusFilesystem
+    from app.core.fs.inspection import Reader
 
 VIEWS = ("iso9660", "udf", "hfs")
 _VD_FIELDS = (
@@ -57,6 +61,9 @@ def _mac(img: Image) -> list[tuple[apm.MacVolume, HfsFilesystem | HfsPlusFilesys
     out: list[tuple[apm.MacVolume, HfsFilesystem | HfsPlusFilesystem | None, str]] = []
     for v in apm.mac_volumes(img):
         try:
+            from app.core.fs.hfs import HfsFilesystem  # loaded for a Mac volume only
+            from app.core.fs.hfsplus import HfsPlusFilesystem
+
             kind = HfsFilesystem if v.kind == "hfs" else HfsPlusFilesystem
             fs: HfsFilesystem | HfsPlusFilesystem = kind(img, v.offset)
             out.append((v, fs, ""))
