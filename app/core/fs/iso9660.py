@@ -210,7 +210,7 @@ class IsoFilesystem:
         return all(parse_su(self.img, r.su, self.su_skip).relocated for r in recs)
 
 
-class _Times(dict[bytes, float | None]):  # not in isoscan: mypyc compiles no dict subclass
+class _Times(dict[bytes, float | None]):
     """A recording date's seconds, converted once per distinct date (a disc has a handful)."""
 
     def __init__(self, convert: Callable[[bytes], float | None]) -> None:
