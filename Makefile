@@ -35,9 +35,9 @@ test: $(STAMP)
 	$(BIN)/pytest -q -ra $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check app tests benchmarks packaging/linux
-	$(BIN)/ruff format --check app tests benchmarks packaging/linux
-	$(BIN)/mypy app tests benchmarks packaging/linux
+	$(BIN)/ruff check app tests benchmarks packaging/linux packaging/rthook_qt.py
+	$(BIN)/ruff format --check app tests benchmarks packaging/linux packaging/rthook_qt.py
+	$(BIN)/mypy app tests benchmarks packaging/linux packaging/rthook_qt.py
 
 bench: $(STAMP)
 	$(ENSURE) $(NEEDS_bench)

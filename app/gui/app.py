@@ -23,7 +23,25 @@ def _no_display() -> bool:
     return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def frozen_qt_conf() -> None:
+    """In the frozen bundle, before the QApplication: what PyInstaller's Qt runtime hook did at
+    every start (register an embedded qt.conf when PySide6 has none), now only when the window
+    opens (packaging/rthook_qt.py says why)."""
+    base = getattr(sys, "_MEIPASS", None)
+    if not getattr(sys, "frozen", False) or base is None:
+        return
+    try:
+        from _pyi_rth_utils import qt as pyi_qt  # type: ignore[import-not-found]  # in the bundle
+    except ImportError:
+        return
+    windows = sys.platform.startswith("win")
+    pyi_qt.create_embedded_qt_conf(
+        "PySide6", os.path.join(base, "PySide6") if windows else os.path.join(base, "PySide6", "Qt")
+    )
+
+
 def main(argv: list[str]) -> int:
+    frozen_qt_conf()
     if "--self-test" in argv:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     if _no_display() and QApplication.instance() is None:

@@ -56,6 +56,19 @@ def test_cli_runs_from_the_bundle(bundle: Path, tmp_path: Path) -> None:
     assert out.read_bytes() == iso.read_bytes()
 
 
+def test_the_command_line_does_not_load_qt(bundle: Path, tmp_path: Path) -> None:
+    # PyInstaller's own PySide6 runtime hook imported QtCore (and ICU) at every start: 0.15 s
+    # of every command. The dynamic loader names each library it loads (LD_DEBUG=files).
+    iso = fx.build("xorriso_eltorito", fx.make_tree(tmp_path / "tree"), tmp_path / "x.iso")
+    env = {**os.environ, "LD_DEBUG": "files", "LD_DEBUG_OUTPUT": str(tmp_path / "ld")}
+    for args in (["--version"], ["inspect", str(iso), "--files"]):
+        r = subprocess.run([str(bundle / "discvault"), *args], capture_output=True, env=env)
+        assert r.returncode == 0
+    loaded = "".join(p.read_text() for p in tmp_path.glob("ld.*"))
+    assert "libpython" in loaded  # the trace works
+    assert "Qt6Core" not in loaded and "icudata" not in loaded
+
+
 def test_gui_self_test_from_the_bundle(bundle: Path, tmp_path: Path) -> None:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CACHE_HOME": str(tmp_path)}
     r = subprocess.run(
