@@ -109,6 +109,22 @@ def _probe(iso: Path, what: str) -> dict[str, Any]:
     return result
 
 
+ROOT = Path(__file__).resolve().parent.parent
+BUNDLE = ROOT / "dist" / "DiscVault" / "discvault"
+FROZEN = "frozen bundle: discvault inspect --files"
+
+
+def fresh_bundle() -> Path | None:
+    """The frozen bundle `make package` built, if it is newer than every module of the app: what
+    a .deb or tarball user runs, whose start differs from a venv's (PyInstaller's importers)."""
+    try:
+        built = BUNDLE.resolve().stat().st_mtime
+    except OSError:
+        return None
+    newest = max(p.stat().st_mtime for p in (ROOT / "app").rglob("*.py"))
+    return BUNDLE if built >= newest else None
+
+
 def bench_image(work: Path, iso: Path, rounds: int) -> dict[str, Any]:
     dv = [sys.executable, "-m", "app", "inspect", str(iso), "--files"]
     cmds = {
@@ -117,6 +133,9 @@ def bench_image(work: Path, iso: Path, rounds: int) -> dict[str, Any]:
         "7z l": ["7z", "l", str(iso)],
         "xorriso -find": ["xorriso", "-indev", str(iso), "-find", "/"],
     }
+    bundle = fresh_bundle()
+    if bundle is not None:
+        cmds[FROZEN] = [str(bundle), "inspect", str(iso), "--files"]
     times: dict[str, list[float]] = {name: [] for name in cmds}
     rss: dict[str, int] = dict.fromkeys(cmds, 0)
     walks: dict[str, list[float]] = {name: [] for name in PROBES}
@@ -134,7 +153,12 @@ def bench_image(work: Path, iso: Path, rounds: int) -> dict[str, Any]:
             if what == "stream":
                 entries = got["entries"]
     me = times["discvault inspect --files"]
+    frozen = {}
+    if FROZEN in times:
+        pairs = zip(times[FROZEN], times["7z l"], strict=True)
+        frozen["frozen_vs_7z"] = statistics.median(a / b for a, b in pairs)
     return {
+        **frozen,
         "image": iso.name,
         "entries": entries,
         "rounds": rounds,

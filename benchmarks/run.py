@@ -214,7 +214,14 @@ def listing_markdown(ins: dict[str, Any]) -> list[str]:
             f"| {name} | {t:.3f} | {'' if name == me else f'**{ratio[name]:.2f}x**'} | "
             f"{rss[name] / 1024:.0f} MiB |"
             for name, t in med.items()
+            if name != bench_inspect.FROZEN
         ]
+        if "frozen_vs_7z" in shape:
+            lines += [
+                "",
+                f"- the frozen bundle (`dist/DiscVault/discvault`, what the .deb and tarball run): "
+                f"{med[bench_inspect.FROZEN]:.3f} s, **{shape['frozen_vs_7z']:.2f}x** `7z l`",
+            ]
         lines += ["", "| in-process, fresh interpreter | median s |", "|---|---|"]
         lines += [f"| {name} | {t:.3f} |" for name, t in shape["walk_median"].items()]
         lines.append("")
