@@ -15,23 +15,23 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain
 from json.encoder import encode_basestring_ascii  # what JSONEncoder(ensure_ascii=True) uses
-from typing import TextIO
+from typing import TextIO, cast
 
 from app.cli_tracks import track_lines
 from app.core.base.units import human_bytes
 from app.core.fs.inspection import Inspection
+from app.core.fs.isoscan import Row, Rows
 from app.core.fs.node import Node, printable
 from app.core.fs.sessions import only_earlier
 
 BATCH = 4096  # nodes formatted and written at a time
 STAMPS_MAX = 10_000  # distinct dates kept formatted; a hostile image has one per entry
 
-# A text line: "  " size (right-aligned in 12), "  " date "  ", LBA (in 9), "  " name. Padding
-# by the length of the column's text; longer texts get none, as f"{x:>12}" gives them.
-_PAD_SIZE = ["  " + " " * (12 - k) for k in range(13)] + ["  "] * 32
-_PAD_LBA = [" " * (9 - k) for k in range(10)] + [""] * 32
-_TEXT_LINE: list[str] = ["", "", "", "", "", "  ", "", "\n"]
+# A text line: "  " size (right-aligned in 12), "  " date "  " (``_stamp``), LBA (in 9), "  "
+# name; a longer size or LBA gets no padding, as f"{x:>12}" gives it.
+_TEXT_FORMAT = "  %12s%s%9s  %s\n"
 _NO_DATE = "  " + " " * 16 + "  "
 # A JSON line of ``files``, as JSONEncoder(ensure_ascii=True).encode(node_json(n, ...)) makes it.
 _JSON_LINE: list[str] = [
@@ -291,8 +291,8 @@ def write_text(
     out.write("\n".join(head) + "\n")
     tally = _Tally()
     stamps: dict[float | None, str] = {}
-    for batch in batches(i):
-        text = _file_lines(batch, stamps, tally, files)
+    for items, at in row_batches(i):
+        text = _text_lines(items, at, stamps, tally, files)
         if text:
             out.write(text)
     summary = [f"  {tally.files} file(s), {tally.dirs} folder(s), {human_bytes(tally.bytes)}"]
@@ -316,12 +316,71 @@ def write_text(
     out.write("\n".join(summary) + "\n")
 
 
+def row_batches(i: Inspection) -> Iterator[Rows]:
+    """``batches`` for the text listing: ``walk_rows`` (plain files as Row tuples), in lists
+    of at least ``BATCH`` entries, each with where its Nodes are."""
+    acc: list[Node | Row] = []
+    at: list[int] = []
+    for items, where in i.walk_rows():
+        if where:
+            off = len(acc)
+            at += [k + off for k in where]
+        acc += items
+        if len(acc) >= BATCH:
+            yield acc, at
+            acc, at = [], []
+    if acc:
+        yield acc, at
+
+
+_BLANK: Row = ("", "", 0, "", None, None, False)  # a Node's place while the Rows are summed
+
+
+def _text_lines(
+    items: list[Node | Row],
+    at: list[int],
+    stamps: dict[float | None, str],
+    tally: _Tally,
+    lines: bool,
+) -> str:
+    """A list of Rows and Nodes (at ``at``) counted into ``tally``, and (``lines``) its lines of
+    `inspect --files`, column by column: a column of the Rows is one C call (zip), the few
+    Nodes are put in their places."""
+    if len(at) == len(items):
+        return _file_lines(cast(list[Node], items), stamps, tally, lines)
+    nodes = [cast(Node, items[k]) for k in at]
+    for k in at:
+        items[k] = _BLANK
+    _, paths, sizes, lbas, mtimes, _, _ = zip(*cast(list[Row], items), strict=True)
+    tally.files += len(items) - len(at)
+    tally.bytes += sum(sizes)
+    got = _node_columns(nodes, tally, lines)
+    if got is None:
+        return ""
+    column: list[object] = list(sizes)
+    first: list[object] = list(lbas)
+    when: list[float | None] = list(mtimes)
+    names = list(paths)
+    for k, s, m, lba, name in zip(at, *got, strict=True):
+        column[k], when[k], first[k], names[k] = s, m, lba, name
+    return _assemble(column, when, first, names, stamps)
+
+
 def _file_lines(
     batch: list[Node], stamps: dict[float | None, str], tally: _Tally, lines: bool
 ) -> str:
     """A batch counted into ``tally``, and (``lines``) its lines of `inspect --files`:
     ``  SIZE  YYYY-MM-DD HH:MM  LBA  PATH``, a folder's size ``<dir>``, a link's ``PATH ->
     TARGET``. ``stamps`` keeps the dates met so far, formatted (a disc has a handful)."""
+    got = _node_columns(batch, tally, lines)
+    return "" if got is None else _assemble(*got, stamps)
+
+
+_Columns = tuple[list[object], list[float | None], list[object], list[str]]
+
+
+def _node_columns(batch: list[Node], tally: _Tally, lines: bool) -> _Columns | None:
+    """Nodes counted into ``tally``; with ``lines``, their size, date, LBA and name columns."""
     kinds = [n.kind for n in batch]
     sizes = [n.size for n in batch]
     missing = [n.missing for n in batch]
@@ -336,19 +395,11 @@ def _file_lines(
         tally.past += len(past)
         tally.example = tally.example or batch[past[0]].path
     if not lines:
-        return ""
-    if len(stamps) > STAMPS_MAX:
-        stamps.clear()
-    mtimes = [n.mtime for n in batch]
-    whens: list[str] = list(map(stamps.get, mtimes))  # type: ignore[arg-type]  # None: a miss
-    if None in whens:
-        for m in set(mtimes) - stamps.keys():
-            stamps[m] = f"  {_stamp(m)}  " if m else _NO_DATE  # None and 0: no date
-        whens = list(map(stamps.__getitem__, mtimes))
-    ss = list(map(str, sizes))
+        return None
+    column: list[object] = list(sizes)
     if dirs:
-        ss = ["<dir>" if k == "dir" else s for k, s in zip(kinds, ss, strict=True)]
-    ls = [str(n.extents[0][0]) if n.extents else "" for n in batch]
+        column = ["<dir>" if k == "dir" else s for k, s in zip(kinds, sizes, strict=True)]
+    ls: list[object] = [n.extents[0][0] if n.extents else "" for n in batch]
     names = [n.path if n.target is None else f"{n.path} -> {n.target}" for n in batch]
     for k in past:
         names[k] += f"  [PAST THE END: {human_bytes(batch[k].missing)} missing]"
@@ -356,19 +407,28 @@ def _file_lines(
         for k, n in enumerate(batch):
             if n.later:
                 names[k] += f"  [{n.later} in a later session]"
+    return column, [n.mtime for n in batch], ls, names
+
+
+def _assemble(
+    sizes: list[object],
+    mtimes: list[float | None],
+    lbas: list[object],
+    names: list[str],
+    stamps: dict[float | None, str],
+) -> str:
+    """The lines of these columns; ``stamps`` keeps the dates met so far, formatted (a disc
+    has a handful)."""
+    if len(stamps) > STAMPS_MAX:
+        stamps.clear()
+    whens: list[str] = list(map(stamps.get, mtimes))  # type: ignore[arg-type]  # None: a miss
+    if None in whens:
+        for m in set(mtimes) - stamps.keys():
+            stamps[m] = f"  {_stamp(m)}  " if m else _NO_DATE  # None and 0: no date
+        whens = list(map(stamps.__getitem__, mtimes))
     if not "".join(names).isprintable():
         names = list(map(printable, names))
-    out = _TEXT_LINE * len(batch)
-    try:
-        out[0::8] = map(_PAD_SIZE.__getitem__, map(len, ss))
-        out[3::8] = map(_PAD_LBA.__getitem__, map(len, ls))
-    except IndexError:  # a size of 45 digits: only a hostile image; the plain way
-        return "".join(
-            f"  {s:>12}{w}{lba:>9}  {name}\n"
-            for s, w, lba, name in zip(ss, whens, ls, names, strict=True)
-        )
-    out[1::8] = ss
-    out[2::8] = whens
-    out[4::8] = ls
-    out[6::8] = names
-    return "".join(out)
+    # One %-format for the whole list: the padding and the numbers' text are made in C
+    return (_TEXT_FORMAT * len(names)) % tuple(
+        chain.from_iterable(zip(sizes, whens, lbas, names, strict=True))
+    )

@@ -13,8 +13,9 @@ import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import chain
+from typing import cast
 
-from app.core.fs.isoscan import Scanner
+from app.core.fs.isoscan import Rows, Scanner
 from app.core.fs.isoscan import text as _text
 from app.core.fs.node import MAX_DEPTH, SECTOR, Image, InspectError, Node
 from app.core.fs.susp import parse_su, rec_time, tf_time
@@ -174,6 +175,30 @@ class IsoFilesystem:
     def iterbatches(self, node: Node) -> Iterator[list[Node]]:
         """A directory's entries, a list at a time as the scanner reads them (a window of the
         extent each); refusals are raised here, before any is read."""
+        lba, size, depth = self._extent(node)
+        out = self.scanner.batches(lba, size, node.path, depth)
+        if depth == 0 and self.rock_ridge:
+            return ([n for n in b if not self._only_relocated(n)] for b in out)
+        return out
+
+    def iterrows(self, node: Node) -> Iterator[Rows]:
+        """``iterbatches`` for a listing: plain files as ``Row`` tuples (``Scanner.rows``)."""
+        lba, size, depth = self._extent(node)
+        out = self.scanner.rows(lba, size, node.path, depth)
+        if depth == 0 and self.rock_ridge:
+            return (self._drop_relocated(r) for r in out)
+        return out
+
+    def _drop_relocated(self, rows: Rows) -> Rows:
+        items, at = rows
+        gone = {k for k in at if self._only_relocated(cast(Node, items[k]))}
+        if not gone:
+            return rows
+        kept = [x for k, x in enumerate(items) if k not in gone]
+        return kept, [k for k, x in enumerate(kept) if isinstance(x, Node)]
+
+    def _extent(self, node: Node) -> tuple[int, int, int]:
+        """A directory's (LBA, bytes, depth), or the reason it cannot be listed."""
         lba, size, depth = node.ref
         if depth > MAX_DEPTH:
             raise InspectError(f"{node.path}: directories nested deeper than {MAX_DEPTH}", "deep")
@@ -186,10 +211,7 @@ class IsoFilesystem:
             raise InspectError(
                 f"{node.path}: directory extent beyond the end of the image", "truncated"
             )
-        out = self.scanner.batches(lba, size, node.path, depth)
-        if depth == 0 and self.rock_ridge:
-            return ([n for n in b if not self._only_relocated(n)] for b in out)
-        return out
+        return lba, size, depth
 
     def listdir(self, node: Node) -> list[Node]:
         return list(self.iterdir(node))
