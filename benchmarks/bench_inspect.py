@@ -38,6 +38,8 @@ t0 = time.perf_counter()
 i = open_image(iso)
 if what == "first_view":
     n = len(i.children(i.root))
+elif what == "rows":
+    n = sum(len(items) for items, _ in i.walk_rows())
 else:
     n = sum(1 for _ in i.walk(keep=what != "stream"))
 print(json.dumps({"seconds": time.perf_counter() - t0, "entries": n}))
@@ -45,7 +47,8 @@ print(json.dumps({"seconds": time.perf_counter() - t0, "entries": n}))
 PROBES = {
     "first view (open + root)": "first_view",
     "walk(), kept, collector off (GUI index)": "kept",
-    "walk(keep=False), collector off (CLI)": "stream",
+    "walk_rows(), collector off (`inspect --files`)": "rows",
+    "walk(keep=False), collector off": "stream",
     "walk(), kept, collector on": "kept_gc",
 }
 
