@@ -144,7 +144,7 @@ except Exception as e:  # the new loader refuses absurd DATs: that is the measur
     outcome, n = "refused: " + str(e).split(": ", 1)[-1], 0
 print(json.dumps({"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0,
                   "rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                  "entries": n, "outcome": outcome[:100]}))
+                  "entries": n, "outcome": outcome.split(" — ")[0][:160]}))  # what, not advice
 """
 
 

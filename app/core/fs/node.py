@@ -11,7 +11,7 @@ from typing import Final, Protocol
 
 from app.core.base.compat import pread
 
-SECTOR: Final = 2048  # Final: a compiled reader (isoscan) inlines it
+SECTOR: Final = 2048
 MAX_DEPTH = 256  # deeper trees are hostile, not real discs
 MAX_ENTRIES = 5_000_000
 
