@@ -44,10 +44,11 @@ else:
     n = sum(1 for _ in i.walk(keep=what != "stream"))
 print(json.dumps({"seconds": time.perf_counter() - t0, "entries": n}))
 """
+ROWS_PROBE = "walk_rows(), collector off (`inspect --files`)"  # the walk the listing makes
 PROBES = {
     "first view (open + root)": "first_view",
     "walk(), kept, collector off (GUI index)": "kept",
-    "walk_rows(), collector off (`inspect --files`)": "rows",
+    ROWS_PROBE: "rows",
     "walk(keep=False), collector off": "stream",
     "walk(), kept, collector on": "kept_gc",
 }

@@ -200,7 +200,17 @@ def listing_markdown(ins: dict[str, Any]) -> list[str]:
         "",
     ]
     me = "discvault inspect --files"
-    for shape in ins["shapes"]:
+    shapes = ins["shapes"]
+    ratios = [s["ratio"]["7z l"] for s in shapes]
+    walks = [s["walk_median"].get(bench_inspect.ROWS_PROBE, 0.0) for s in shapes]
+    ok = max(ratios) <= 1.0 and max(walks) <= 0.3
+    lines += [
+        f"Over the {len(shapes)} shapes: `inspect --files` **{min(ratios):.2f}x-"
+        f"{max(ratios):.2f}x** `7z l`, its walk (`walk_rows`) {min(walks):.2f}-{max(walks):.2f} s"
+        f" — target {'met' if ok else '**missed**'}.",
+        "",
+    ]
+    for shape in shapes:
         med, ratio, rss = shape["median"], shape["ratio"], shape["rss_kib"]
         lines += [
             f"### {shape['maker']}, {shape['per_dir']} files per folder "
