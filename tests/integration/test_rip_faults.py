@@ -76,6 +76,33 @@ def test_cli_rip_writes_report_sidecars_and_exit_1(make_device: MakeDevice, tmp_
     assert check.returncode == 0
 
 
+def test_hash_of_a_damaged_disc_goes_on_from_what_was_read_in_order(
+    make_device: MakeDevice, tmp_path: Path
+) -> None:
+    """The stream hash breaks at the first bad sector (LBA 100); the background hash of the
+    image takes its digests over there instead of hashing LBAs 0-99 a second time, and runs
+    from the end of the copy passes on, while trim, scrape and retries wait on the drive."""
+    import hashlib
+    import zlib
+
+    from app.core.rescue.engine import Engine
+
+    data = random_bytes(SECTORS * 2048, seed=6)
+    dev = make_device(data, FAULTS)
+    out = tmp_path / "h.iso"
+    with ImageSource(dev.path) as src:
+        engine = Engine(src, str(out))
+        result = engine.run()
+    assert engine.hash_handover == 100 * 2048
+    want = expected_image(data, BAD)
+    assert result.hashes == {
+        "crc32": f"{zlib.crc32(want):08x}",
+        "md5": hashlib.md5(want).hexdigest(),
+        "sha1": hashlib.sha1(want).hexdigest(),
+        "sha256": hashlib.sha256(want).hexdigest(),
+    }
+
+
 def test_clean_device_hashes_while_reading(make_device: MakeDevice, tmp_path: Path) -> None:
     data = random_bytes(SECTORS * 2048, seed=5)
     dev = make_device(data, [])

@@ -215,23 +215,35 @@ class ImageHasher:
     MAX_MARKS = 2000  # digest states kept (about 1 KB each); more marks are thinned out
     QUIET = 1.0
 
-    def __init__(self, path: str, marks: list[int], length: int, chunk: int = 1 << 20) -> None:
+    def __init__(
+        self,
+        path: str,
+        marks: list[int],
+        length: int,
+        chunk: int = 1 << 20,
+        start: tuple[StreamHasher, int] | None = None,
+    ) -> None:
+        """``start``: digests already fed with the file's first bytes (a rescue's prefix read
+        in order, which never changes again): hashing goes on from there. A change before it
+        cannot be followed; ``finish`` then raises ``OSError`` (hash the file anew)."""
         self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         self.chunk = chunk
-        stops = sorted({m for m in marks if 0 < m < length})
+        base = start[1] if start is not None else 0
+        stops = sorted({m for m in marks if base < m < length})
         if len(stops) > self.MAX_MARKS:
             step = len(stops) / self.MAX_MARKS
             stops = [stops[int(i * step)] for i in range(self.MAX_MARKS)]
-        self.stops = [0, *stops]
+        self.base = base
+        self.stops = [base, *stops]
         self.target = length
-        self.pos = 0  # bytes fed to the digests
-        self.read_end = 0  # bytes read (fed, or being read now)
+        self.pos = base  # bytes fed to the digests
+        self.read_end = base  # bytes read (fed, or being read now)
         self.rollback: int | None = None
         self.rollbacks = 0  # how often a change sent it back (for benchmarks)
         self.last_change = 0.0
         self.finishing = False
         self.error: OSError | None = None
-        self.hasher = StreamHasher()
+        self.hasher = start[0] if start is not None else StreamHasher()
         self.saved: dict[int, Snapshot] = {}
         self.cond = threading.Condition()
         self.stopping = False
@@ -275,6 +287,8 @@ class ImageHasher:
             if self.stopping:
                 return False
             if self.rollback is not None:
+                if self.rollback < self.base:
+                    raise OSError("the image changed before where its hashing began")
                 back = max(s for s in self.saved if s <= self.rollback)
                 snap = self.saved[back]
                 for s in [s for s in self.saved if s > back]:

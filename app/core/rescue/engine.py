@@ -91,6 +91,7 @@ class Engine(Hashing, Passes):
         self.pos = 0
         self.hasher: PartHasher | None = None  # in LBA order: hashes as the data arrives
         self.image_hasher: ImageHasher | None = None  # out of order: hashes the image meanwhile
+        self.hash_handover = 0
         self.rate = 0.0
         self._rate_mark = (self.t0, 0)
         self._last_emit = 0.0
@@ -123,10 +124,11 @@ class Engine(Hashing, Passes):
                 self.copy_pass(self.data_windows, forward=False, skipping=True)
                 self.copy_pass(self.data_windows, forward=True, skipping=False)
                 self.copy_pass(self.once_windows, forward=True, skipping=False, phase="once")
+                self._settle_writes()  # the image hash reads what the copy passes wrote
+                self.start_image_hash()
                 self.trim_pass()
                 self.settle_not_data()
                 self.scrape_pass()
-                self.start_image_hash()
                 self.retry_passes()
             except FinishEarly as e:
                 early = str(e)
