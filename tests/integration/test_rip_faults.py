@@ -103,6 +103,31 @@ def test_hash_of_a_damaged_disc_goes_on_from_what_was_read_in_order(
     }
 
 
+def test_last_retry_pass_reads_forwards_and_the_hash_follows_it(
+    make_device: MakeDevice, tmp_path: Path
+) -> None:
+    """Marginal sectors that read on the first, second and third retry: the passes alternate
+    and the last one reads forwards (what lies behind it is final, so the background hash of
+    the image follows it instead of going back over the image after the end); the hashes are
+    those of the image as it finally is."""
+    import hashlib
+
+    data = random_bytes(SECTORS * 2048, seed=11)
+    dead = {100, 101, 102, 3900}
+    faults = [{"lba": 100, "count": 3, "kind": "bad"}, {"lba": 3900, "kind": "bad"}]
+    faults += [{"lba": 700 + 400 * k, "kind": "flaky", "fails": k} for k in range(1, 7)]
+    dev = make_device(data, faults)
+    out = tmp_path / "m.iso"
+    with ImageSource(dev.path) as src:
+        result = rescue(src, str(out))
+    retries = [p for p in result.passes if p.phase == "retry"]
+    assert [p.direction for p in retries] == ["forward", "reverse", "forward"]
+    assert all(p.recovered_sectors for p in retries)  # the last pass changed the image too
+    want = expected_image(data, dead)
+    assert out.read_bytes() == want
+    assert result.hashes is not None and result.hashes["md5"] == hashlib.md5(want).hexdigest()
+
+
 def test_clean_device_hashes_while_reading(make_device: MakeDevice, tmp_path: Path) -> None:
     data = random_bytes(SECTORS * 2048, seed=5)
     dev = make_device(data, [])

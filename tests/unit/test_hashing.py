@@ -127,3 +127,40 @@ def test_image_hasher_refuses_a_change_before_where_it_began(tmp_path: Path) -> 
     hasher = ImageHasher(str(p), [], len(data), chunk=65536, start=(prefix, 500_000))
     with pytest.raises(OSError):  # the caller then hashes the file anew
         hasher.finish(400_000)  # the image was cut shorter than the prefix
+
+
+def _until(cond: object, what: str) -> None:
+    import time
+
+    deadline = time.monotonic() + 30  # a state to reach, not a speed: only a hang fails
+    while not cond():  # type: ignore[operator]
+        assert time.monotonic() < deadline, what
+        time.sleep(0.005)
+
+
+def test_image_hasher_follows_a_last_forward_pass(tmp_path: Path) -> None:
+    """Held at the position of a rescue's last forward pass: the first change behind it sends
+    it back at once, and from then on it hashes only up to that position, so the changes
+    that follow (always ahead of the position) never send it back again."""
+    from app.core.base.hashing import ImageHasher
+
+    data = bytearray(random_bytes(3_000_000, seed=10))
+    marks = [1_000_000, 2_000_000, 2_600_000]
+    p = tmp_path / "img"
+    p.write_bytes(data)
+    hasher = ImageHasher(str(p), marks, len(data), chunk=65536)
+    _until(lambda: hasher.pos == len(data), "hashed ahead to the end")
+    hasher.hold(1_000_000)  # the last pass begins: nothing changed behind it yet
+    hasher.hold(2_000_000)
+    rewrite(p, data, 2_000_000, b"\x01" * 2048)  # recovered: behind what was hashed
+    hasher.changed(2_000_000)
+    hasher.hold(2_100_000)
+    _until(lambda: hasher.pos == 2_100_000, "back at once, then up to the pass")
+    assert hasher.rollbacks == 1
+    hasher.hold(2_600_000)
+    _until(lambda: hasher.pos == 2_600_000, "following the pass")
+    rewrite(p, data, 2_600_000, b"\x02" * 2048)
+    hasher.changed(2_600_000)
+    hasher.hold(None)
+    assert hasher.finish(len(data)) == reference(bytes(data))
+    assert hasher.rollbacks == 1  # the change at the pass's position was never hashed before

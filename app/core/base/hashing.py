@@ -239,6 +239,8 @@ class ImageHasher:
         self.pos = base  # bytes fed to the digests
         self.read_end = base  # bytes read (fed, or being read now)
         self.rollback: int | None = None
+        self.limit: int | None = None  # see hold()
+        self.trailing = False  # a change came while held: hash only up to the limit
         self.rollbacks = 0  # how often a change sent it back (for benchmarks)
         self.last_change = 0.0
         self.finishing = False
@@ -261,6 +263,18 @@ class ImageHasher:
             self.last_change = time.monotonic()
             self.cond.notify_all()
 
+    def hold(self, offset: int | None) -> None:
+        """Bytes from ``offset`` on may still change, bytes before it no more (a rescue's
+        last pass, reading forwards). Until a change comes behind it, it hashes on ahead;
+        after one it goes back at once and from then on only follows ``offset``: nothing
+        ahead of it is hashed only to be hashed again. ``None``: hash ahead again, going back
+        only once changes have been quiet."""
+        with self.cond:
+            self.limit = offset
+            if offset is None:
+                self.trailing = False
+            self.cond.notify_all()
+
     def _run(self) -> None:
         try:
             while self._step():
@@ -277,10 +291,10 @@ class ImageHasher:
             while not self.stopping:
                 if self.rollback is not None:
                     wait = self.QUIET - (time.monotonic() - self.last_change)
-                    if wait <= 0 or self.finishing:
+                    if wait <= 0 or self.finishing or self.limit is not None:
                         break
                     self.cond.wait(wait)
-                elif self.pos < self.target:
+                elif self.pos < self._end():
                     break
                 else:
                     self.cond.wait()
@@ -295,13 +309,14 @@ class ImageHasher:
                     del self.saved[s]
                 self.pos = self.read_end = back
                 self.rollback = None
+                self.trailing = self.limit is not None
                 self.rollbacks += 1
             else:
                 snap = None
                 start = self.pos
                 i = bisect.bisect_right(self.stops, start)
                 nxt = self.stops[i] if i < len(self.stops) else self.target
-                end = min(start + self.chunk, nxt, self.target)
+                end = min(start + self.chunk, nxt, self._end())
                 self.read_end = end
                 if start in self.stops and start not in self.saved:
                     self.saved[start] = self.hasher.snapshot()
@@ -320,6 +335,12 @@ class ImageHasher:
             self.pos = end
             self.cond.notify_all()
         return True
+
+    def _end(self) -> int:
+        """Where hashing may go now (the lock held)."""
+        if self.limit is None or not self.trailing or self.finishing:
+            return self.target
+        return min(self.target, self.limit)
 
     def finish(
         self,

@@ -52,6 +52,11 @@ class Hashing:
             self.out.parts[0].path, marks, self.total * self.ss, start=start
         )
 
+    def hash_hold(self, lba: int | None) -> None:
+        """Sectors from ``lba`` on may still change, those before it no more (None: any)."""
+        if self.image_hasher is not None:
+            self.image_hasher.hold(None if lba is None else lba * self.ss)
+
     def finish_hashes(self) -> tuple[list[FileResult], str]:
         """Every file's hashes, and where they came from ("stream" or "image")."""
         parts = self.out.parts

@@ -97,6 +97,9 @@ class Passes:
     def begin(self, phase: str, direction: str) -> PassRecord:
         raise NotImplementedError
 
+    def hash_hold(self, lba: int | None) -> None:
+        raise NotImplementedError
+
     # ---- copy ---------------------------------------------------------------------------------
     def copy_pass(
         self, windows: Windows, forward: bool, skipping: bool, phase: str = "copy"
@@ -253,20 +256,30 @@ class Passes:
         """Up to N passes over bad data sectors, sector by sector, alternating direction; they
         stop when a whole pass recovers nothing. (Reading a run of bad sectors as one read
         would cost fewer failed reads, but a drive gives up at the run's first dead sector:
-        a marginal one after it would get no attempt.)"""
-        for i in range(self.cfg.retries):
+        a marginal one after it would get no attempt.)
+
+        The last pass reads forwards: what lies behind it is then final, and the background
+        hash of the image follows right behind it (a sector recovered late near the start by
+        a reverse pass would send the hash back over nearly the whole image after the end)."""
+        n = self.cfg.retries
+        for i in range(n):
             runs = clip(self.map.runs_with(BAD), self.data_windows)
             lbas = [lba for lo, hi in runs for lba in range(lo, hi)]
             if not lbas:
                 break
-            forward = i % 2 == 1  # first retry backwards: the scrape just went forwards
+            forward = (n - 1 - i) % 2 == 0
+            last = i == n - 1
             self.pass_left = len(lbas)
             started = time.monotonic()
             rec = self.begin("retry", "forward" if forward else "reverse")
             for lba in lbas if forward else reversed(lbas):
+                if last:
+                    self.hash_hold(lba)
                 self.src.prepare_retry(lba)
                 self.attempt(lba, 1, rec)
                 self.pass_left -= 1
+            if last:
+                self.hash_hold(None)
             rec.seconds = time.monotonic() - started
             if rec.recovered_sectors == 0:
                 break  # a whole pass with nothing back: more passes only wear the drive
