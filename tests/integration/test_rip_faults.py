@@ -79,9 +79,10 @@ def test_cli_rip_writes_report_sidecars_and_exit_1(make_device: MakeDevice, tmp_
 def test_hash_of_a_damaged_disc_goes_on_from_what_was_read_in_order(
     make_device: MakeDevice, tmp_path: Path
 ) -> None:
-    """The stream hash breaks at the first bad sector (LBA 100); the background hash of the
-    image takes its digests over there instead of hashing LBAs 0-99 a second time, and runs
-    from the end of the copy passes on, while trim, scrape and retries wait on the drive."""
+    """The stream hash stops at the first failed read (bad sectors at LBA 100); the
+    background hash of the image takes its digests over there instead of hashing LBAs 0-95 a
+    second time, and runs from the end of the copy passes on, while trim, scrape and retries
+    wait on the drive."""
     import hashlib
     import zlib
 
@@ -93,7 +94,8 @@ def test_hash_of_a_damaged_disc_goes_on_from_what_was_read_in_order(
     with ImageSource(dev.path) as src:
         engine = Engine(src, str(out))
         result = engine.run()
-    assert engine.hash_handover == 100 * 2048
+    # Reads of 32, 64, then 128 sectors: the first failed read began at LBA 96
+    assert engine.hash_handover == 96 * 2048
     want = expected_image(data, BAD)
     assert result.hashes == {
         "crc32": f"{zlib.crc32(want):08x}",
@@ -101,6 +103,26 @@ def test_hash_of_a_damaged_disc_goes_on_from_what_was_read_in_order(
         "sha1": hashlib.sha1(want).hexdigest(),
         "sha256": hashlib.sha256(want).hexdigest(),
     }
+
+
+def test_a_failed_read_stops_the_stream_hash_even_when_all_is_read_in_order(
+    make_device: MakeDevice, tmp_path: Path
+) -> None:
+    """One marginal sector, read again at once in order: the disc is damaged, so from the
+    first failed read on the image is hashed in the background, not while the copy reads.
+    (It fails twice: the kernel's block layer tries a failed read once more itself.)"""
+    import hashlib
+
+    from app.core.rescue.engine import Engine
+
+    data = random_bytes(SECTORS * 2048, seed=12)
+    dev = make_device(data, [{"lba": 2000, "kind": "flaky", "fails": 2}])
+    with ImageSource(dev.path) as src:
+        engine = Engine(src, str(tmp_path / "f.iso"))
+        result = engine.run()
+    assert result.outcome == "complete" and result.hashes_from == "image"
+    assert 0 < engine.hash_handover <= 2000 * 2048
+    assert result.hashes is not None and result.hashes["sha1"] == hashlib.sha1(data).hexdigest()
 
 
 def test_last_retry_pass_reads_forwards_and_the_hash_follows_it(

@@ -269,6 +269,11 @@ class Engine(Hashing, Passes):
         except ReadError as e:
             self.failed += 1
             self.fail_seconds += time.monotonic() - t0
+            if self.hasher is not None and self.out.single_file:
+                # A damaged disc: trim, scrape and retries will wait on the drive, and the
+                # image is hashed then (start_image_hash), going on from here; hashing on
+                # meanwhile would take the CPU from the copy pass's reads.
+                self.hasher.stop()
             rec.failed_reads += 1
             data = e.good
             if e.kind == "protected":

@@ -318,7 +318,7 @@ class PartHasher:
         if self.broken:
             return
         if lba != self.next_lba:
-            self._break()
+            self.stop()
             return
         n = len(data) // self.sector_size
         ss = self.sector_size
@@ -360,10 +360,11 @@ class PartHasher:
             self._hasher = None
         return {} if self.broken else dict(self.done)
 
-    def _break(self) -> None:
-        """Out of order: no stream hash. An image of one file keeps the digests of its
-        in-order prefix for ``take``: those sectors are finished and never change again, so
-        the background hash of the image goes on from there instead of hashing them twice."""
+    def stop(self) -> None:
+        """No stream hash (data came out of order, or the disc is damaged). An image of one
+        file keeps the digests of its in-order prefix for ``take``: those sectors are
+        finished and never change again, so the background hash of the image goes on from
+        there instead of hashing them twice."""
         if len(self.parts) == 1 and self._current == 0 and self.parts[0].start == 0:
             self.broken = True
             return
