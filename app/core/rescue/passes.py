@@ -16,6 +16,7 @@ The engine (``engine.py``) owns the run's lifetime; this module only decides wha
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 from app.core.base.rangemap import BAD, NON_SCRAPED, NON_TRIED, NON_TRIMMED, RangeMap
 from app.core.disc.sources import SectorSource
@@ -42,6 +43,22 @@ def clip(runs: list[tuple[int, int]], windows: Windows) -> list[tuple[int, int]]
                 out.append((a, b))
             j += 1
     return out
+
+
+def clip_tagged(
+    runs: list[tuple[int, int, str]], windows: Windows
+) -> Iterator[tuple[int, int, str]]:
+    """As ``clip``, for runs carrying a status: one merge over both lists."""
+    i = 0
+    for lo, hi, st in runs:
+        while i < len(windows) and windows[i][1] <= lo:
+            i += 1
+        j = i
+        while j < len(windows) and windows[j][0] < hi:
+            a, b = max(lo, windows[j][0]), min(hi, windows[j][1])
+            if a < b:
+                yield a, b, st
+            j += 1
 
 
 class Scratch:
