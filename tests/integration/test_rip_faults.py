@@ -61,6 +61,23 @@ def test_failed_reads_per_bad_sector_stay_low(make_device: MakeDevice, tmp_path:
     assert worst <= 5, counts
 
 
+def test_a_large_bad_area_costs_one_failed_read_per_sector_past_finding_it(
+    make_device: MakeDevice, tmp_path: Path
+) -> None:
+    """A 20-sector area: two failed reads find it (a large read, then a cluster), then each
+    of its sectors fails exactly once. The sweep skips the area's rest unread, and the
+    reverse sweep walks the skipped run down to the area's end sector by sector: a cluster
+    read at either place would only fail again."""
+    data = random_bytes(SECTORS * 2048, seed=13)
+    dev = make_device(data, [{"lba": 1000, "count": 20, "kind": "bad"}])
+    out = tmp_path / "a.iso"
+    with ImageSource(dev.path) as src:
+        result = rescue(src, str(out), settings=RescueSettings(retries=0))
+    assert result.failed_reads == 2 + 20
+    assert out.read_bytes() == expected_image(data, set(range(1000, 1020)))
+    assert bad_runs((tmp_path / "a.iso.map").read_text()) == [(1000, 20)]
+
+
 def test_cli_rip_writes_report_sidecars_and_exit_1(make_device: MakeDevice, tmp_path: Path) -> None:
     data = random_bytes(SECTORS * 2048, seed=2)
     dev = make_device(data, FAULTS)

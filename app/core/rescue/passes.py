@@ -149,7 +149,12 @@ class Passes:
                     if nxt is not None:
                         pos, big = nxt
                         size = cl
+                        if big:  # skip the area's rest unread, as after a failed read
+                            pos, skip = pos + skip, min(skip * 2, skip_max)
                         continue
+                if not forward and skipping and hi - lo <= cl and self._above_damage(lo):
+                    pos = self._walk_down(lo, hi, rec)
+                    continue
                 n = min(size, hi - lo)
                 lba = lo if forward else hi - n
                 good = self.attempt(lba, n, rec)
@@ -169,6 +174,8 @@ class Passes:
                     bad = self._locate(lba + good, lba + n, rec)
                     if bad is not None:
                         pos, big = self._burst(bad, hi, rec, scratch)
+                        if big:  # a large area: a read just past the burst would fail too
+                            pos, skip = pos + skip, min(skip * 2, skip_max)
                     else:  # each sector read alone: all of it is rescued, nothing to trim
                         pos = lba + n
                     continue
@@ -212,6 +219,22 @@ class Passes:
                 self._dirty = True
                 return s
         return None  # every sector read alone: the failure was passing
+
+    def _above_damage(self, lo: int) -> bool:
+        return lo > 0 and self.map.status_at(lo - 1) in (BAD, NON_TRIMMED, NON_SCRAPED)
+
+    def _walk_down(self, lo: int, hi: int, rec: PassRecord) -> int:
+        """A short run the forward sweep skipped, just above damage: sector by sector from
+        its top down to where the damage ends. That failed read is one of a bad sector,
+        which trimming would spend anyway; a cluster read there would fail as well, and
+        find nothing. What lies below it is left for trimming."""
+        for s in range(hi - 1, lo - 1, -1):
+            if not self.attempt(s, 1, rec):
+                self.map.set(s, s + 1, BAD)
+                self.map.set(lo, s, NON_TRIMMED)
+                self._dirty = True
+                break
+        return lo
 
     def _burst(self, bad: int, hi: int, rec: PassRecord, scratch: Scratch) -> tuple[int, bool]:
         """After a bad sector found alone: the burst's other sectors, one by one. Returns where
