@@ -8,9 +8,10 @@ four threads on two cores and make MD5 share its core. Chunks are immutable ``by
 by both threads; bounded queues keep memory flat.
 
 ``ImageHasher``: hashes an image file in the background while a rescue may still change it
-(the retry passes), so the closing hash pass of an out-of-order rescue is mostly done when the
-rescue ends. It keeps the digests' state at every place the image may still change; a change
-behind it sends it back to the last such place before the change.
+(trim, scrape, the retry passes), so the closing hash pass of an out-of-order rescue is
+mostly done when the rescue ends; it may go on from digests the rescue fed in order itself.
+It keeps the digests' state at every place the image may still change; a change behind it
+sends it back to the last such place before the change.
 """
 
 from __future__ import annotations

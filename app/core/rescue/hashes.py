@@ -1,7 +1,8 @@
 """A backup's checksums, mixed into ``Engine``: streamed per file while a clean disc reads in
-LBA order; else, for a single-file image, hashed from the image while the retry passes wait
-on the drive (``ImageHasher``: a sector rewritten later rewinds it); else read back from the
-finished files. Never from a second read of the disc."""
+LBA order; else, for a single-file image, hashed from the image while trim, scrape and the
+retry passes wait on the drive, going on from the digests of what the copy pass streamed in
+order before its first failed read (``ImageHasher``: a sector rewritten later rewinds it);
+else read back from the finished files. Never from a second read of the disc."""
 
 from __future__ import annotations
 

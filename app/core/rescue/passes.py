@@ -7,8 +7,8 @@
 3. trim   — from both edges of each non-trimmed run, sector by sector until a bad sector.
 4. scrape — each remaining data sector of non-scraped runs, once. (Not-data sectors that failed
             inside a larger read count as tried: they are marked bad without a scrape.)
-5. retry  — up to N passes over bad data sectors, alternating direction, until one recovers
-            nothing.
+5. retry  — up to N passes over bad data sectors, alternating direction (the last one
+            forwards), until one recovers nothing.
 
 The engine (``engine.py``) owns the run's lifetime; this module only decides what to read next.
 """
