@@ -61,6 +61,23 @@ def test_failed_reads_per_bad_sector_stay_low(make_device: MakeDevice, tmp_path:
     assert worst <= 5, counts
 
 
+def test_a_large_bad_area_costs_one_failed_read_per_sector_past_finding_it(
+    make_device: MakeDevice, tmp_path: Path
+) -> None:
+    """A 20-sector area: two failed reads find it (a large read, then a cluster), then each
+    of its sectors fails exactly once. The sweep skips the area's rest unread, and the
+    reverse sweep walks the skipped run down to the area's end sector by sector: a cluster
+    read at either place would only fail again."""
+    data = random_bytes(SECTORS * 2048, seed=13)
+    dev = make_device(data, [{"lba": 1000, "count": 20, "kind": "bad"}])
+    out = tmp_path / "a.iso"
+    with ImageSource(dev.path) as src:
+        result = rescue(src, str(out), settings=RescueSettings(retries=0))
+    assert result.failed_reads == 2 + 20
+    assert out.read_bytes() == expected_image(data, set(range(1000, 1020)))
+    assert bad_runs((tmp_path / "a.iso.map").read_text()) == [(1000, 20)]
+
+
 def test_cli_rip_writes_report_sidecars_and_exit_1(make_device: MakeDevice, tmp_path: Path) -> None:
     data = random_bytes(SECTORS * 2048, seed=2)
     dev = make_device(data, FAULTS)
@@ -74,6 +91,80 @@ def test_cli_rip_writes_report_sidecars_and_exit_1(make_device: MakeDevice, tmp_
     assert [(b["lba"], b["count"]) for b in doc["bad_ranges"]] == BAD_AREAS
     check = subprocess.run(["sha1sum", "-c", "disc.iso.sha1"], cwd=tmp_path, capture_output=True)
     assert check.returncode == 0
+
+
+def test_hash_of_a_damaged_disc_goes_on_from_what_was_read_in_order(
+    make_device: MakeDevice, tmp_path: Path
+) -> None:
+    """The stream hash stops at the first failed read (bad sectors at LBA 100); the
+    background hash of the image takes its digests over there instead of hashing LBAs 0-95 a
+    second time, and runs from the end of the copy passes on, while trim, scrape and retries
+    wait on the drive."""
+    import hashlib
+    import zlib
+
+    from app.core.rescue.engine import Engine
+
+    data = random_bytes(SECTORS * 2048, seed=6)
+    dev = make_device(data, FAULTS)
+    out = tmp_path / "h.iso"
+    with ImageSource(dev.path) as src:
+        engine = Engine(src, str(out))
+        result = engine.run()
+    # Reads of 32, 64, then 128 sectors: the first failed read began at LBA 96
+    assert engine.hash_handover == 96 * 2048
+    want = expected_image(data, BAD)
+    assert result.hashes == {
+        "crc32": f"{zlib.crc32(want):08x}",
+        "md5": hashlib.md5(want).hexdigest(),
+        "sha1": hashlib.sha1(want).hexdigest(),
+        "sha256": hashlib.sha256(want).hexdigest(),
+    }
+
+
+def test_a_failed_read_stops_the_stream_hash_even_when_all_is_read_in_order(
+    make_device: MakeDevice, tmp_path: Path
+) -> None:
+    """One marginal sector, read again at once in order: the disc is damaged, so from the
+    first failed read on the image is hashed in the background, not while the copy reads.
+    (It fails twice: the kernel's block layer tries a failed read once more itself.)"""
+    import hashlib
+
+    from app.core.rescue.engine import Engine
+
+    data = random_bytes(SECTORS * 2048, seed=12)
+    dev = make_device(data, [{"lba": 2000, "kind": "flaky", "fails": 2}])
+    with ImageSource(dev.path) as src:
+        engine = Engine(src, str(tmp_path / "f.iso"))
+        result = engine.run()
+    assert result.outcome == "complete" and result.hashes_from == "image"
+    assert 0 < engine.hash_handover <= 2000 * 2048
+    assert result.hashes is not None and result.hashes["sha1"] == hashlib.sha1(data).hexdigest()
+
+
+def test_last_retry_pass_reads_forwards_and_the_hash_follows_it(
+    make_device: MakeDevice, tmp_path: Path
+) -> None:
+    """Marginal sectors that read on the first, second and third retry: the passes alternate
+    and the last one reads forwards (what lies behind it is final, so the background hash of
+    the image follows it instead of going back over the image after the end); the hashes are
+    those of the image as it finally is."""
+    import hashlib
+
+    data = random_bytes(SECTORS * 2048, seed=11)
+    dead = {100, 101, 102, 3900}
+    faults = [{"lba": 100, "count": 3, "kind": "bad"}, {"lba": 3900, "kind": "bad"}]
+    faults += [{"lba": 700 + 400 * k, "kind": "flaky", "fails": k} for k in range(1, 7)]
+    dev = make_device(data, faults)
+    out = tmp_path / "m.iso"
+    with ImageSource(dev.path) as src:
+        result = rescue(src, str(out))
+    retries = [p for p in result.passes if p.phase == "retry"]
+    assert [p.direction for p in retries] == ["forward", "reverse", "forward"]
+    assert all(p.recovered_sectors for p in retries)  # the last pass changed the image too
+    want = expected_image(data, dead)
+    assert out.read_bytes() == want
+    assert result.hashes is not None and result.hashes["md5"] == hashlib.md5(want).hexdigest()
 
 
 def test_clean_device_hashes_while_reading(make_device: MakeDevice, tmp_path: Path) -> None:

@@ -94,3 +94,73 @@ def test_image_hasher_hashes_a_shorter_image_and_stops(tmp_path: Path) -> None:
     assert hasher.finish(2_000_000) == reference(data[:2_000_000])
     waiting = ImageHasher(str(p), [], 3_000_000)  # bytes that never come: it must not hang
     assert waiting.finish(3_000_000, should_stop=lambda: True) is None
+
+
+def test_image_hasher_goes_on_from_digests_of_the_prefix(tmp_path: Path) -> None:
+    """A rescue hands over the digests of what it read in order: the background hash starts
+    there (never reading those bytes again) and still ends with the whole file's hashes."""
+    from app.core.base.hashing import ImageHasher
+
+    data = bytearray(random_bytes(3_000_000, seed=8))
+    p = tmp_path / "img"
+    p.write_bytes(data)
+    prefix = StreamHasher()
+    prefix.update(bytes(data[:1_000_000]))
+    with open(p, "r+b") as f:  # what the background hash must not read: it is not hashed
+        f.write(bytes(1_000_000))
+    hasher = ImageHasher(str(p), [2_000_000], len(data), chunk=65536, start=(prefix, 1_000_000))
+    rewrite(p, data, 2_000_000, b"\x07" * 2048)  # a later sector recovered meanwhile
+    hasher.changed(2_000_000)
+    assert hasher.finish(len(data)) == reference(bytes(data))
+
+
+def test_image_hasher_refuses_a_change_before_where_it_began(tmp_path: Path) -> None:
+    import pytest
+
+    from app.core.base.hashing import ImageHasher
+
+    data = random_bytes(1_000_000, seed=9)
+    p = tmp_path / "img"
+    p.write_bytes(data)
+    prefix = StreamHasher()
+    prefix.update(data[:500_000])
+    hasher = ImageHasher(str(p), [], len(data), chunk=65536, start=(prefix, 500_000))
+    with pytest.raises(OSError):  # the caller then hashes the file anew
+        hasher.finish(400_000)  # the image was cut shorter than the prefix
+
+
+def _until(cond: object, what: str) -> None:
+    import time
+
+    deadline = time.monotonic() + 30  # a state to reach, not a speed: only a hang fails
+    while not cond():  # type: ignore[operator]
+        assert time.monotonic() < deadline, what
+        time.sleep(0.005)
+
+
+def test_image_hasher_follows_a_last_forward_pass(tmp_path: Path) -> None:
+    """Held at the position of a rescue's last forward pass: the first change behind it sends
+    it back at once, and from then on it hashes only up to that position, so the changes
+    that follow (always ahead of the position) never send it back again."""
+    from app.core.base.hashing import ImageHasher
+
+    data = bytearray(random_bytes(3_000_000, seed=10))
+    marks = [1_000_000, 2_000_000, 2_600_000]
+    p = tmp_path / "img"
+    p.write_bytes(data)
+    hasher = ImageHasher(str(p), marks, len(data), chunk=65536)
+    _until(lambda: hasher.pos == len(data), "hashed ahead to the end")
+    hasher.hold(1_000_000)  # the last pass begins: nothing changed behind it yet
+    hasher.hold(2_000_000)
+    rewrite(p, data, 2_000_000, b"\x01" * 2048)  # recovered: behind what was hashed
+    hasher.changed(2_000_000)
+    hasher.hold(2_100_000)
+    _until(lambda: hasher.pos == 2_100_000, "back at once, then up to the pass")
+    assert hasher.rollbacks == 1
+    hasher.hold(2_600_000)
+    _until(lambda: hasher.pos == 2_600_000, "following the pass")
+    rewrite(p, data, 2_600_000, b"\x02" * 2048)
+    hasher.changed(2_600_000)
+    hasher.hold(None)
+    assert hasher.finish(len(data)) == reference(bytes(data))
+    assert hasher.rollbacks == 1  # the change at the pass's position was never hashed before

@@ -68,3 +68,19 @@ def test_atomic_save_replaces_whole_and_leaves_no_temp(tmp_path: Path) -> None:
     mapfile.save_atomic(str(path), "new\n")
     assert path.read_text() == "new\n"
     assert os.listdir(tmp_path) == ["x.map"]
+
+
+def test_clip_tagged_cuts_runs_as_clip_does() -> None:
+    """The progress tally's one-merge clip gives the same pieces as clipping run by run."""
+    import random
+
+    from app.core.rescue.passes import clip, clip_tagged
+
+    rng = random.Random(5)
+    for _ in range(50):
+        cuts = sorted(rng.sample(range(1, 1000), 40))
+        runs = [(a, b, rng.choice("-*/")) for a, b in zip([0, *cuts], cuts, strict=False)]
+        wcuts = sorted(rng.sample(range(1, 1000), 10))
+        windows = [(a, b) for a, b in zip(wcuts[::2], wcuts[1::2], strict=True)]
+        want = [(lo, hi, st) for a, b, st in runs for lo, hi in clip([(a, b)], windows)]
+        assert list(clip_tagged(runs, windows)) == want

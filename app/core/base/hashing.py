@@ -8,9 +8,10 @@ four threads on two cores and make MD5 share its core. Chunks are immutable ``by
 by both threads; bounded queues keep memory flat.
 
 ``ImageHasher``: hashes an image file in the background while a rescue may still change it
-(the retry passes), so the closing hash pass of an out-of-order rescue is mostly done when the
-rescue ends. It keeps the digests' state at every place the image may still change; a change
-behind it sends it back to the last such place before the change.
+(trim, scrape, the retry passes), so the closing hash pass of an out-of-order rescue is
+mostly done when the rescue ends; it may go on from digests the rescue fed in order itself.
+It keeps the digests' state at every place the image may still change; a change behind it
+sends it back to the last such place before the change.
 """
 
 from __future__ import annotations
@@ -215,23 +216,37 @@ class ImageHasher:
     MAX_MARKS = 2000  # digest states kept (about 1 KB each); more marks are thinned out
     QUIET = 1.0
 
-    def __init__(self, path: str, marks: list[int], length: int, chunk: int = 1 << 20) -> None:
+    def __init__(
+        self,
+        path: str,
+        marks: list[int],
+        length: int,
+        chunk: int = 1 << 20,
+        start: tuple[StreamHasher, int] | None = None,
+    ) -> None:
+        """``start``: digests already fed with the file's first bytes (a rescue's prefix read
+        in order, which never changes again): hashing goes on from there. A change before it
+        cannot be followed; ``finish`` then raises ``OSError`` (hash the file anew)."""
         self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         self.chunk = chunk
-        stops = sorted({m for m in marks if 0 < m < length})
+        base = start[1] if start is not None else 0
+        stops = sorted({m for m in marks if base < m < length})
         if len(stops) > self.MAX_MARKS:
             step = len(stops) / self.MAX_MARKS
             stops = [stops[int(i * step)] for i in range(self.MAX_MARKS)]
-        self.stops = [0, *stops]
+        self.base = base
+        self.stops = [base, *stops]
         self.target = length
-        self.pos = 0  # bytes fed to the digests
-        self.read_end = 0  # bytes read (fed, or being read now)
+        self.pos = base  # bytes fed to the digests
+        self.read_end = base  # bytes read (fed, or being read now)
         self.rollback: int | None = None
+        self.limit: int | None = None  # see hold()
+        self.trailing = False  # a change came while held: hash only up to the limit
         self.rollbacks = 0  # how often a change sent it back (for benchmarks)
         self.last_change = 0.0
         self.finishing = False
         self.error: OSError | None = None
-        self.hasher = StreamHasher()
+        self.hasher = start[0] if start is not None else StreamHasher()
         self.saved: dict[int, Snapshot] = {}
         self.cond = threading.Condition()
         self.stopping = False
@@ -247,6 +262,18 @@ class ImageHasher:
         if offset < self.read_end:
             self.rollback = offset if self.rollback is None else min(self.rollback, offset)
             self.last_change = time.monotonic()
+            self.cond.notify_all()
+
+    def hold(self, offset: int | None) -> None:
+        """Bytes from ``offset`` on may still change, bytes before it no more (a rescue's
+        last pass, reading forwards). Until a change comes behind it, it hashes on ahead;
+        after one it goes back at once and from then on only follows ``offset``: nothing
+        ahead of it is hashed only to be hashed again. ``None``: hash ahead again, going back
+        only once changes have been quiet."""
+        with self.cond:
+            self.limit = offset
+            if offset is None:
+                self.trailing = False
             self.cond.notify_all()
 
     def _run(self) -> None:
@@ -265,29 +292,32 @@ class ImageHasher:
             while not self.stopping:
                 if self.rollback is not None:
                     wait = self.QUIET - (time.monotonic() - self.last_change)
-                    if wait <= 0 or self.finishing:
+                    if wait <= 0 or self.finishing or self.limit is not None:
                         break
                     self.cond.wait(wait)
-                elif self.pos < self.target:
+                elif self.pos < self._end():
                     break
                 else:
                     self.cond.wait()
             if self.stopping:
                 return False
             if self.rollback is not None:
+                if self.rollback < self.base:
+                    raise OSError("the image changed before where its hashing began")
                 back = max(s for s in self.saved if s <= self.rollback)
                 snap = self.saved[back]
                 for s in [s for s in self.saved if s > back]:
                     del self.saved[s]
                 self.pos = self.read_end = back
                 self.rollback = None
+                self.trailing = self.limit is not None
                 self.rollbacks += 1
             else:
                 snap = None
                 start = self.pos
                 i = bisect.bisect_right(self.stops, start)
                 nxt = self.stops[i] if i < len(self.stops) else self.target
-                end = min(start + self.chunk, nxt, self.target)
+                end = min(start + self.chunk, nxt, self._end())
                 self.read_end = end
                 if start in self.stops and start not in self.saved:
                     self.saved[start] = self.hasher.snapshot()
@@ -306,6 +336,12 @@ class ImageHasher:
             self.pos = end
             self.cond.notify_all()
         return True
+
+    def _end(self) -> int:
+        """Where hashing may go now (the lock held)."""
+        if self.limit is None or not self.trailing or self.finishing:
+            return self.target
+        return min(self.target, self.limit)
 
     def finish(
         self,

@@ -1,7 +1,8 @@
 """A backup's checksums, mixed into ``Engine``: streamed per file while a clean disc reads in
-LBA order; else, for a single-file image, hashed from the image while the retry passes wait
-on the drive (``ImageHasher``: a sector rewritten later rewinds it); else read back from the
-finished files. Never from a second read of the disc."""
+LBA order; else, for a single-file image, hashed from the image while trim, scrape and the
+retry passes wait on the drive, going on from the digests of what the copy pass streamed in
+order before its first failed read (``ImageHasher``: a sector rewritten later rewinds it);
+else read back from the finished files. Never from a second read of the disc."""
 
 from __future__ import annotations
 
@@ -27,17 +28,35 @@ class Hashing:
     progress: ProgressCallback
     cancel: CancelToken
     _last_emit: float
+    hash_handover: int  # bytes the background hash took over from the stream (for tests)
 
     def _feed_hash(self, lba: int, data: bytes) -> None:
         if self.hasher is not None:
             self.hasher.feed(lba, data)
 
     def start_image_hash(self) -> None:
-        """Out of order, hash the image while the retry passes run (they wait on the drive).
-        Only an image of one file from LBA 0 (an .iso): a BIN/CUE is hashed at the end."""
-        if self.hasher is None and self.image_hasher is None and self.out.single_file:
-            marks = [lo * self.ss for lo, _, st in self.map.runs() if st != FINISHED]
-            self.image_hasher = ImageHasher(self.out.parts[0].path, marks, self.total * self.ss)
+        """After the copy passes, when the stream hash cannot give the hashes (the disc was
+        not read whole and in order): hash the image in the background while trim, scrape and
+        retries wait on the drive, going on from what the stream hashed in order. Only an
+        image of one file from LBA 0 (an .iso): a BIN/CUE is hashed at the end."""
+        if self.image_hasher is not None or not self.out.single_file:
+            return
+        marks = [lo * self.ss for lo, _, st in self.map.runs() if st != FINISHED]
+        start = None
+        if self.hasher is not None:
+            if not self.hasher.broken and not marks:
+                return  # read whole and in order: the stream has the hashes
+            start = self.hasher.take()
+            self.hasher = None
+        self.hash_handover = start[1] if start is not None else 0
+        self.image_hasher = ImageHasher(
+            self.out.parts[0].path, marks, self.total * self.ss, start=start
+        )
+
+    def hash_hold(self, lba: int | None) -> None:
+        """Sectors from ``lba`` on may still change, those before it no more (None: any)."""
+        if self.image_hasher is not None:
+            self.image_hasher.hold(None if lba is None else lba * self.ss)
 
     def finish_hashes(self) -> tuple[list[FileResult], str]:
         """Every file's hashes, and where they came from ("stream" or "image")."""

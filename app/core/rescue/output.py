@@ -301,7 +301,8 @@ def _free_bytes(path: str) -> int | None:
 @dataclass
 class PartHasher:
     """Hashes per file while the data arrives in LBA order (a clean disc); gives up at the first
-    out-of-order write, and the files are hashed at the end instead. Sectors outside every part
+    out-of-order write, and the files are hashed from the image instead (an image of one file
+    goes on from the digests of the prefix read in order: ``take``). Sectors outside every part
     are stepped over; only one file's hasher (four threads) runs at a time."""
 
     parts: list[Part]
@@ -317,7 +318,7 @@ class PartHasher:
         if self.broken:
             return
         if lba != self.next_lba:
-            self.abort()
+            self.stop()
             return
         n = len(data) // self.sector_size
         ss = self.sector_size
@@ -358,6 +359,27 @@ class PartHasher:
                 self._hasher.abort()
             self._hasher = None
         return {} if self.broken else dict(self.done)
+
+    def stop(self) -> None:
+        """No stream hash (data came out of order, or the disc is damaged). An image of one
+        file keeps the digests of its in-order prefix for ``take``: those sectors are
+        finished and never change again, so the background hash of the image goes on from
+        there instead of hashing them twice."""
+        if len(self.parts) == 1 and self._current == 0 and self.parts[0].start == 0:
+            self.broken = True
+            return
+        self.abort()
+
+    def take(self) -> tuple[StreamHasher, int] | None:
+        """The digests of the single file's prefix read in order, and its length in bytes
+        (None when there is none); the caller finishes or aborts them. No stream hash after."""
+        single = len(self.parts) == 1 and self.parts[0].start == 0
+        if not single or self._hasher is None:
+            self.abort()
+            return None
+        h, self._hasher, self._current = self._hasher, None, -1
+        self.broken = True
+        return h, self._fed_to * self.sector_size
 
     def abort(self) -> None:
         self.broken = True

@@ -7,8 +7,8 @@
 3. trim   — from both edges of each non-trimmed run, sector by sector until a bad sector.
 4. scrape — each remaining data sector of non-scraped runs, once. (Not-data sectors that failed
             inside a larger read count as tried: they are marked bad without a scrape.)
-5. retry  — up to N passes over bad data sectors, alternating direction, until one recovers
-            nothing.
+5. retry  — up to N passes over bad data sectors, alternating direction (the last one
+            forwards), until one recovers nothing.
 
 The engine (``engine.py``) owns the run's lifetime; this module only decides what to read next.
 """
@@ -16,6 +16,7 @@ The engine (``engine.py``) owns the run's lifetime; this module only decides wha
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 from app.core.base.rangemap import BAD, NON_SCRAPED, NON_TRIED, NON_TRIMMED, RangeMap
 from app.core.disc.sources import SectorSource
@@ -42,6 +43,22 @@ def clip(runs: list[tuple[int, int]], windows: Windows) -> list[tuple[int, int]]
                 out.append((a, b))
             j += 1
     return out
+
+
+def clip_tagged(
+    runs: list[tuple[int, int, str]], windows: Windows
+) -> Iterator[tuple[int, int, str]]:
+    """As ``clip``, for runs carrying a status: one merge over both lists."""
+    i = 0
+    for lo, hi, st in runs:
+        while i < len(windows) and windows[i][1] <= lo:
+            i += 1
+        j = i
+        while j < len(windows) and windows[j][0] < hi:
+            a, b = max(lo, windows[j][0]), min(hi, windows[j][1])
+            if a < b:
+                yield a, b, st
+            j += 1
 
 
 class Scratch:
@@ -97,6 +114,9 @@ class Passes:
     def begin(self, phase: str, direction: str) -> PassRecord:
         raise NotImplementedError
 
+    def hash_hold(self, lba: int | None) -> None:
+        raise NotImplementedError
+
     # ---- copy ---------------------------------------------------------------------------------
     def copy_pass(
         self, windows: Windows, forward: bool, skipping: bool, phase: str = "copy"
@@ -129,7 +149,12 @@ class Passes:
                     if nxt is not None:
                         pos, big = nxt
                         size = cl
+                        if big:  # skip the area's rest unread, as after a failed read
+                            pos, skip = pos + skip, min(skip * 2, skip_max)
                         continue
+                if not forward and skipping and hi - lo <= cl and self._above_damage(lo):
+                    pos = self._walk_down(lo, hi, rec)
+                    continue
                 n = min(size, hi - lo)
                 lba = lo if forward else hi - n
                 good = self.attempt(lba, n, rec)
@@ -149,6 +174,8 @@ class Passes:
                     bad = self._locate(lba + good, lba + n, rec)
                     if bad is not None:
                         pos, big = self._burst(bad, hi, rec, scratch)
+                        if big:  # a large area: a read just past the burst would fail too
+                            pos, skip = pos + skip, min(skip * 2, skip_max)
                     else:  # each sector read alone: all of it is rescued, nothing to trim
                         pos = lba + n
                     continue
@@ -192,6 +219,22 @@ class Passes:
                 self._dirty = True
                 return s
         return None  # every sector read alone: the failure was passing
+
+    def _above_damage(self, lo: int) -> bool:
+        return lo > 0 and self.map.status_at(lo - 1) in (BAD, NON_TRIMMED, NON_SCRAPED)
+
+    def _walk_down(self, lo: int, hi: int, rec: PassRecord) -> int:
+        """A short run the forward sweep skipped, just above damage: sector by sector from
+        its top down to where the damage ends. That failed read is one of a bad sector,
+        which trimming would spend anyway; a cluster read there would fail as well, and
+        find nothing. What lies below it is left for trimming."""
+        for s in range(hi - 1, lo - 1, -1):
+            if not self.attempt(s, 1, rec):
+                self.map.set(s, s + 1, BAD)
+                self.map.set(lo, s, NON_TRIMMED)
+                self._dirty = True
+                break
+        return lo
 
     def _burst(self, bad: int, hi: int, rec: PassRecord, scratch: Scratch) -> tuple[int, bool]:
         """After a bad sector found alone: the burst's other sectors, one by one. Returns where
@@ -253,20 +296,30 @@ class Passes:
         """Up to N passes over bad data sectors, sector by sector, alternating direction; they
         stop when a whole pass recovers nothing. (Reading a run of bad sectors as one read
         would cost fewer failed reads, but a drive gives up at the run's first dead sector:
-        a marginal one after it would get no attempt.)"""
-        for i in range(self.cfg.retries):
+        a marginal one after it would get no attempt.)
+
+        The last pass reads forwards: what lies behind it is then final, and the background
+        hash of the image follows right behind it (a sector recovered late near the start by
+        a reverse pass would send the hash back over nearly the whole image after the end)."""
+        n = self.cfg.retries
+        for i in range(n):
             runs = clip(self.map.runs_with(BAD), self.data_windows)
             lbas = [lba for lo, hi in runs for lba in range(lo, hi)]
             if not lbas:
                 break
-            forward = i % 2 == 1  # first retry backwards: the scrape just went forwards
+            forward = (n - 1 - i) % 2 == 0
+            last = i == n - 1
             self.pass_left = len(lbas)
             started = time.monotonic()
             rec = self.begin("retry", "forward" if forward else "reverse")
             for lba in lbas if forward else reversed(lbas):
+                if last:
+                    self.hash_hold(lba)
                 self.src.prepare_retry(lba)
                 self.attempt(lba, 1, rec)
                 self.pass_left -= 1
+            if last:
+                self.hash_hold(None)
             rec.seconds = time.monotonic() - started
             if rec.recovered_sectors == 0:
                 break  # a whole pass with nothing back: more passes only wear the drive
