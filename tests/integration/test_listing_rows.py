@@ -13,6 +13,7 @@ import pytest
 from app.cli_listing import _file_lines, _Tally, _text_lines, batches, row_batches
 from app.core.fs import inspection
 from app.core.fs.inspection import Inspection, open_image
+from app.core.fs.iso9660 import IsoFilesystem
 from app.core.fs.node import InspectError, Node
 from tests.integration import isofixtures as fx
 
@@ -111,3 +112,20 @@ def test_an_earlier_session_is_listed_as_nodes(tmp_path: Path) -> None:
     i.later = {"/one.txt": "deleted"}
     text, _, rows = by_rows(i)
     assert rows == 0 and "[deleted in a later session]" in text
+
+
+def test_a_walk_looks_only_at_what_can_need_it(tmp_path: Path) -> None:
+    # the fast loop's plain files (within the image) have no problem, no subfolder and no data
+    # past the end: a walk's checks skip them, in the Node walk (GUI, extract) as in the listing
+    tree = tmp_path / "tree"
+    (tree / "d" / "sub").mkdir(parents=True)
+    for k in range(40):
+        (tree / "d" / f"a_{k:02d}.txt").write_text("x" * k)
+    i = open_image(str(fx.build("geniso_rr_joliet", tree, tmp_path / "w.iso")))
+    d = i.find("/d")
+    assert d is not None and isinstance(i.fs, IsoFilesystem)
+    for rows in (False, True):
+        checked = [items[k] for items, at in i.fs.iterrows(d, rows) for k in at]
+        listed = [x for items, _ in i.fs.iterrows(d, rows) for x in items]
+        assert len(listed) == 41 and len(checked) < 5  # a few learned the layouts
+        assert "/d/sub" in [n.path for n in checked if isinstance(n, Node)]

@@ -11,6 +11,7 @@ import struct
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import TYPE_CHECKING, cast
 
 from app.core.base.rangemap import FINISHED
@@ -122,20 +123,6 @@ class Inspection:
         # twice that is room for rr_moved and slack. Past it, folders are refused.
         return _Walk(2 * self.size + (1 << 20))
 
-    def _open(self, node: Node, walk: _Walk) -> Iterator[Node] | None:
-        """The reader's stream of a directory's entries, or None (recorded on the directory)
-        for a loop, or a listing past the byte budget."""
-        if not self._admit(node, walk):
-            return None
-        # A reader streams a directory (iterdir), or hands it out whole (listdir). Either way
-        # it keeps no loop guard of its own: a second pass over the tree is no loop.
-        listing = getattr(self.fs, "iterdir", None) or self.fs.listdir
-        try:
-            return iter(listing(node))
-        except _READ_ERRORS as e:
-            self._failed(node, e)
-            return None
-
     def _open_rows(self, node: Node, walk: _Walk, rows: bool) -> Iterator[Rows] | None:
         """``_open``, a list of entries at a time with where its Nodes are: the reader's own
         lists (ISO 9660; with ``rows``, its plain files as Row tuples), or its stream cut
@@ -144,9 +131,9 @@ class Inspection:
             return None
         try:
             if isinstance(self.fs, IsoFilesystem):
-                if rows:
-                    return self.fs.iterrows(node)
-                return _every_node(self.fs.iterbatches(node))
+                return self.fs.iterrows(node, rows)
+            # A reader streams a directory (iterdir), or hands it out whole (listdir). Either
+            # way it keeps no loop guard of its own: a second pass over the tree is no loop.
             listing = getattr(self.fs, "iterdir", None) or self.fs.listdir
             return _every_node(_chunks(iter(listing(node))))
         except _READ_ERRORS as e:
@@ -182,26 +169,35 @@ class Inspection:
         self.problem(msg, kind)
 
     def _entries(self, node: Node, walk: _Walk) -> Iterator[Node]:
-        """A directory's entries as they are read, each checked: a loop or an unreadable
-        listing is recorded on the directory (with what was read before it), entries with
-        ignored metadata or data past the end of the image are marked."""
-        kids = self._open(node, walk)
-        if kids is None:
+        """A directory's entries as they are read, checked (``_marked``): a loop or an
+        unreadable listing is recorded on the directory (with what was read before it)."""
+        return chain.from_iterable(self._entry_lists(node, walk))
+
+    def _entry_lists(self, node: Node, walk: _Walk) -> Iterator[list[Node]]:
+        batches = self._open_rows(node, walk, False)
+        if batches is None:
             return
-        size = self.size
         try:
-            for kid in kids:
-                for lba, ln in kid.extents:
-                    if lba * SECTOR + ln > size:
-                        kid.missing = missing_bytes(kid.extents, size)
-                        break
-                if kid.problem:
-                    self.problem(kid.problem, kid.problem_kind or "other")
-                if self.later:
-                    kid.later = self.later.get(kid.path, "")
-                yield kid
+            for items, at in batches:
+                self._marked(items, at)
+                yield cast(list[Node], items)  # without rows, every item is a Node
         except _READ_ERRORS as e:
             self._failed(node, e)
+
+    def _marked(self, items: list[Node | Row], at: list[int]) -> list[Node]:
+        """The entries at ``at`` (the only ones that can need it) marked: data past the end of
+        the image, ignored metadata as a problem; with an earlier session shown, every entry
+        the last one deleted or replaced. Returns those entries."""
+        kids = cast(list[Node], items if len(at) == len(items) else [items[k] for k in at])
+        size = self.size
+        for kid in [k for k in kids for lba, ln in k.extents if lba * SECTOR + ln > size]:
+            kid.missing = missing_bytes(kid.extents, size)
+        for kid in [k for k in kids if k.problem]:
+            self.problem(kid.problem, kid.problem_kind or "other")
+        if self.later:  # no Rows then: every item is a Node
+            for kid in cast(list[Node], items):
+                kid.later = self.later.get(kid.path, "")
+        return kids
 
     def children(self, node: Node) -> list[Node]:
         """A directory's entries, read on first use and kept; a broken one lists what could
@@ -211,7 +207,8 @@ class Inspection:
             kids = self._children.get(key)
             if kids is None:
                 assert self._cached is not None
-                kids = self._children[key] = list(self._entries(node, self._cached))
+                kids = list(chain.from_iterable(self._entry_lists(node, self._cached)))
+                self._children[key] = kids
             return kids
 
     def lister(self) -> Callable[[Node], Iterator[Node]]:
@@ -255,13 +252,14 @@ class Inspection:
         an ISO 9660 tree come as ``Row`` tuples (a Node each, and the walk's passes over them,
         were a fifth of the listing's time), and with each list where its Nodes are. Other
         trees, and an earlier session (whose entries get marks), come as Nodes only."""
-        return self._walk(None, isinstance(self.fs, IsoFilesystem) and not self.later)
+        if isinstance(self.fs, IsoFilesystem) and not self.later:
+            return self._walk(None, True)
+        return _every_node(self.walk_batches())
 
     def _walk(self, top: Node | None, rows: bool) -> Iterator[Rows]:
         stack = [top or self.root]
         count = 0
         walk = self._new_walk()
-        size = self.size
         while stack:
             node = stack.pop()
             batches = self._open_rows(node, walk, rows)
@@ -272,19 +270,7 @@ class Inspection:
                     if len(items) > MAX_ENTRIES - count:  # one past the limit, then stop
                         items = items[: MAX_ENTRIES - count + 1]
                         at = [k for k in at if k < len(items)]
-                    kids = cast(
-                        list[Node],
-                        items if len(at) == len(items) else [items[k] for k in at],
-                    )
-                    for kid in [
-                        k for k in kids for lba, ln in k.extents if lba * SECTOR + ln > size
-                    ]:
-                        kid.missing = missing_bytes(kid.extents, size)
-                    for kid in [k for k in kids if k.problem]:
-                        self.problem(kid.problem, kid.problem_kind or "other")
-                    if self.later:
-                        for kid in kids:
-                            kid.later = self.later.get(kid.path, "")
+                    kids = self._marked(items, at)
                     count += len(items)
                     if count > MAX_ENTRIES:
                         if len(items) > 1:

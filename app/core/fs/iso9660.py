@@ -175,16 +175,13 @@ class IsoFilesystem:
     def iterbatches(self, node: Node) -> Iterator[list[Node]]:
         """A directory's entries, a list at a time as the scanner reads them (a window of the
         extent each); refusals are raised here, before any is read."""
-        lba, size, depth = self._extent(node)
-        out = self.scanner.batches(lba, size, node.path, depth)
-        if depth == 0 and self.rock_ridge:
-            return ([n for n in b if not self._only_relocated(n)] for b in out)
-        return out
+        return (cast(list[Node], items) for items, _ in self.iterrows(node, False))
 
-    def iterrows(self, node: Node) -> Iterator[Rows]:
-        """``iterbatches`` for a listing: plain files as ``Row`` tuples (``Scanner.rows``)."""
+    def iterrows(self, node: Node, rows: bool = True) -> Iterator[Rows]:
+        """``iterbatches`` with where the entries are that a walk must look at; with ``rows``,
+        plain files as ``Row`` tuples (``Scanner.rows``). Refusals are raised here."""
         lba, size, depth = self._extent(node)
-        out = self.scanner.rows(lba, size, node.path, depth)
+        out = self.scanner.rows(lba, size, node.path, depth, rows)
         if depth == 0 and self.rock_ridge:
             return (self._drop_relocated(r) for r in out)
         return out

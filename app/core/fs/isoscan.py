@@ -44,7 +44,9 @@ Layout = tuple[
 # or "" for an empty file, mtime, mode, hidden). Making and freeing a Node for each of 100 000
 # files, and the walk's passes over them, were a fifth of `inspect --files` (callgrind).
 Row = tuple[str, str, int, int | str, float | None, int | None, bool]
-# A listing's window of entries, in order (Nodes and Rows), and the positions of its Nodes.
+# A window of entries, in order, and where the ones are that the walk must look at (data past
+# the end, a problem, a subfolder): every Node but the fast loop's plain files, so with Rows,
+# where the Nodes are. A walk then looks at a few entries per window, not at 100 000.
 Rows = tuple[list[Node | Row], list[int]]
 
 _new = object.__new__
@@ -131,10 +133,12 @@ class Scanner:
         for items, _ in self._scan(lba, size, parent, depth, False):
             yield cast(list[Node], items)  # without rows, every item is a Node
 
-    def rows(self, lba: int, size: int, parent: str, depth: int) -> Iterator[Rows]:
-        """``batches`` for a listing: the plain files the fast loop reads (whose data lies in
-        the image) come as ``Row`` tuples, every other entry as a Node."""
-        return self._scan(lba, size, parent, depth, True)
+    def rows(
+        self, lba: int, size: int, parent: str, depth: int, rows: bool = True
+    ) -> Iterator[Rows]:
+        """``batches`` with where the entries are that a walk must look at; with ``rows`` (a
+        listing), the plain files the fast loop reads come as ``Row`` tuples, not Nodes."""
+        return self._scan(lba, size, parent, depth, rows)
 
     def _scan(self, lba: int, size: int, parent: str, depth: int, rows: bool) -> Iterator[Rows]:
         """The entries of one directory extent, a window at a time, with where the Nodes are.
@@ -197,10 +201,19 @@ class Scanner:
                         name: str = v[nm].decode("utf-8", "replace") if nm else name_of(v[iso])
                         when = (times[v[tf]] if tf else None) or rtimes[data[pos + 18 : pos + 25]]
                         perm = v[px] if px else None
-                        if rows and v[1] * SECTOR + size_ <= isize:  # susp.LBA: v[1]
-                            first = v[1] if size_ else ""
-                            batch.append((name, prefix + name, size_, first, when, perm, hidden))
-                        else:  # a Node; one whose data runs past the end is marked by the walk
+                        if v[1] * SECTOR + size_ <= isize:  # susp.LBA: v[1]
+                            if rows:
+                                first = v[1] if size_ else ""
+                                row = (name, prefix + name, size_, first, when, perm, hidden)
+                                batch.append(row)
+                            else:
+                                extents = [(v[1], size_)] if size_ else []
+                                batch.append(
+                                    file_node(
+                                        name, prefix + name, size_, extents, when, perm, hidden
+                                    )
+                                )
+                        else:  # its data runs past the end of the image: the walk marks it
                             at.append(len(batch))
                             extents = [(v[1], size_)] if size_ else []
                             batch.append(
