@@ -20,14 +20,11 @@ import time
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QListWidget,
     QProgressBar,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -37,7 +34,7 @@ from app.core.base.events import CancelToken
 from app.core.library.auto import AutoError, AutoOptions, AutoRunner, Platform
 from app.core.library.autolog import AutoEvent
 from app.core.library.folder import Library
-from app.gui.widgets import page_title
+from app.gui.widgets import page_title, read_only_table
 from app.gui.workers import Job, JobQueue
 
 RECENT = 12  # discs the "last discs" list keeps
@@ -96,12 +93,8 @@ class AutoView(QWidget):
         opts.addWidget(self.eject_box)
         opts.addStretch(1)
         lay.addLayout(opts)
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(list(COLUMNS))
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        for col in (1, 3):  # a drive's path and the disc's label share the room
-            self.table.horizontalHeader().setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch)
+        # a drive's path and the disc's label share the room
+        self.table = read_only_table(list(COLUMNS), stretch=(1, 3), rows=False)
         lay.addWidget(self.table, 1)
         lay.addWidget(QLabel("Last discs"))
         self.recent = QListWidget()

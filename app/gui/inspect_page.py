@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from app.core.base import mapfile
 from app.core.base.units import human_bytes, plural
+from app.core.fs import dragout
 from app.core.fs.extract import ExtractResult, extract
 from app.core.fs.inspection import Inspection
 from app.core.fs.node import InspectError, Node
@@ -471,24 +472,14 @@ class InspectPage(QWidget):
     DRAG_LIMIT = 64 * 1000 * 1000
 
     def files_for_drag(self, nodes: list[Node]) -> list[str]:
-        """Dropping on a file manager needs real files now: extract small selections to a
-        temporary folder; larger ones would freeze the window, so they go through Extract…"""
+        """Dropping on a file manager needs real files now (``dragout``); a selection over
+        ``DRAG_LIMIT`` goes through Extract… instead."""
         if self.insp is None:
             return []
-        insp = self.insp
-        size = 0
-        for n in nodes:
-            size += n.size if not n.is_dir else sum(c.size for c in insp.walk(n))
-        if size > self.DRAG_LIMIT:
-            self.status.emit(f"{human_bytes(size)} is too much to drag: use Extract… instead")
-            return []
-        tmp = tempfile.mkdtemp(prefix="discvault-drag-")
-        res = extract(insp, [n.path for n in nodes], tmp)
-        for path, why in res.refused:
-            self.status.emit(f"{path}: {why}")
-        return [
-            os.path.join(tmp, n.name) for n in nodes if os.path.lexists(os.path.join(tmp, n.name))
-        ]
+        paths, said = dragout.files_for_drag(self.insp, nodes, self.DRAG_LIMIT)
+        for line in said:
+            self.status.emit(line)
+        return paths
 
     # ---- extraction --------------------------------------------------------------------------
     def selected_paths(self) -> list[str]:

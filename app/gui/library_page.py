@@ -16,7 +16,6 @@ from collections.abc import Callable
 from PySide6.QtCore import QSettings, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QColor, QDesktopServices, QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -26,7 +25,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QStackedWidget,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -45,7 +43,7 @@ from app.gui.extract_policy import ConflictAsker
 from app.gui.library_details import DiscPanel
 from app.gui.settings import Settings
 from app.gui.sources import SourceEntry
-from app.gui.widgets import ElidedLabel, FlowLayout
+from app.gui.widgets import ElidedLabel, FlowLayout, read_only_table
 from app.gui.workers import BusyError, CoreJob, Job, JobQueue
 
 RED, ORANGE, GREEN = "#d62728", "#e67e22", "#2ca02c"
@@ -53,17 +51,6 @@ BADGE_COLOURS = {"changed": RED, "missing": RED, "unreadable": RED, "mismatch": 
                  "incomplete": ORANGE, "verified": GREEN}  # fmt: skip
 SEARCH_LIMIT = 500
 _ids = itertools.count(1)
-
-
-def _table(headers: list[str]) -> QTableWidget:
-    t = QTableWidget(0, len(headers))
-    t.setHorizontalHeaderLabels(headers)
-    t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    t.verticalHeader().setVisible(False)
-    t.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-    return t
 
 
 class LibraryPage(QWidget):
@@ -112,7 +99,7 @@ class LibraryPage(QWidget):
         lay.addWidget(self.search)
         split = QSplitter(Qt.Orientation.Vertical)
         self.stack = QStackedWidget()
-        self.table = _table(["Disc", "Backed up", "Size", "Files", "State", "Health"])
+        self.table = read_only_table(["Disc", "Backed up", "Size", "Files", "State", "Health"])
         self.table.itemSelectionChanged.connect(self._disc_selected)
         # The state badge is what the user reads first: never cut to "90.1 KB unreadable (…".
         self.table.horizontalHeader().setSectionResizeMode(
@@ -152,7 +139,7 @@ class LibraryPage(QWidget):
         box = QWidget()
         lay = QVBoxLayout(box)
         lay.setContentsMargins(0, 0, 0, 0)
-        self.results = _table(["Name", "Path", "Disc", "Size", "Damage"])
+        self.results = read_only_table(["Name", "Path", "Disc", "Size", "Damage"])
         self.results.itemSelectionChanged.connect(self._hit_selected)
         self.results.doubleClicked.connect(lambda _: self.open_hit())
         lay.addWidget(self.results, 1)

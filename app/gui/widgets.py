@@ -8,21 +8,41 @@ from PySide6.QtCore import QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
+    QAbstractItemView,
     QApplication,
     QCheckBox,
     QFrame,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLayout,
     QLayoutItem,
     QLineEdit,
     QRadioButton,
     QSizePolicy,
+    QTableWidget,
     QToolButton,
     QWidget,
 )
 
 from app.gui import theme
+
+
+def read_only_table(
+    headers: list[str], stretch: tuple[int, ...] = (0,), rows: bool = True
+) -> QTableWidget:
+    """A table the user reads and selects in, never edits: ``stretch`` columns share the
+    room; ``rows``: one whole row is selected at a time."""
+    t = QTableWidget(0, len(headers))
+    t.setHorizontalHeaderLabels(headers)
+    if rows:
+        t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    t.verticalHeader().setVisible(False)
+    for col in stretch:
+        t.horizontalHeader().setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch)
+    return t
 
 
 def page_title(text: str) -> QLabel:

@@ -31,18 +31,7 @@ MIN_PERIOD, MAX_PERIOD = 6, 64
 
 def clip(runs: list[tuple[int, int]], windows: Windows) -> list[tuple[int, int]]:
     """The parts of ``runs`` inside ``windows`` (both sorted, non-overlapping)."""
-    out: list[tuple[int, int]] = []
-    i = 0
-    for lo, hi in runs:
-        while i < len(windows) and windows[i][1] <= lo:
-            i += 1
-        j = i
-        while j < len(windows) and windows[j][0] < hi:
-            a, b = max(lo, windows[j][0]), min(hi, windows[j][1])
-            if a < b:
-                out.append((a, b))
-            j += 1
-    return out
+    return [(a, b) for a, b, _ in clip_tagged([(lo, hi, "") for lo, hi in runs], windows)]
 
 
 def clip_tagged(
